@@ -1,0 +1,36 @@
+//! Command implementations, one module per family, each headed by the syntax it implements.
+
+pub(crate) mod bitmaps;
+pub(crate) mod dump;
+pub(crate) mod keys;
+pub(crate) mod lcs;
+pub(crate) mod strings;
+
+use crate::db::Db;
+use crate::error::Error;
+use crate::value::Entry;
+
+/// The live string entry under `key`: `Ok(None)` if there is none, WRONGTYPE if the value is
+/// of another type.
+pub(crate) fn string_entry<'a>(
+    db: &'a Db,
+    key: &[u8],
+    now_ms: u64,
+) -> Result<Option<&'a Entry>, Error> {
+    match db.get(key, now_ms) {
+        Some(e) if !e.value.is_string() => Err(Error::WrongType),
+        other => Ok(other),
+    }
+}
+
+/// The live string entry under `key`, for changing it.
+pub(crate) fn string_entry_mut<'a>(
+    db: &'a mut Db,
+    key: &[u8],
+    now_ms: u64,
+) -> Result<Option<&'a mut Entry>, Error> {
+    match db.get_mut(key, now_ms) {
+        Some(e) if !e.value.is_string() => Err(Error::WrongType),
+        other => Ok(other),
+    }
+}

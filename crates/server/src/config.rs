@@ -1,0 +1,277 @@
+//! Settings: from a Redis-style config file, then command-line flags, then CONFIG SET.
+//!
+//! Each setting is a row of [`SETTINGS`] with its name (Redis's where Redis has one), whether it
+//! can change at runtime, and how it is read and written. CONFIG GET, CONFIG SET, the config
+//! file and INFO all go through that one table.
+
+use std::path::PathBuf;
+
+/// Redis's defaults, where Redis has the setting.
+pub const PORT_DEFAULT: u16 = 6379;
+pub const MAXCLIENTS_DEFAULT: usize = 10_000;
+pub const QUERY_BUFFER_BYTES_DEFAULT: usize = 1 << 30;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub bind: Vec<String>,
+    pub port: u16,
+    pub dir: PathBuf,
+    pub databases: usize,
+    pub loglevel: String,
+    pub maxclients: usize,
+    pub proto_max_bulk_len: usize,
+    pub client_query_buffer_limit: usize,
+    pub requirepass: String,
+    /// Seconds a client may stay idle before it is closed; 0 means never.
+    pub timeout_s: u64,
+    pub hz: u64,
+    /// The config file given at startup, for INFO and CONFIG REWRITE.
+    pub config_file: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            bind: vec!["127.0.0.1".into()],
+            port: PORT_DEFAULT,
+            dir: PathBuf::from("./data"),
+            databases: engine::DATABASES_DEFAULT,
+            loglevel: "notice".into(),
+            maxclients: MAXCLIENTS_DEFAULT,
+            proto_max_bulk_len: resp::BULK_BYTES_MAX,
+            client_query_buffer_limit: QUERY_BUFFER_BYTES_DEFAULT,
+            requirepass: String::new(),
+            timeout_s: 0,
+            hz: 10,
+            config_file: None,
+        }
+    }
+}
+
+pub struct Setting {
+    pub name: &'static str,
+    pub mutable: bool,
+    pub get: fn(&Config) -> String,
+    pub set: fn(&mut Config, &str) -> Result<(), String>,
+}
+
+fn parse_number<T: std::str::FromStr>(text: &str) -> Result<T, String> {
+    text.parse()
+        .map_err(|_| "argument couldn't be parsed into an integer".to_string())
+}
+
+/// Parses a memory size the way Redis does: `512mb`, `1gb`, `64k`, or plain bytes.
+pub fn parse_memory(text: &str) -> Result<usize, String> {
+    let lower = text.to_ascii_lowercase();
+    let units: [(&str, usize); 6] = [
+        ("kb", 1 << 10),
+        ("mb", 1 << 20),
+        ("gb", 1 << 30),
+        ("k", 1000),
+        ("m", 1_000_000),
+        ("g", 1_000_000_000),
+    ];
+    for (suffix, factor) in units {
+        if let Some(digits) = lower.strip_suffix(suffix) {
+            let n: usize = digits
+                .parse()
+                .map_err(|_| "argument must be a memory value".to_string())?;
+            return n
+                .checked_mul(factor)
+                .ok_or_else(|| "argument must be a memory value".to_string());
+        }
+    }
+    lower
+        .parse()
+        .map_err(|_| "argument must be a memory value".to_string())
+}
+
+fn bounded(value: usize, low: usize, high: usize) -> Result<usize, String> {
+    if (low..=high).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!(
+            "argument must be between {low} and {high} inclusive"
+        ))
+    }
+}
+
+pub static SETTINGS: &[Setting] = &[
+    Setting {
+        name: "bind",
+        mutable: false,
+        get: |c| c.bind.join(" "),
+        set: |c, v| {
+            c.bind = v.split_whitespace().map(String::from).collect();
+            if c.bind.is_empty() {
+                Err("bind needs at least one address".into())
+            } else {
+                Ok(())
+            }
+        },
+    },
+    Setting {
+        name: "port",
+        mutable: false,
+        get: |c| c.port.to_string(),
+        set: |c, v| {
+            c.port = parse_number(v)?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "dir",
+        mutable: false,
+        get: |c| c.dir.display().to_string(),
+        set: |c, v| {
+            c.dir = PathBuf::from(v);
+            Ok(())
+        },
+    },
+    Setting {
+        name: "databases",
+        mutable: false,
+        get: |c| c.databases.to_string(),
+        set: |c, v| {
+            c.databases = bounded(parse_number(v)?, 1, 1 << 20)?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "loglevel",
+        mutable: true,
+        get: |c| c.loglevel.clone(),
+        set: |c, v| {
+            let v = v.to_ascii_lowercase();
+            if !["debug", "verbose", "notice", "warning", "nothing"].contains(&v.as_str()) {
+                return Err("argument(s) must be one of the following: debug, verbose, notice, warning, nothing".into());
+            }
+            c.loglevel = v;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "maxclients",
+        mutable: true,
+        get: |c| c.maxclients.to_string(),
+        set: |c, v| {
+            c.maxclients = bounded(parse_number(v)?, 1, 1 << 20)?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "proto-max-bulk-len",
+        mutable: true,
+        get: |c| c.proto_max_bulk_len.to_string(),
+        set: |c, v| {
+            c.proto_max_bulk_len = bounded(parse_memory(v)?, 1 << 20, usize::MAX)?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "client-query-buffer-limit",
+        mutable: true,
+        get: |c| c.client_query_buffer_limit.to_string(),
+        set: |c, v| {
+            c.client_query_buffer_limit = bounded(parse_memory(v)?, 1 << 20, usize::MAX)?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "requirepass",
+        mutable: true,
+        get: |c| c.requirepass.clone(),
+        set: |c, v| {
+            c.requirepass = v.to_string();
+            Ok(())
+        },
+    },
+    Setting {
+        name: "timeout",
+        mutable: true,
+        get: |c| c.timeout_s.to_string(),
+        set: |c, v| {
+            c.timeout_s = parse_number(v)?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "hz",
+        mutable: true,
+        get: |c| c.hz.to_string(),
+        set: |c, v| {
+            c.hz = bounded(parse_number(v)?, 1, 500)? as u64;
+            Ok(())
+        },
+    },
+    // Persistence arrives with the Raft log; until then these report what is true (no RDB
+    // snapshots, no AOF) so that tools which read them (redis-benchmark does) see the truth.
+    Setting {
+        name: "save",
+        mutable: false,
+        get: |_| String::new(),
+        set: |_, _| Ok(()),
+    },
+    Setting {
+        name: "appendonly",
+        mutable: false,
+        get: |_| "no".into(),
+        set: |_, _| Ok(()),
+    },
+];
+
+pub fn setting(name: &str) -> Option<&'static Setting> {
+    SETTINGS.iter().find(|s| s.name.eq_ignore_ascii_case(name))
+}
+
+impl Config {
+    /// Applies a Redis-style config file: one `name value...` per line, `#` comments, values
+    /// may be quoted.
+    pub fn apply_file(&mut self, text: &str) -> Result<(), String> {
+        for (number, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (name, value) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+            let value = value.trim().trim_matches('"');
+            let setting = setting(name)
+                .ok_or_else(|| format!("line {}: unknown setting '{name}'", number + 1))?;
+            (setting.set)(self, value).map_err(|e| format!("line {}: {name}: {e}", number + 1))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_sizes_read_like_redis() {
+        assert_eq!(parse_memory("512mb"), Ok(512 << 20));
+        assert_eq!(parse_memory("1GB"), Ok(1 << 30));
+        assert_eq!(parse_memory("2k"), Ok(2000));
+        assert_eq!(parse_memory("100"), Ok(100));
+        assert!(parse_memory("lots").is_err());
+    }
+
+    #[test]
+    fn config_files_set_and_reject() {
+        let mut c = Config::default();
+        c.apply_file(
+            "# comment\nport 7000\n\nmaxclients 5\nbind 127.0.0.1 ::1\ndir \"/tmp/x y\"\n",
+        )
+        .unwrap();
+        assert_eq!((c.port, c.maxclients), (7000, 5));
+        assert_eq!(c.bind, vec!["127.0.0.1", "::1"]);
+        assert_eq!(c.dir, PathBuf::from("/tmp/x y"));
+        assert!(
+            c.apply_file("nosuch 1")
+                .unwrap_err()
+                .contains("unknown setting")
+        );
+        assert!(c.apply_file("maxclients 0").is_err());
+        assert!(c.apply_file("loglevel loud").is_err());
+    }
+}

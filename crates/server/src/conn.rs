@@ -1,0 +1,431 @@
+//! One client connection: read, parse every complete command, execute, write once.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::{Buf, BytesMut};
+use engine::{CommandSpec, Exec, Flags, Handler, ServerCommand};
+use resp::{Limits, Protocol, ReplyWriter, RequestParser};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
+use tracing::debug;
+
+use crate::server::{ClientHandle, ClientMeta, Shared, now_ms};
+
+/// Bytes read per `read` call at least; the buffer grows beyond for large arguments.
+const READ_CHUNK_BYTES: usize = 16 << 10;
+/// Replies buffered before they are written even in the middle of a pipeline, so one client's
+/// deep pipeline of large replies cannot grow memory without bound.
+const REPLY_FLUSH_BYTES: usize = 1 << 20;
+/// An idle connection keeps at most this much buffer capacity.
+const IDLE_BUFFER_BYTES_MAX: usize = 64 << 10;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ReplyMode {
+    On,
+    Off,
+    SkipNext,
+    Skipping,
+}
+
+/// What the connection does after a command.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    /// Write what is buffered, then close (QUIT, a protocol error, CLIENT KILL of itself).
+    Close,
+    /// Write what is buffered, wait, then continue (DEBUG SLEEP).
+    Sleep(Duration),
+}
+
+pub struct Conn {
+    pub shared: Arc<Shared>,
+    pub handle: Arc<ClientHandle>,
+    pub db: usize,
+    pub out: ReplyWriter,
+    pub authenticated: bool,
+    pub reply_mode: ReplyMode,
+    pub name: String,
+    pub lib_name: String,
+    pub lib_ver: String,
+    pub no_evict: bool,
+    commands: u64,
+    last_command: &'static str,
+    /// The subcommand of the last container command (CLIENT LIST shows `cmd=client|list`).
+    last_subcommand: String,
+    limits: Limits,
+    query_buffer_limit: usize,
+    timeout: Option<Duration>,
+    config_generation: u64,
+}
+
+/// Removes the client from the registry however the connection ends.
+struct Registration(Arc<Shared>, u64);
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.0.clients.lock().expect("clients lock").remove(&self.1);
+        self.0.client_count.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr) {
+    let maxclients = shared.config.lock().expect("config lock").maxclients;
+    if shared.client_count.fetch_add(1, Ordering::Relaxed) >= maxclients {
+        shared.client_count.fetch_sub(1, Ordering::Relaxed);
+        shared
+            .stats
+            .rejected_connections
+            .fetch_add(1, Ordering::Relaxed);
+        let _ = socket
+            .write_all(b"-ERR max number of clients reached\r\n")
+            .await;
+        return;
+    }
+    let _ = socket.set_nodelay(true);
+    let id = shared.next_client_id.fetch_add(1, Ordering::Relaxed);
+    #[cfg(unix)]
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&socket) as i64;
+    #[cfg(not(unix))]
+    let fd = -1;
+    let handle = Arc::new(ClientHandle {
+        id,
+        fd,
+        addr,
+        laddr: socket.local_addr().unwrap_or(addr),
+        created_ms: now_ms(),
+        meta: std::sync::Mutex::new(ClientMeta {
+            resp: 2,
+            last_command: "NULL".into(),
+            ..ClientMeta::default()
+        }),
+        killed: AtomicBool::new(false),
+        kill: Notify::new(),
+    });
+    shared
+        .clients
+        .lock()
+        .expect("clients lock")
+        .insert(id, handle.clone());
+    let _registration = Registration(shared.clone(), id);
+    let requirepass_empty = shared
+        .config
+        .lock()
+        .expect("config lock")
+        .requirepass
+        .is_empty();
+    let mut conn = Conn {
+        shared,
+        handle,
+        db: 0,
+        out: ReplyWriter::new(Protocol::Resp2),
+        authenticated: requirepass_empty,
+        reply_mode: ReplyMode::On,
+        name: String::new(),
+        lib_name: String::new(),
+        lib_ver: String::new(),
+        no_evict: false,
+        commands: 0,
+        last_command: "NULL",
+        last_subcommand: String::new(),
+        limits: Limits::default(),
+        query_buffer_limit: usize::MAX,
+        timeout: None,
+        config_generation: u64::MAX,
+    };
+    if let Err(e) = conn.run(&mut socket).await {
+        debug!("client {id} closed: {e}");
+    }
+}
+
+impl Conn {
+    fn refresh_limits(&mut self) {
+        let generation = self.shared.config_generation.load(Ordering::Relaxed);
+        if generation == self.config_generation {
+            return;
+        }
+        let config = self.shared.config.lock().expect("config lock");
+        self.limits.bulk_bytes_max = config.proto_max_bulk_len;
+        self.query_buffer_limit = config.client_query_buffer_limit;
+        self.timeout = (config.timeout_s > 0).then(|| Duration::from_secs(config.timeout_s));
+        self.config_generation = generation;
+    }
+
+    async fn run(&mut self, socket: &mut TcpStream) -> std::io::Result<()> {
+        let mut input = BytesMut::with_capacity(READ_CHUNK_BYTES);
+        let mut parser = RequestParser::new(self.limits);
+        loop {
+            self.refresh_limits();
+            parser = parser.with_limits(self.limits);
+            if input.capacity() - input.len() < READ_CHUNK_BYTES / 4 {
+                input.reserve(READ_CHUNK_BYTES);
+            }
+            let read = async {
+                match self.timeout {
+                    Some(t) => tokio::time::timeout(t, socket.read_buf(&mut input))
+                        .await
+                        .unwrap_or_else(|_| Err(std::io::Error::other("idle timeout"))),
+                    None => socket.read_buf(&mut input).await,
+                }
+            };
+            let n = tokio::select! {
+                n = read => n?,
+                _ = self.handle.kill.notified() => return Ok(()),
+            };
+            if n == 0 || self.handle.killed.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            self.shared
+                .stats
+                .net_input_bytes
+                .fetch_add(n as u64, Ordering::Relaxed);
+            if input.len() > self.query_buffer_limit {
+                tracing::warn!(
+                    "closing client {}: query buffer over client-query-buffer-limit",
+                    self.handle.id
+                );
+                return Ok(());
+            }
+            let mut consumed = 0;
+            let mut close = false;
+            loop {
+                let frame = &input[consumed..];
+                match parser.parse(frame) {
+                    Ok(Some(len)) => {
+                        let args = parser.args(&frame[..len]);
+                        consumed += len;
+                        if args.is_empty() {
+                            continue;
+                        }
+                        match self.execute(&args).await {
+                            Flow::Continue => {}
+                            Flow::Close => {
+                                close = true;
+                                break;
+                            }
+                            Flow::Sleep(d) => {
+                                self.flush(socket).await?;
+                                tokio::time::sleep(d).await;
+                            }
+                        }
+                        if self.out.len() >= REPLY_FLUSH_BYTES {
+                            self.flush(socket).await?;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        self.out.error(&e.to_string());
+                        self.shared.record_error(b"ERR");
+                        close = true;
+                        break;
+                    }
+                }
+            }
+            input.advance(consumed);
+            self.publish_meta();
+            self.flush(socket).await?;
+            if close {
+                let _ = socket.shutdown().await;
+                return Ok(());
+            }
+            if input.is_empty() && input.capacity() > IDLE_BUFFER_BYTES_MAX {
+                input = BytesMut::with_capacity(READ_CHUNK_BYTES);
+            }
+        }
+    }
+
+    async fn flush(&mut self, socket: &mut TcpStream) -> std::io::Result<()> {
+        if !self.out.is_empty() {
+            socket.write_all(&self.out.buf).await?;
+            self.shared
+                .stats
+                .net_output_bytes
+                .fetch_add(self.out.len() as u64, Ordering::Relaxed);
+            self.out.buf.clear();
+            if self.out.buf.capacity() > IDLE_BUFFER_BYTES_MAX {
+                self.out.buf = Vec::with_capacity(256);
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes this connection's state visible to CLIENT LIST; once per batch, not per command.
+    pub fn publish_meta(&self) {
+        let mut meta = self.handle.meta.lock().expect("client meta lock");
+        meta.name.clone_from(&self.name);
+        meta.db = self.db;
+        meta.last_command.clear();
+        meta.last_command.push_str(self.last_command);
+        if !self.last_subcommand.is_empty() {
+            meta.last_command.push('|');
+            meta.last_command.push_str(&self.last_subcommand);
+        }
+        meta.last_interaction_ms = now_ms();
+        meta.resp = if self.out.is_resp3() { 3 } else { 2 };
+        meta.lib_name.clone_from(&self.lib_name);
+        meta.lib_ver.clone_from(&self.lib_ver);
+        meta.no_evict = self.no_evict;
+    }
+
+    /// Executes one command, writing its reply (unless CLIENT REPLY says otherwise).
+    async fn execute(&mut self, args: &[&[u8]]) -> Flow {
+        let mark = self.out.len();
+        let Some(spec) = engine::lookup(args[0]) else {
+            self.out.error(&unknown_command(args));
+            self.shared.record_error(b"ERR");
+            return Flow::Continue;
+        };
+        self.last_command = spec.name;
+        self.last_subcommand.clear();
+        if args.len() > 1
+            && matches!(
+                spec.name,
+                "client" | "config" | "command" | "object" | "debug"
+            )
+        {
+            self.last_subcommand.extend(
+                args[1]
+                    .iter()
+                    .take(32)
+                    .map(|&b| char::from(b.to_ascii_lowercase())),
+            );
+        }
+        let shared = self.shared.clone();
+        let stat = &shared.stats.commands[spec.index()];
+        if !self.authenticated && !spec.flags.contains(Flags::NO_AUTH) {
+            self.out.error("NOAUTH Authentication required.");
+            stat.rejected.fetch_add(1, Ordering::Relaxed);
+            self.shared.record_error(b"NOAUTH");
+            return Flow::Continue;
+        }
+        if self.shared.paused.load(Ordering::Relaxed) {
+            self.wait_while_paused(spec).await;
+        }
+        let started = Instant::now();
+        let flow = match spec.handler {
+            Handler::Engine(_) => {
+                self.run_engine(spec, args);
+                Flow::Continue
+            }
+            Handler::Server(command) => self.run_server(command, spec, args),
+        };
+        let usec = started.elapsed().as_micros() as u64;
+        stat.calls.fetch_add(1, Ordering::Relaxed);
+        stat.usec.fetch_add(usec, Ordering::Relaxed);
+        self.shared
+            .stats
+            .commands_processed
+            .fetch_add(1, Ordering::Relaxed);
+        if self.out.buf.get(mark) == Some(&b'-') {
+            stat.failed.fetch_add(1, Ordering::Relaxed);
+            let end = self.out.buf[mark..]
+                .iter()
+                .position(|&b| b == b' ')
+                .map_or(self.out.len(), |p| mark + p);
+            let code = self.out.buf[mark + 1..end].to_vec();
+            self.shared.record_error(&code);
+        }
+        self.apply_reply_mode(mark);
+        flow
+    }
+
+    fn run_engine(&mut self, spec: &'static CommandSpec, args: &[&[u8]]) {
+        self.commands += 1;
+        let seed = self.shared.seed_base ^ (self.handle.id << 40) ^ self.commands;
+        let mut keyspace = self.shared.keyspace.lock().expect("keyspace lock");
+        let mut ex = Exec {
+            ks: &mut keyspace,
+            db: self.db,
+            now_ms: now_ms(),
+            seed,
+            out: &mut self.out,
+        };
+        ex.run(spec, args);
+    }
+
+    fn apply_reply_mode(&mut self, mark: usize) {
+        match self.reply_mode {
+            ReplyMode::On => {}
+            ReplyMode::Off => self.out.truncate(mark),
+            // CLIENT REPLY SKIP's own reply is suppressed too; the next command's is skipped.
+            ReplyMode::SkipNext => {
+                self.out.truncate(mark);
+                self.reply_mode = ReplyMode::Skipping;
+            }
+            ReplyMode::Skipping => {
+                self.out.truncate(mark);
+                self.reply_mode = ReplyMode::On;
+            }
+        }
+    }
+
+    /// Holds the command while a CLIENT PAUSE covers it.
+    async fn wait_while_paused(&self, spec: &CommandSpec) {
+        loop {
+            let pause = *self.shared.pause.lock().expect("pause lock");
+            let now = now_ms();
+            let covered = !pause.writes_only || spec.is_write();
+            if pause.until_ms <= now || !covered || spec.name == "client" {
+                return;
+            }
+            let wait = Duration::from_millis(pause.until_ms - now);
+            let _ = tokio::time::timeout(wait, self.shared.unpaused.notified()).await;
+        }
+    }
+
+    fn run_server(
+        &mut self,
+        command: ServerCommand,
+        spec: &'static CommandSpec,
+        args: &[&[u8]],
+    ) -> Flow {
+        if !spec.arity_ok(args.len()) {
+            self.out
+                .error(&engine::Error::WrongArity(spec.name).to_string());
+            return Flow::Continue;
+        }
+        match crate::commands::run(self, command, args) {
+            Ok(flow) => flow,
+            Err(e) => {
+                self.out.error(&e.to_string());
+                Flow::Continue
+            }
+        }
+    }
+}
+
+/// Redis's reply to an unknown command, quoting the start of its arguments.
+fn unknown_command(args: &[&[u8]]) -> String {
+    let mut quoted = String::new();
+    for arg in &args[1..] {
+        if quoted.len() >= 128 {
+            break;
+        }
+        let room = 128 - quoted.len();
+        let text = String::from_utf8_lossy(arg);
+        let text: String = text.chars().take(room).collect();
+        quoted.push_str(&format!("'{text}' "));
+    }
+    let name: String = String::from_utf8_lossy(args[0]).chars().take(128).collect();
+    format!("ERR unknown command '{name}', with args beginning with: {quoted}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unknown_command;
+
+    #[test]
+    fn unknown_commands_quote_their_arguments() {
+        assert_eq!(
+            unknown_command(&[b"foo"]),
+            "ERR unknown command 'foo', with args beginning with: "
+        );
+        assert_eq!(
+            unknown_command(&[b"foo", b"a", b"b c"]),
+            "ERR unknown command 'foo', with args beginning with: 'a' 'b c' "
+        );
+    }
+}

@@ -1,0 +1,8 @@
+//! The tokio shell around the engine: listeners, connections, configuration, INFO, and the
+//! `redraft` binary. The only crate that touches sockets, files, signals or the wall clock.
+
+pub mod commands;
+pub mod config;
+pub mod conn;
+pub mod info;
+pub mod server;

@@ -1,0 +1,128 @@
+//! `redraft`: a Redis-compatible server. With no arguments it serves 127.0.0.1:6379.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::prelude::*;
+
+use server::config::Config;
+use server::server::{Shared, run};
+
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// Redraft: Redis's API, a Raft cluster's guarantees.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// A Redis-style config file (`port 6380`, `maxclients 100`, ...); flags override it.
+    config_file: Option<PathBuf>,
+    /// Client port (0 picks a free one and prints it).
+    #[arg(long)]
+    port: Option<u16>,
+    /// Addresses to listen on (repeat the flag, or separate with spaces).
+    #[arg(long, num_args = 1..)]
+    bind: Vec<String>,
+    /// Data directory.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Number of databases (SELECT 0..N-1).
+    #[arg(long)]
+    databases: Option<usize>,
+    /// debug, verbose, notice, warning or nothing.
+    #[arg(long)]
+    loglevel: Option<String>,
+    /// Maximum simultaneous clients.
+    #[arg(long)]
+    maxclients: Option<usize>,
+    /// Password clients must AUTH with.
+    #[arg(long)]
+    requirepass: Option<String>,
+    /// Worker threads; 1 (the default) keeps every connection on one thread, which measured
+    /// fastest on 2 cores shared with the load generator (docs/benchmarks.md).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+}
+
+fn filter_for(level: &str) -> EnvFilter {
+    EnvFilter::new(match level {
+        "debug" | "verbose" => "debug",
+        "warning" => "warn",
+        "nothing" => "off",
+        _ => "info",
+    })
+}
+
+fn load_config(args: &Args) -> Result<Config, String> {
+    let mut config = Config::default();
+    if let Some(path) = &args.config_file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        config.apply_file(&text)?;
+        config.config_file = Some(std::fs::canonicalize(path).unwrap_or_else(|_| path.clone()));
+    }
+    let mut set = |name: &str, value: String| {
+        let setting = server::config::setting(name).expect("flags name real settings");
+        (setting.set)(&mut config, &value).map_err(|e| format!("--{name}: {e}"))
+    };
+    if let Some(port) = args.port {
+        set("port", port.to_string())?;
+    }
+    if !args.bind.is_empty() {
+        set("bind", args.bind.join(" "))?;
+    }
+    if let Some(dir) = &args.dir {
+        set("dir", dir.display().to_string())?;
+    }
+    if let Some(n) = args.databases {
+        set("databases", n.to_string())?;
+    }
+    if let Some(level) = &args.loglevel {
+        set("loglevel", level.clone())?;
+    }
+    if let Some(n) = args.maxclients {
+        set("maxclients", n.to_string())?;
+    }
+    if let Some(pass) = &args.requirepass {
+        set("requirepass", pass.clone())?;
+    }
+    Ok(config)
+}
+
+fn main() {
+    let args = Args::parse();
+    let config = match load_config(&args) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("redraft: {e}");
+            std::process::exit(2);
+        }
+    };
+    let (filter, reload) = tracing_subscriber::reload::Layer::new(filter_for(&config.loglevel));
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .init();
+    let set_log_level = Box::new(move |level: &str| {
+        let _ = reload.modify(|f| *f = filter_for(level));
+    });
+    let runtime = if args.threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(args.threads)
+            .enable_all()
+            .build()
+    }
+    .expect("a tokio runtime");
+    let shared = Shared::new(config, set_log_level);
+    if let Err(e) = runtime.block_on(run(shared)) {
+        eprintln!("redraft: {e}");
+        std::process::exit(1);
+    }
+    // Connections still open are dropped with the runtime.
+    runtime.shutdown_background();
+}

@@ -1,0 +1,251 @@
+//! The process: shared state, the listeners, active expiry and shutdown.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use engine::Keyspace;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tracing::{info, warn};
+
+use crate::config::Config;
+use crate::conn;
+
+/// Keys the active expiry cycle deletes per lock hold, and the time it may spend per tick.
+/// Small batches keep the keyspace lock free for clients between them.
+const EXPIRE_BATCH_KEYS: usize = 200;
+const EXPIRE_TICK_BUDGET: Duration = Duration::from_millis(2);
+
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("the clock is after 1970")
+        .as_millis() as u64
+}
+
+/// 64 random bits from the OS (through std's randomly keyed hasher; no extra dependency).
+pub fn random_u64() -> u64 {
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(now_ms());
+    h.finish()
+}
+
+/// Per-command counters for INFO commandstats.
+#[derive(Default)]
+pub struct CommandStat {
+    pub calls: AtomicU64,
+    pub usec: AtomicU64,
+    pub failed: AtomicU64,
+    pub rejected: AtomicU64,
+}
+
+#[derive(Default)]
+pub struct Stats {
+    pub connections_received: AtomicU64,
+    pub rejected_connections: AtomicU64,
+    pub commands_processed: AtomicU64,
+    pub net_input_bytes: AtomicU64,
+    pub net_output_bytes: AtomicU64,
+    pub commands: Vec<CommandStat>,
+    /// Error replies by their code (`ERR`, `WRONGTYPE`, ...), for INFO errorstats.
+    pub errors: Mutex<HashMap<String, u64>>,
+}
+
+/// What every connection can see of one client, for CLIENT LIST / KILL.
+pub struct ClientHandle {
+    pub id: u64,
+    pub fd: i64,
+    pub addr: SocketAddr,
+    pub laddr: SocketAddr,
+    pub created_ms: u64,
+    pub meta: Mutex<ClientMeta>,
+    pub killed: AtomicBool,
+    pub kill: Notify,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ClientMeta {
+    pub name: String,
+    pub db: usize,
+    pub last_command: String,
+    pub last_interaction_ms: u64,
+    pub resp: u8,
+    pub lib_name: String,
+    pub lib_ver: String,
+    pub no_evict: bool,
+}
+
+/// A CLIENT PAUSE in force.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Pause {
+    pub until_ms: u64,
+    pub writes_only: bool,
+}
+
+pub struct Shared {
+    /// std Mutex, not tokio's: it is never held across an `.await`, and an uncontended std lock
+    /// costs a few nanoseconds.
+    pub keyspace: Mutex<Keyspace>,
+    pub config: Mutex<Config>,
+    /// Bumped by CONFIG SET so connections refresh the limits they cache.
+    pub config_generation: AtomicU64,
+    pub clients: Mutex<HashMap<u64, Arc<ClientHandle>>>,
+    pub client_count: AtomicUsize,
+    pub next_client_id: AtomicU64,
+    pub stats: Stats,
+    pub started: Instant,
+    pub started_unix_ms: u64,
+    pub run_id: String,
+    pub seed_base: u64,
+    pub pause: Mutex<Pause>,
+    pub paused: AtomicBool,
+    pub unpaused: Notify,
+    pub shutdown: Notify,
+    pub shutting_down: AtomicBool,
+    pub tcp_port: AtomicU64,
+    pub set_log_level: Box<dyn Fn(&str) + Send + Sync>,
+}
+
+impl Shared {
+    pub fn new(config: Config, set_log_level: Box<dyn Fn(&str) + Send + Sync>) -> Arc<Shared> {
+        let run_id: String = (0..5)
+            .map(|_| format!("{:016x}", random_u64()))
+            .collect::<String>()[..40]
+            .to_string();
+        let stats = Stats {
+            commands: engine::TABLE
+                .iter()
+                .map(|_| CommandStat::default())
+                .collect(),
+            ..Stats::default()
+        };
+        Arc::new(Shared {
+            keyspace: Mutex::new(Keyspace::new(config.databases, random_u64())),
+            config: Mutex::new(config),
+            config_generation: AtomicU64::new(0),
+            clients: Mutex::new(HashMap::new()),
+            client_count: AtomicUsize::new(0),
+            next_client_id: AtomicU64::new(1),
+            stats,
+            started: Instant::now(),
+            started_unix_ms: now_ms(),
+            run_id,
+            seed_base: random_u64(),
+            pause: Mutex::new(Pause::default()),
+            paused: AtomicBool::new(false),
+            unpaused: Notify::new(),
+            shutdown: Notify::new(),
+            shutting_down: AtomicBool::new(false),
+            tcp_port: AtomicU64::new(0),
+            set_log_level,
+        })
+    }
+
+    pub fn config(&self) -> Config {
+        self.config.lock().expect("config lock").clone()
+    }
+
+    pub fn request_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+        self.shutdown.notify_waiters();
+        self.shutdown.notify_one();
+    }
+
+    pub fn record_error(&self, reply: &[u8]) {
+        let code = reply.split(|&b| b == b' ').next().unwrap_or(b"ERR");
+        let code = String::from_utf8_lossy(code.strip_prefix(b"-").unwrap_or(code)).into_owned();
+        *self
+            .stats
+            .errors
+            .lock()
+            .expect("errors lock")
+            .entry(code)
+            .or_insert(0) += 1;
+    }
+}
+
+/// Binds every configured address and serves until SHUTDOWN or a signal.
+pub async fn run(shared: Arc<Shared>) -> std::io::Result<()> {
+    let config = shared.config();
+    let mut listeners = Vec::new();
+    for address in &config.bind {
+        let address = address.strip_prefix('-').unwrap_or(address);
+        let listener = TcpListener::bind((address, config.port)).await?;
+        let local = listener.local_addr()?;
+        shared
+            .tcp_port
+            .store(u64::from(local.port()), Ordering::Relaxed);
+        info!("listening on {local}");
+        // Tests and scripts wait for this line (the port is useful when it was 0).
+        println!(
+            "Redraft {} ready to accept connections on {local}",
+            env!("CARGO_PKG_VERSION")
+        );
+        listeners.push(listener);
+    }
+    for listener in listeners {
+        tokio::spawn(accept_loop(shared.clone(), listener));
+    }
+    tokio::spawn(expire_loop(shared.clone()));
+    let signals = async {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+            let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+            tokio::select! {
+                _ = term.recv() => info!("received SIGTERM, shutting down"),
+                _ = int.recv() => info!("received SIGINT, shutting down"),
+            }
+        }
+    };
+    tokio::select! {
+        _ = signals => {}
+        _ = shared.shutdown.notified() => info!("SHUTDOWN requested"),
+    }
+    info!("Redraft is now ready to exit, bye bye...");
+    Ok(())
+}
+
+async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
+    loop {
+        let (socket, addr) = match listener.accept().await {
+            Ok(pair) => pair,
+            Err(e) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        shared
+            .stats
+            .connections_received
+            .fetch_add(1, Ordering::Relaxed);
+        tokio::spawn(conn::serve(shared.clone(), socket, addr));
+    }
+}
+
+/// Deletes keys whose time has come, in small batches, every 1/hz seconds.
+async fn expire_loop(shared: Arc<Shared>) {
+    loop {
+        let hz = shared.config.lock().expect("config lock").hz.max(1);
+        tokio::time::sleep(Duration::from_millis(1000 / hz)).await;
+        let started = Instant::now();
+        loop {
+            let done = shared
+                .keyspace
+                .lock()
+                .expect("keyspace lock")
+                .expire_cycle(now_ms(), EXPIRE_BATCH_KEYS);
+            if done < EXPIRE_BATCH_KEYS || started.elapsed() > EXPIRE_TICK_BUDGET {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+}
