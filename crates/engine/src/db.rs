@@ -1,36 +1,201 @@
-//! Databases: keys split by hash slot, an index of expiry times, and the keyspace of numbered
-//! databases.
+//! Databases: keys split by hash slot, entries packed one allocation each, an index of expiry
+//! times, and the keyspace of numbered databases.
 //!
-//! Each database keeps one hash map per hash slot (allocated with the first key). That gives
+//! Each database keeps one hash table per hash slot (allocated with the first key). That gives
 //! SCAN a cursor with Redis's guarantee (a slot index: every key present for the whole scan is
-//! returned, however the maps grow or shrink in between), and gives slot migration its unit.
+//! returned, however the tables grow or shrink in between), and gives slot migration its unit.
+//!
+//! An entry is one boxed byte string holding a header, the key and (for short strings and
+//! integers) the value: `flags · changed_s (u32) · [expire_at_ms (u64)] · key length (varint) ·
+//! key · payload`. A table slot is that box's 16-byte pointer, so the table's load factor costs
+//! little, and a key with a short value costs one allocation. Long strings, strings changed in
+//! place, and (later) collections live in a per-database slab and the payload is their index.
 
 use std::cell::Cell;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+use std::hash::BuildHasher;
 
 use foldhash::fast::FixedState;
+use hashbrown::HashTable;
 
 use crate::slot::{SLOT_COUNT, slot_of};
-use crate::value::Entry;
+use crate::value::{Entry, EntryRef, Value, ValueRef};
 
 type Key = Box<[u8]>;
-type Map = HashMap<Key, Entry, FixedState>;
+type Blob = Box<[u8]>;
 
 const SLOT_WORDS: usize = SLOT_COUNT / 64;
+/// Strings up to this long are stored inside the entry; longer ones in the slab, so that
+/// re-encoding an entry (a new TTL) never copies a large value.
+const INLINE_STRING_BYTES_MAX: usize = 512;
+
+const KIND_INLINE: u8 = 0;
+const KIND_INT: u8 = 1;
+const KIND_OBJECT: u8 = 2;
+const KIND_MASK: u8 = 0x0f;
+const FLAG_EXPIRE: u8 = 0x80;
 
 /// A SCAN cursor: the next slot to visit. 0 starts a scan, and is returned when it ends.
 pub type ScanCursor = u64;
 
+/// What an entry's payload is.
+enum Payload<'a> {
+    Inline(&'a [u8]),
+    Int(i64),
+    Object(u32),
+}
+
+/// An entry's fields, read from its bytes.
+struct Fields<'a> {
+    flags: u8,
+    changed_s: u32,
+    expire_at_ms: u64,
+    key: &'a [u8],
+    payload: &'a [u8],
+}
+
+fn encode(key: &[u8], payload: Payload, expire_at_ms: u64, changed_s: u32) -> Blob {
+    let (kind, body): (u8, &[u8]);
+    let int_bytes;
+    let index_bytes;
+    match payload {
+        Payload::Inline(s) => (kind, body) = (KIND_INLINE, s),
+        Payload::Int(n) => {
+            int_bytes = n.to_le_bytes();
+            (kind, body) = (KIND_INT, &int_bytes);
+        }
+        Payload::Object(i) => {
+            index_bytes = i.to_le_bytes();
+            (kind, body) = (KIND_OBJECT, &index_bytes);
+        }
+    }
+    let mut out = Vec::with_capacity(1 + 4 + 8 + 5 + key.len() + body.len());
+    out.push(kind | if expire_at_ms != 0 { FLAG_EXPIRE } else { 0 });
+    out.extend_from_slice(&changed_s.to_le_bytes());
+    if expire_at_ms != 0 {
+        out.extend_from_slice(&expire_at_ms.to_le_bytes());
+    }
+    let mut len = key.len();
+    loop {
+        let byte = (len & 0x7f) as u8;
+        len >>= 7;
+        if len == 0 {
+            out.push(byte);
+            break;
+        }
+        out.push(byte | 0x80);
+    }
+    out.extend_from_slice(key);
+    out.extend_from_slice(body);
+    out.into_boxed_slice()
+}
+
+fn fields(blob: &[u8]) -> Fields<'_> {
+    let flags = blob[0];
+    let changed_s = u32::from_le_bytes(blob[1..5].try_into().expect("4 bytes"));
+    let mut at = 5;
+    let mut expire_at_ms = 0;
+    if flags & FLAG_EXPIRE != 0 {
+        expire_at_ms = u64::from_le_bytes(blob[5..13].try_into().expect("8 bytes"));
+        at = 13;
+    }
+    let mut len = 0usize;
+    let mut shift = 0;
+    loop {
+        let byte = blob[at];
+        at += 1;
+        len |= usize::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            break;
+        }
+        shift += 7;
+    }
+    Fields {
+        flags,
+        changed_s,
+        expire_at_ms,
+        key: &blob[at..at + len],
+        payload: &blob[at + len..],
+    }
+}
+
+fn key_of(blob: &[u8]) -> &[u8] {
+    fields(blob).key
+}
+
+impl<'a> Fields<'a> {
+    fn payload(&self) -> Payload<'a> {
+        match self.flags & KIND_MASK {
+            KIND_INLINE => Payload::Inline(self.payload),
+            KIND_INT => Payload::Int(i64::from_le_bytes(
+                self.payload.try_into().expect("8 bytes"),
+            )),
+            _ => Payload::Object(u32::from_le_bytes(
+                self.payload.try_into().expect("4 bytes"),
+            )),
+        }
+    }
+}
+
+/// Values that live outside their entry.
+#[derive(Debug)]
+enum Object {
+    Free { next: u32 },
+    Raw(Vec<u8>),
+}
+
+/// Objects by index, reusing freed indexes.
+#[derive(Debug, Default)]
+struct Slab {
+    items: Vec<Object>,
+    free: Option<u32>,
+}
+
+impl Slab {
+    fn insert(&mut self, object: Object) -> u32 {
+        match self.free {
+            Some(index) => {
+                let slot = &mut self.items[index as usize];
+                let Object::Free { next } = *slot else {
+                    panic!("the free list points at a live object")
+                };
+                self.free = (next != u32::MAX).then_some(next);
+                *slot = object;
+                index
+            }
+            None => {
+                self.items.push(object);
+                u32::try_from(self.items.len() - 1).expect("fewer than 2^32 objects per database")
+            }
+        }
+    }
+
+    fn take(&mut self, index: u32) -> Object {
+        let next = self.free.unwrap_or(u32::MAX);
+        self.free = Some(index);
+        std::mem::replace(&mut self.items[index as usize], Object::Free { next })
+    }
+
+    fn get(&self, index: u32) -> &Object {
+        &self.items[index as usize]
+    }
+
+    fn get_mut(&mut self, index: u32) -> &mut Object {
+        &mut self.items[index as usize]
+    }
+}
+
 #[derive(Debug)]
 pub struct Db {
-    /// One map per slot once the first key arrives; empty before, so unused databases cost
+    /// One table per slot once the first key arrives; empty before, so unused databases cost
     /// nothing.
-    maps: Vec<Map>,
+    tables: Vec<HashTable<Blob>>,
     /// Which slots have keys, so scans and random picks skip empty ones in a few word reads.
     occupied: [u64; SLOT_WORDS],
     len: usize,
     /// (expiry ms, key) of every key with a TTL, earliest first, for active expiry.
     expires: BTreeSet<(u64, Key)>,
+    objects: Slab,
     hasher: FixedState,
     /// Lookups that found a live key, and that did not (INFO stats); `Cell`s because reads
     /// count through a shared reference.
@@ -40,13 +205,18 @@ pub struct Db {
     expired: u64,
 }
 
+fn seconds(now_ms: u64) -> u32 {
+    (now_ms / 1000) as u32
+}
+
 impl Db {
     fn new(hasher: FixedState) -> Self {
         Db {
-            maps: Vec::new(),
+            tables: Vec::new(),
             occupied: [0; SLOT_WORDS],
             len: 0,
             expires: BTreeSet::new(),
+            objects: Slab::default(),
             hasher,
             hits: Cell::new(0),
             misses: Cell::new(0),
@@ -54,7 +224,7 @@ impl Db {
         }
     }
 
-    /// Keys stored, including expired keys not yet reclaimed (as Redis's DBSIZE).
+    /// Keys stored, including expired keys not yet reclaimed.
     pub fn len(&self) -> usize {
         self.len
     }
@@ -92,22 +262,44 @@ impl Db {
         }
     }
 
-    fn map(&self, key: &[u8]) -> Option<&Map> {
-        self.maps.get(usize::from(slot_of(key)))
+    fn hash(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    fn find(&self, key: &[u8]) -> Option<&Blob> {
+        let table = self.tables.get(usize::from(slot_of(key)))?;
+        table.find(self.hash(key), |b| key_of(b) == key)
+    }
+
+    fn view<'a>(&'a self, blob: &'a [u8]) -> EntryRef<'a> {
+        let f = fields(blob);
+        let (value, raw) = match f.payload() {
+            Payload::Inline(s) => (ValueRef::Str(s), false),
+            Payload::Int(n) => (ValueRef::Int(n), false),
+            Payload::Object(i) => match self.objects.get(i) {
+                Object::Raw(v) => (ValueRef::Str(v), true),
+                Object::Free { .. } => panic!("an entry points at a freed object"),
+            },
+        };
+        EntryRef {
+            value,
+            expire_at_ms: f.expire_at_ms,
+            changed_s: f.changed_s,
+            raw,
+        }
     }
 
     /// The entry under `key` whether or not it has expired. For write paths that then decide.
-    pub fn peek(&self, key: &[u8]) -> Option<&Entry> {
-        self.map(key)?.get(key)
+    pub fn peek(&self, key: &[u8]) -> Option<EntryRef<'_>> {
+        self.find(key).map(|b| self.view(b))
     }
 
-    /// The live entry under `key`, recording the access. An expired entry is hidden, not
-    /// deleted: reads never change state.
-    pub fn get(&self, key: &[u8], now_ms: u64) -> Option<&Entry> {
+    /// The live entry under `key`. An expired entry is hidden, not deleted: reads never change
+    /// state.
+    pub fn get(&self, key: &[u8], now_ms: u64) -> Option<EntryRef<'_>> {
         match self.peek(key) {
             Some(entry) if !entry.is_expired(now_ms) => {
                 self.hits.set(self.hits.get() + 1);
-                entry.touch(now_ms);
                 Some(entry)
             }
             _ => {
@@ -121,83 +313,160 @@ impl Db {
         self.peek(key).is_some_and(|e| !e.is_expired(now_ms))
     }
 
-    /// The live entry under `key` for a write. An expired entry is deleted first, so the write
-    /// sees no key. Change the expiry only through [`Db::set_expire`].
-    pub fn get_mut(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
-        let slot = usize::from(slot_of(key));
-        let expired = self.maps.get(slot)?.get(key)?.is_expired(now_ms);
+    /// The live entry under `key` for a write: an expired entry is deleted first, so the write
+    /// sees no key.
+    pub fn get_live(&mut self, key: &[u8], now_ms: u64) -> Option<EntryRef<'_>> {
+        let expired = self.peek(key)?.is_expired(now_ms);
         if expired {
-            self.remove(key);
+            self.delete(key);
             self.expired += 1;
             return None;
         }
-        let entry = self.maps[slot].get_mut(key)?;
-        entry.touch(now_ms);
-        Some(entry)
+        self.peek(key)
     }
 
-    /// Stores `entry` under `key`, replacing any entry there; returns the old one.
-    pub fn insert(&mut self, key: &[u8], entry: Entry) -> Option<Entry> {
-        if self.maps.is_empty() {
-            self.maps = (0..SLOT_COUNT)
-                .map(|_| Map::with_hasher(self.hasher.clone()))
-                .collect();
+    /// Stores `entry` under `key`, replacing any entry there; true if one was replaced.
+    pub fn insert(&mut self, key: &[u8], entry: Entry) -> bool {
+        if self.tables.is_empty() {
+            self.tables = (0..SLOT_COUNT).map(|_| HashTable::new()).collect();
         }
-        let slot = usize::from(slot_of(key));
+        let replaced = self.delete(key).is_some();
+        let payload_object;
+        let payload = match &entry.value {
+            Value::Int(n) => Payload::Int(*n),
+            Value::Str(s) if s.len() <= INLINE_STRING_BYTES_MAX => Payload::Inline(s),
+            Value::Str(_) => {
+                let Value::Str(s) = entry.value else {
+                    unreachable!()
+                };
+                payload_object = self.objects.insert(Object::Raw(s));
+                Payload::Object(payload_object)
+            }
+        };
+        let blob = encode(key, payload, entry.expire_at_ms, seconds(entry.changed_ms));
         if entry.expire_at_ms != 0 {
             self.expires.insert((entry.expire_at_ms, key.into()));
         }
-        let map = &mut self.maps[slot];
-        let old = match map.get_mut(key) {
-            Some(existing) => Some(std::mem::replace(existing, entry)),
-            None => {
-                map.insert(key.into(), entry);
-                self.len += 1;
-                self.occupied[slot / 64] |= 1 << (slot % 64);
-                None
-            }
-        };
-        if let Some(old) = old.as_ref().filter(|o| o.expire_at_ms != 0) {
-            let new_at = self.peek(key).map_or(0, |e| e.expire_at_ms);
-            if new_at != old.expire_at_ms {
-                self.expires.remove(&(old.expire_at_ms, key.into()));
-            }
-        }
-        old
+        let slot = usize::from(slot_of(key));
+        let hash = self.hash(key);
+        let hasher = &self.hasher;
+        self.tables[slot].insert_unique(hash, blob, |b| hasher.hash_one(key_of(b)));
+        self.len += 1;
+        self.occupied[slot / 64] |= 1 << (slot % 64);
+        replaced
     }
 
-    pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
+    /// Deletes `key` without reading its value; returns its expiry (0: none) if it existed.
+    pub fn delete(&mut self, key: &[u8]) -> Option<u64> {
         let slot = usize::from(slot_of(key));
-        let map = self.maps.get_mut(slot)?;
-        let old = map.remove(key)?;
-        if map.is_empty() {
+        let hash = self.hash(key);
+        let table = self.tables.get_mut(slot)?;
+        let Ok(found) = table.find_entry(hash, |b| key_of(b) == key) else {
+            return None;
+        };
+        let (blob, _) = found.remove();
+        if table.is_empty() {
             self.occupied[slot / 64] &= !(1 << (slot % 64));
             // Give back the memory of a slot that emptied (after a big delete or a migration).
-            map.shrink_to_fit();
+            table.shrink_to_fit(|_| unreachable!("an empty table rehashes nothing"));
         }
         self.len -= 1;
-        if old.expire_at_ms != 0 {
-            self.expires.remove(&(old.expire_at_ms, key.into()));
+        let f = fields(&blob);
+        if let Payload::Object(index) = f.payload() {
+            self.objects.take(index);
         }
-        Some(old)
+        if f.expire_at_ms != 0 {
+            self.expires.remove(&(f.expire_at_ms, key.into()));
+        }
+        Some(f.expire_at_ms)
+    }
+
+    /// Removes `key` and returns its entry.
+    pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
+        let entry = self.peek(key)?;
+        let owned = Entry {
+            value: entry.value.to_owned(),
+            expire_at_ms: entry.expire_at_ms,
+            changed_ms: u64::from(entry.changed_s) * 1000,
+        };
+        self.delete(key);
+        Some(owned)
+    }
+
+    /// Rewrites the entry under `key` with `edit` applied to its fields; false if no such key.
+    fn rewrite(&mut self, key: &[u8], edit: impl FnOnce(&mut u64, &mut u32)) -> bool {
+        let slot = usize::from(slot_of(key));
+        let hash = self.hash(key);
+        let Some(blob) = self
+            .tables
+            .get_mut(slot)
+            .and_then(|t| t.find_mut(hash, |b| key_of(b) == key))
+        else {
+            return false;
+        };
+        let f = fields(blob);
+        let (mut expire, mut changed) = (f.expire_at_ms, f.changed_s);
+        let old_expire = expire;
+        edit(&mut expire, &mut changed);
+        *blob = encode(key, f.payload(), expire, changed);
+        if old_expire != expire {
+            if old_expire != 0 {
+                self.expires.remove(&(old_expire, key.into()));
+            }
+            if expire != 0 {
+                self.expires.insert((expire, key.into()));
+            }
+        }
+        true
     }
 
     /// Sets (or with 0 clears) the expiry of an existing key; false if there is no such key.
     pub fn set_expire(&mut self, key: &[u8], at_ms: u64) -> bool {
-        let slot = usize::from(slot_of(key));
-        let Some(entry) = self.maps.get_mut(slot).and_then(|m| m.get_mut(key)) else {
+        self.rewrite(key, |expire, _| *expire = at_ms)
+    }
+
+    /// Replaces the value under an existing key, keeping its expiry; false if no such key.
+    pub fn set_value(&mut self, key: &[u8], value: Value, now_ms: u64) -> bool {
+        let Some(expire_at_ms) = self.peek(key).map(|e| e.expire_at_ms) else {
             return false;
         };
-        let old = std::mem::replace(&mut entry.expire_at_ms, at_ms);
-        if old != at_ms {
-            if old != 0 {
-                self.expires.remove(&(old, key.into()));
-            }
-            if at_ms != 0 {
-                self.expires.insert((at_ms, key.into()));
-            }
-        }
+        self.insert(key, Entry::new(value, expire_at_ms, now_ms));
         true
+    }
+
+    /// The bytes of the string under an existing key, to change in place (APPEND, SETRANGE,
+    /// SETBIT); the string becomes `raw`. None if there is no such key or it is not a string.
+    pub fn string_mut(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Vec<u8>> {
+        let entry = self.peek(key)?;
+        let index = match entry.value {
+            ValueRef::Str(_) if entry.raw => None,
+            ValueRef::Str(_) | ValueRef::Int(_) => Some(entry.value.to_bytes()?),
+        };
+        if let Some(bytes) = index {
+            let object = self.objects.insert(Object::Raw(bytes));
+            let slot = usize::from(slot_of(key));
+            let hash = self.hash(key);
+            let blob = self.tables[slot]
+                .find_mut(hash, |b| key_of(b) == key)
+                .expect("the key was just found");
+            let f = fields(blob);
+            *blob = encode(
+                key,
+                Payload::Object(object),
+                f.expire_at_ms,
+                seconds(now_ms),
+            );
+        } else {
+            self.rewrite(key, |_, changed| *changed = seconds(now_ms));
+        }
+        let blob = self.find(key).expect("the key was just found");
+        let Payload::Object(index) = fields(blob).payload() else {
+            unreachable!("a raw string is an object")
+        };
+        match self.objects.get_mut(index) {
+            Object::Raw(bytes) => Some(bytes),
+            Object::Free { .. } => panic!("an entry points at a freed object"),
+        }
     }
 
     /// Up to `limit` keys whose time has come, earliest first.
@@ -215,7 +484,7 @@ impl Db {
     pub fn expire_cycle(&mut self, now_ms: u64, limit: usize) -> usize {
         let keys = self.expired_keys(now_ms, limit);
         for key in &keys {
-            self.remove(key);
+            self.delete(key);
         }
         self.expired += keys.len() as u64;
         keys.len()
@@ -231,10 +500,10 @@ impl Db {
     }
 
     /// Every stored entry, expired or not, in slot order.
-    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &Entry)> {
-        self.maps
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], EntryRef<'_>)> {
+        self.tables
             .iter()
-            .flat_map(|m| m.iter().map(|(k, e)| (&k[..], e)))
+            .flat_map(move |t| t.iter().map(move |b| (key_of(b), self.view(b))))
     }
 
     fn next_occupied(&self, from: usize) -> Option<usize> {
@@ -261,7 +530,7 @@ impl Db {
         &'a self,
         cursor: ScanCursor,
         count: usize,
-        mut visit: impl FnMut(&'a [u8], &'a Entry),
+        mut visit: impl FnMut(&'a [u8], EntryRef<'a>),
     ) -> ScanCursor {
         let mut slot = match usize::try_from(cursor) {
             Ok(s) if s < SLOT_COUNT => s,
@@ -272,8 +541,8 @@ impl Db {
             let Some(next) = self.next_occupied(slot) else {
                 return 0;
             };
-            for (k, e) in &self.maps[next] {
-                visit(k, e);
+            for blob in self.tables[next].iter() {
+                visit(key_of(blob), self.view(blob));
                 visited += 1;
             }
             slot = next + 1;
@@ -296,11 +565,11 @@ impl Db {
             let slot = self
                 .next_occupied(start)
                 .or_else(|| self.next_occupied(0))?;
-            let map = &self.maps[slot];
-            let pick = (rng.next() % map.len() as u64) as usize;
-            let (key, entry) = map.iter().nth(pick)?;
-            if !entry.is_expired(now_ms) {
-                return Some(key);
+            let table = &self.tables[slot];
+            let pick = (rng.next() % table.len() as u64) as usize;
+            let blob = table.iter().nth(pick)?;
+            if !self.view(blob).is_expired(now_ms) {
+                return Some(key_of(blob));
             }
         }
         None
@@ -386,6 +655,39 @@ mod tests {
     }
 
     #[test]
+    fn entries_round_trip_through_their_encoding() {
+        let mut ks = Keyspace::new(1, 3);
+        let db = ks.db_mut(0);
+        let long = vec![b'x'; INLINE_STRING_BYTES_MAX + 1];
+        let key300 = vec![b'k'; 300];
+        for (key, value, at) in [
+            (&b"a"[..], Value::Int(-7), 0),
+            (b"b", Value::Str(b"short".to_vec()), 99),
+            (b"c", Value::Str(long.clone()), 5),
+            (&key300[..], Value::Str(Vec::new()), 0),
+        ] {
+            assert!(!db.insert(key, Entry::new(value.clone(), at, 1000)));
+            let got = db.peek(key).unwrap();
+            assert_eq!(got.value.to_owned(), value);
+            assert_eq!(got.expire_at_ms, at);
+            assert_eq!(got.changed_s, 1);
+        }
+        assert!(
+            db.insert(b"c", entry(b"1", 0)),
+            "replacing a long string frees its object"
+        );
+        assert_eq!(db.objects.free, Some(0));
+        db.string_mut(b"a", 2000).unwrap().extend_from_slice(b"9");
+        let a = db.peek(b"a").unwrap();
+        assert_eq!(a.value, ValueRef::Str(b"-79"));
+        assert!(a.raw);
+        assert_eq!(a.encoding(), "raw");
+        assert_eq!(db.objects.free, None, "the freed index was reused");
+        assert_eq!(db.remove(b"a").unwrap().value, Value::Str(b"-79".to_vec()));
+        assert_eq!(db.len(), 3);
+    }
+
+    #[test]
     fn expiry_index_follows_inserts_removes_and_changes() {
         let mut ks = Keyspace::new(1, 7);
         let db = ks.db_mut(0);
@@ -433,7 +735,7 @@ mod tests {
                 db.insert(format!("new{round}-{j}").as_bytes(), entry(b"v", 0));
             }
             for j in 0..10 {
-                db.remove(format!("new{}-{j}", round / 2).as_bytes());
+                db.delete(format!("new{}-{j}", round / 2).as_bytes());
             }
             round += 1;
             if cursor == 0 {

@@ -71,26 +71,6 @@ pub fn arg_i64(arg: &[u8]) -> Result<i64, Error> {
     text.parse().map_err(|_| Error::NotInteger)
 }
 
-/// Parses a float argument as Redis does: no spaces, no NaN; `inf` and `-inf` are accepted.
-pub(crate) fn arg_f64(arg: &[u8]) -> Result<f64, Error> {
-    let text = std::str::from_utf8(arg).map_err(|_| Error::NotFloat)?;
-    if text.is_empty()
-        || text.starts_with(|c: char| c.is_ascii_whitespace())
-        || text.ends_with(|c: char| c.is_ascii_whitespace())
-    {
-        return Err(Error::NotFloat);
-    }
-    let value: f64 = match text.to_ascii_lowercase().as_str() {
-        "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
-        "-inf" | "-infinity" => f64::NEG_INFINITY,
-        _ => text.parse().map_err(|_| Error::NotFloat)?,
-    };
-    if value.is_nan() {
-        return Err(Error::NotFloat);
-    }
-    Ok(value)
-}
-
 pub(crate) fn eq(arg: &[u8], word: &str) -> bool {
     arg.eq_ignore_ascii_case(word.as_bytes())
 }
@@ -123,16 +103,6 @@ mod tests {
             b"1a",
         ] {
             assert_eq!(arg_i64(bad), Err(Error::NotInteger), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn float_arguments_reject_nan_and_spaces() {
-        assert_eq!(arg_f64(b"1.5"), Ok(1.5));
-        assert_eq!(arg_f64(b"1e3"), Ok(1000.0));
-        assert_eq!(arg_f64(b"-inf"), Ok(f64::NEG_INFINITY));
-        for bad in [&b"nan"[..], b" 1", b"1 ", b"", b"abc"] {
-            assert_eq!(arg_f64(bad), Err(Error::NotFloat), "{bad:?}");
         }
     }
 }

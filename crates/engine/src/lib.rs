@@ -15,6 +15,7 @@ mod db;
 mod error;
 mod exec;
 mod glob;
+mod longdouble;
 mod slot;
 mod table;
 mod value;
@@ -25,7 +26,7 @@ pub use exec::{Exec, arg_i64};
 pub use glob::glob_match;
 pub use slot::{SLOT_COUNT, slot_of};
 pub use table::{CommandSpec, Flags, Handler, ServerCommand, TABLE, lookup};
-pub use value::{Entry, Value};
+pub use value::{Entry, EntryRef, Value, ValueRef};
 
 /// Redis's `proto-max-bulk-len` also caps strings built up by APPEND, SETRANGE and SETBIT.
 pub const STRING_BYTES_MAX: usize = 512 << 20;

@@ -926,7 +926,9 @@ pub static TABLE: &[CommandSpec] = &[
 
 /// Finds a command by name, in any case.
 pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
-    static INDEX: OnceLock<HashMap<&'static str, &'static CommandSpec>> = OnceLock::new();
+    // foldhash, not std's SipHash: this runs for every command, and the names are ours.
+    type Index = HashMap<&'static str, &'static CommandSpec, foldhash::fast::FixedState>;
+    static INDEX: OnceLock<Index> = OnceLock::new();
     let index = INDEX.get_or_init(|| TABLE.iter().map(|c| (c.name, c)).collect());
     let mut lower = [0u8; 32];
     let name_lower = lower.get_mut(..name.len())?;

@@ -1,12 +1,19 @@
-//! Values and the entry that holds one in a database.
+//! Values as commands see them (`Value` owned, `ValueRef` borrowed), and `Entry`, a value with its
+//! expiry. How entries are laid out in memory is `db.rs`'s business.
 
-use std::cell::Cell;
-
-/// A stored value. Strings that are canonical 64-bit integers are kept as numbers (Redis's
-/// `int` encoding): no allocation, and INCR does no parsing.
+/// An owned value: what commands insert, and what DUMP, COPY and MOVE carry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Value {
     Str(Vec<u8>),
+    /// A string that is a canonical 64-bit integer (Redis's `int` encoding): stored as a number,
+    /// so INCR does no parsing and the value costs no allocation.
+    Int(i64),
+}
+
+/// A borrowed view of a stored value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueRef<'a> {
+    Str(&'a [u8]),
     Int(i64),
 }
 
@@ -19,36 +26,11 @@ impl Value {
         }
     }
 
-    pub fn type_name(&self) -> &'static str {
+    pub fn as_ref(&self) -> ValueRef<'_> {
         match self {
-            Value::Str(_) | Value::Int(_) => "string",
+            Value::Str(s) => ValueRef::Str(s),
+            Value::Int(n) => ValueRef::Int(*n),
         }
-    }
-
-    pub fn is_string(&self) -> bool {
-        matches!(self, Value::Str(_) | Value::Int(_))
-    }
-
-    /// Redis's OBJECT ENCODING name.
-    pub fn encoding(&self) -> &'static str {
-        match self {
-            Value::Int(_) => "int",
-            Value::Str(s) if s.len() <= 44 => "embstr",
-            Value::Str(_) => "raw",
-        }
-    }
-
-    /// Calls `f` with the string's bytes; `None` for a value that is not a string.
-    pub fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
-        match self {
-            Value::Str(s) => Some(f(s)),
-            Value::Int(n) => Some(f(itoa::Buffer::new().format(*n).as_bytes())),
-        }
-    }
-
-    /// The string's bytes, copied; `None` for a value that is not a string.
-    pub fn to_bytes(&self) -> Option<Vec<u8>> {
-        self.with_bytes(|b| b.to_vec())
     }
 
     /// The string as mutable bytes, converting a number to its text first.
@@ -61,11 +43,43 @@ impl Value {
             Value::Int(_) => None,
         }
     }
+}
+
+impl<'a> ValueRef<'a> {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ValueRef::Str(_) | ValueRef::Int(_) => "string",
+        }
+    }
+
+    pub fn is_string(&self) -> bool {
+        matches!(self, ValueRef::Str(_) | ValueRef::Int(_))
+    }
+
+    /// Calls `f` with the string's bytes; `None` for a value that is not a string.
+    pub fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
+        match self {
+            ValueRef::Str(s) => Some(f(s)),
+            ValueRef::Int(n) => Some(f(itoa::Buffer::new().format(*n).as_bytes())),
+        }
+    }
+
+    /// The string's bytes, copied; `None` for a value that is not a string.
+    pub fn to_bytes(&self) -> Option<Vec<u8>> {
+        self.with_bytes(|b| b.to_vec())
+    }
 
     pub fn string_len(&self) -> Option<usize> {
         match self {
-            Value::Str(s) => Some(s.len()),
-            Value::Int(n) => Some(itoa::Buffer::new().format(*n).len()),
+            ValueRef::Str(s) => Some(s.len()),
+            ValueRef::Int(n) => Some(itoa::Buffer::new().format(*n).len()),
+        }
+    }
+
+    pub fn to_owned(&self) -> Value {
+        match self {
+            ValueRef::Str(s) => Value::Str(s.to_vec()),
+            ValueRef::Int(n) => Value::Int(*n),
         }
     }
 }
@@ -81,15 +95,14 @@ pub fn parse_canonical_i64(bytes: &[u8]) -> Option<i64> {
     (itoa::Buffer::new().format(n).as_bytes() == bytes).then_some(n)
 }
 
-/// A value with its metadata.
-#[derive(Clone, Debug)]
+/// An owned value with its expiry, as inserted into or removed from a database.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
     pub value: Value,
     /// Absolute expiry in Unix milliseconds; 0 means the key does not expire.
     pub expire_at_ms: u64,
-    /// Seconds (Unix time, truncated) of the last access, for OBJECT IDLETIME. A `Cell` because
-    /// reads record it through a shared reference; it is per replica, outside replicated state.
-    pub access_s: Cell<u32>,
+    /// When the value was last written (Unix ms), for OBJECT IDLETIME.
+    pub changed_ms: u64,
 }
 
 impl Entry {
@@ -97,16 +110,35 @@ impl Entry {
         Entry {
             value,
             expire_at_ms,
-            access_s: Cell::new((now_ms / 1000) as u32),
+            changed_ms: now_ms,
         }
     }
+}
 
+/// A stored entry, borrowed from its database.
+#[derive(Clone, Copy, Debug)]
+pub struct EntryRef<'a> {
+    pub value: ValueRef<'a>,
+    pub expire_at_ms: u64,
+    /// Unix seconds (truncated to 32 bits) of the last write.
+    pub changed_s: u32,
+    /// True for a string that was changed in place (APPEND, SETRANGE, SETBIT...): Redis calls
+    /// those `raw` whatever their length.
+    pub raw: bool,
+}
+
+impl EntryRef<'_> {
     pub fn is_expired(&self, now_ms: u64) -> bool {
         self.expire_at_ms != 0 && self.expire_at_ms <= now_ms
     }
 
-    pub fn touch(&self, now_ms: u64) {
-        self.access_s.set((now_ms / 1000) as u32);
+    /// Redis's OBJECT ENCODING name.
+    pub fn encoding(&self) -> &'static str {
+        match self.value {
+            ValueRef::Int(_) => "int",
+            ValueRef::Str(s) if s.len() <= 44 && !self.raw => "embstr",
+            ValueRef::Str(_) => "raw",
+        }
     }
 }
 
@@ -123,10 +155,5 @@ mod tests {
         assert_eq!(Value::string(b" 1"), Value::Str(b" 1".to_vec()));
         assert_eq!(Value::string(b"-0"), Value::Str(b"-0".to_vec()));
         assert_eq!(Value::string(b""), Value::Str(Vec::new()));
-    }
-
-    #[test]
-    fn values_stay_small() {
-        assert_eq!(std::mem::size_of::<Value>(), 24);
     }
 }

@@ -8,6 +8,8 @@
 use std::fmt;
 use std::ops::Range;
 
+use smallvec::SmallVec;
+
 use crate::{BULK_BYTES_MAX, INLINE_BYTES_MAX, MULTIBULK_ARGS_MAX};
 
 /// The limits a parser enforces. They are Redis's settings of the same names.
@@ -181,8 +183,9 @@ impl RequestParser {
         self.ranges.len()
     }
 
-    /// The arguments of the command just parsed; `frame` is the buffer given to `parse`.
-    pub fn args<'a>(&'a self, frame: &'a [u8]) -> Vec<&'a [u8]> {
+    /// The arguments of the command just parsed; `frame` is the buffer given to `parse`. Up to
+    /// eight live on the stack: most commands allocate nothing here.
+    pub fn args<'a>(&'a self, frame: &'a [u8]) -> SmallVec<[&'a [u8]; 8]> {
         let source = if self.is_inline {
             &self.inline[..]
         } else {

@@ -837,9 +837,9 @@ fn debug(conn: &mut Conn, args: &[&[u8]]) -> Result<Flow, Error> {
             };
             let line = format!(
                 "Value at:0x0 refcount:1 encoding:{} serializedlength:{} lru:0 lru_seconds_idle:{}",
-                entry.value.encoding(),
+                entry.encoding(),
                 entry.value.string_len().unwrap_or(0),
-                (now / 1000).saturating_sub(u64::from(entry.access_s.get()))
+                (now / 1000).saturating_sub(u64::from(entry.changed_s))
             );
             drop(keyspace);
             conn.out.simple(&line);

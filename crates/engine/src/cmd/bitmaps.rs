@@ -48,10 +48,9 @@ fn bytes_for_write<'a>(
     if string_entry_mut(db, key, now_ms)?.is_none() {
         db.insert(key, Entry::new(Value::Str(Vec::new()), 0, now_ms));
     }
-    let entry = db
-        .get_mut(key, now_ms)
+    let bytes = db
+        .string_mut(key, now_ms)
         .expect("the key was just found or created");
-    let bytes = entry.value.bytes_mut().expect("a string entry");
     if bytes.len() < len_min {
         bytes.resize(len_min, 0);
     }

@@ -5,17 +5,17 @@
 //! refuses payloads damaged in transit. Kinds: 0 = string.
 
 use crate::error::Error;
-use crate::value::Value;
+use crate::value::{Value, ValueRef};
 
 const FORMAT_VERSION: u16 = 1;
 const KIND_STRING: u8 = 0;
 const CRC64: crc::Crc<u64> = crc::Crc::<u64>::new(&crc::CRC_64_XZ);
 const TRAILER_BYTES: usize = 2 + 8;
 
-pub(crate) fn serialize(value: &Value) -> Vec<u8> {
+pub(crate) fn serialize(value: ValueRef) -> Vec<u8> {
     let mut out = Vec::new();
     match value {
-        Value::Str(_) | Value::Int(_) => {
+        ValueRef::Str(_) | ValueRef::Int(_) => {
             out.push(KIND_STRING);
             value.with_bytes(|b| out.extend_from_slice(b));
         }
@@ -56,7 +56,7 @@ mod tests {
             Value::Str(b"hello\0world".to_vec()),
             Value::Str(Vec::new()),
         ] {
-            let payload = serialize(&value);
+            let payload = serialize(value.as_ref());
             assert_eq!(deserialize(&payload), Ok(value));
             for at in 0..payload.len() {
                 let mut damaged = payload.clone();

@@ -10,14 +10,14 @@ use crate::db::Db;
 use crate::error::Error;
 use crate::exec::{Exec, arg_db, arg_i64, eq};
 use crate::glob::glob_match;
-use crate::value::{Entry, Value};
+use crate::value::{Entry, ValueRef};
 
 pub(crate) fn del(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
     let now = ex.now_ms;
     let db = ex.db_mut();
     let removed = args[1..]
         .iter()
-        .filter(|k| db.remove(k).is_some_and(|e| !e.is_expired(now)))
+        .filter(|k| db.delete(k).is_some_and(|at| at == 0 || at > now))
         .count();
     ex.out.int(removed as i64);
     Ok(())
@@ -44,14 +44,14 @@ pub(crate) fn type_(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
 
 /// Takes the live entry under `key` out of `db`, if there is one.
 fn take_live(db: &mut Db, key: &[u8], now_ms: u64) -> Option<Entry> {
-    db.get_mut(key, now_ms)?;
+    db.get_live(key, now_ms)?;
     db.remove(key)
 }
 
 fn rename_generic(ex: &mut Exec, args: &[&[u8]], nx: bool) -> Result<(), Error> {
     let (source, target) = (args[1], args[2]);
     let now = ex.now_ms;
-    if ex.db_mut().get_mut(source, now).is_none() {
+    if ex.db_mut().get_live(source, now).is_none() {
         return Err(Error::NoSuchKey);
     }
     if source == target {
@@ -62,7 +62,7 @@ fn rename_generic(ex: &mut Exec, args: &[&[u8]], nx: bool) -> Result<(), Error> 
         }
         return Ok(());
     }
-    if nx && ex.db_mut().get_mut(target, now).is_some() {
+    if nx && ex.db_mut().get_live(target, now).is_some() {
         ex.out.int(0);
         return Ok(());
     }
@@ -109,19 +109,23 @@ pub(crate) fn copy(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
         return Err(Error::SameObject);
     }
     let now = ex.now_ms;
-    let Some(entry) = ex.db().get(source, now).cloned() else {
+    let Some(entry) = ex
+        .db()
+        .get(source, now)
+        .map(|e| (e.value.to_owned(), e.expire_at_ms))
+    else {
         ex.out.int(0);
         return Ok(());
     };
     let target_db = ex.ks.db_mut(target_db);
-    if target_db.get_mut(target, now).is_some() {
+    if target_db.get_live(target, now).is_some() {
         if !replace {
             ex.out.int(0);
             return Ok(());
         }
-        target_db.remove(target);
+        target_db.delete(target);
     }
-    target_db.insert(target, Entry::new(entry.value, entry.expire_at_ms, now));
+    target_db.insert(target, Entry::new(entry.0, entry.1, now));
     ex.out.int(1);
     Ok(())
 }
@@ -137,7 +141,8 @@ pub(crate) fn move_(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
         return Err(Error::SameObject);
     }
     let now = ex.now_ms;
-    if ex.db_mut().get_mut(key, now).is_none() || ex.ks.db_mut(target).get_mut(key, now).is_some() {
+    if ex.db_mut().get_live(key, now).is_none() || ex.ks.db_mut(target).get_live(key, now).is_some()
+    {
         ex.out.int(0);
         return Ok(());
     }
@@ -269,16 +274,16 @@ pub(crate) fn object(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
     };
     match sub.as_str() {
         "encoding" => {
-            let encoding = entry.value.encoding();
+            let encoding = entry.encoding();
             ex.out.bulk(encoding.as_bytes());
         }
         "idletime" => {
-            let idle = (now / 1000).saturating_sub(u64::from(entry.access_s.get()));
+            let idle = (now / 1000).saturating_sub(u64::from(entry.changed_s));
             ex.out.int(idle as i64);
         }
         "refcount" => {
             // Redis shares the objects of small integers; report what it reports for them.
-            let shared = matches!(entry.value, Value::Int(n) if (0..10_000).contains(&n));
+            let shared = matches!(entry.value, ValueRef::Int(n) if (0..10_000).contains(&n));
             ex.out.int(if shared { i64::from(i32::MAX) } else { 1 });
         }
         _ => {
@@ -343,7 +348,7 @@ fn expire_generic(
         when = when.checked_add(ex.now_ms as i64).ok_or(invalid)?;
     }
     let (key, now) = (args[1], ex.now_ms);
-    let Some(entry) = ex.db_mut().get_mut(key, now) else {
+    let Some(entry) = ex.db_mut().get_live(key, now) else {
         ex.out.int(0);
         return Ok(());
     };
@@ -418,7 +423,7 @@ pub(crate) fn persist(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
     let (key, now) = (args[1], ex.now_ms);
     let had_ttl = ex
         .db_mut()
-        .get_mut(key, now)
+        .get_live(key, now)
         .is_some_and(|e| e.expire_at_ms != 0);
     if had_ttl {
         ex.db_mut().set_expire(key, 0);
@@ -430,7 +435,7 @@ pub(crate) fn persist(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
 pub(crate) fn dump(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
     match ex.db().get(args[1], ex.now_ms) {
         Some(entry) => {
-            let payload = crate::cmd::dump::serialize(&entry.value);
+            let payload = crate::cmd::dump::serialize(entry.value);
             ex.out.bulk(&payload);
         }
         None => ex.out.null(),
@@ -471,7 +476,7 @@ pub(crate) fn restore(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
         i += 1;
     }
     let now = ex.now_ms;
-    if !replace && ex.db_mut().get_mut(key, now).is_some() {
+    if !replace && ex.db_mut().get_live(key, now).is_some() {
         return Err(Error::msg("BUSYKEY Target key name already exists."));
     }
     let ttl = arg_i64(args[2])?;
@@ -491,11 +496,9 @@ pub(crate) fn restore(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
         ex.out.ok();
         return Ok(());
     }
-    let entry = Entry::new(value, at, now);
+    let mut entry = Entry::new(value, at, now);
     if let Some(idle) = idle_s {
-        entry
-            .access_s
-            .set(((now / 1000) as u32).saturating_sub(idle.min(u32::MAX as i64) as u32));
+        entry.changed_ms = now.saturating_sub((idle as u64).saturating_mul(1000));
     }
     ex.db_mut().insert(key, entry);
     ex.out.ok();

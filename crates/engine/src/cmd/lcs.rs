@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use super::string_entry;
 use crate::error::Error;
 use crate::exec::{Exec, arg_i64, eq};
-use crate::value::Value;
+use crate::value::ValueRef;
 
 /// The largest table LCS builds, in cells (the product of the two lengths); a larger one is
 /// refused. Redis has no such limit: it allocates 4 bytes a cell and runs as long as it takes. We
@@ -60,10 +60,10 @@ fn parse_options(args: &[&[u8]]) -> Result<Options, Error> {
 }
 
 /// A string value's bytes, borrowed unless the value is kept as a number.
-fn value_bytes(value: &Value) -> Cow<'_, [u8]> {
-    match value {
-        Value::Str(s) => Cow::Borrowed(s),
-        Value::Int(_) => Cow::Owned(value.to_bytes().expect("a string value")),
+fn value_bytes<'a>(value: &ValueRef<'a>) -> Cow<'a, [u8]> {
+    match *value {
+        ValueRef::Str(s) => Cow::Borrowed(s),
+        ValueRef::Int(_) => Cow::Owned(value.to_bytes().expect("a string value")),
     }
 }
 

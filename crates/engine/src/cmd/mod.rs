@@ -8,7 +8,7 @@ pub(crate) mod strings;
 
 use crate::db::Db;
 use crate::error::Error;
-use crate::value::Entry;
+use crate::value::EntryRef;
 
 /// The live string entry under `key`: `Ok(None)` if there is none, WRONGTYPE if the value is
 /// of another type.
@@ -16,7 +16,7 @@ pub(crate) fn string_entry<'a>(
     db: &'a Db,
     key: &[u8],
     now_ms: u64,
-) -> Result<Option<&'a Entry>, Error> {
+) -> Result<Option<EntryRef<'a>>, Error> {
     match db.get(key, now_ms) {
         Some(e) if !e.value.is_string() => Err(Error::WrongType),
         other => Ok(other),
@@ -28,8 +28,8 @@ pub(crate) fn string_entry_mut<'a>(
     db: &'a mut Db,
     key: &[u8],
     now_ms: u64,
-) -> Result<Option<&'a mut Entry>, Error> {
-    match db.get_mut(key, now_ms) {
+) -> Result<Option<EntryRef<'a>>, Error> {
+    match db.get_live(key, now_ms) {
         Some(e) if !e.value.is_string() => Err(Error::WrongType),
         other => Ok(other),
     }

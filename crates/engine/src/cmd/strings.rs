@@ -5,15 +5,12 @@
 //! MGET · MSET · MSETNX · APPEND · STRLEN · GETRANGE · SETRANGE · INCR · DECR · INCRBY · DECRBY ·
 //! INCRBYFLOAT
 
-use std::str::FromStr;
-
-use rust_decimal::Decimal;
-
 use super::{string_entry, string_entry_mut};
 use crate::STRING_BYTES_MAX;
 use crate::error::Error;
-use crate::exec::{Exec, arg_f64, arg_i64, eq};
-use crate::value::{Entry, Value, parse_canonical_i64};
+use crate::exec::{Exec, arg_i64, eq};
+use crate::longdouble;
+use crate::value::{Entry, Value, ValueRef, parse_canonical_i64};
 
 /// How an expiry argument is given.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -119,16 +116,10 @@ fn reply_value(ex: &mut Exec, value: &Value) {
 
 pub(crate) fn get(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
     let (db, now) = (ex.ks.db(ex.db), ex.now_ms);
-    match string_entry(db, args[1], now)? {
-        Some(Entry {
-            value: Value::Int(n),
-            ..
-        }) => ex.out.bulk_int(*n),
-        Some(Entry {
-            value: Value::Str(s),
-            ..
-        }) => ex.out.bulk(s),
-        _ => ex.out.null(),
+    match string_entry(db, args[1], now)?.map(|e| e.value) {
+        Some(ValueRef::Int(n)) => ex.out.bulk_int(n),
+        Some(ValueRef::Str(s)) => ex.out.bulk(s),
+        None => ex.out.null(),
     }
     Ok(())
 }
@@ -153,7 +144,7 @@ pub(crate) fn set(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
         Some((unit, arg)) => expire_at(arg, unit, now, "set")?,
         None => 0,
     };
-    let old = string_entry(ex.db(), key, now)?.map(|e| (e.value.clone(), e.expire_at_ms));
+    let old = string_entry(ex.db(), key, now)?.map(|e| (e.value.to_owned(), e.expire_at_ms));
     if o.get {
         match &old {
             Some((v, _)) => reply_value(ex, v),
@@ -207,7 +198,7 @@ pub(crate) fn psetex(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
 }
 
 pub(crate) fn getset(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
-    let old = string_entry(ex.db(), args[1], ex.now_ms)?.map(|e| e.value.clone());
+    let old = string_entry(ex.db(), args[1], ex.now_ms)?.map(|e| e.value.to_owned());
     match &old {
         Some(v) => reply_value(ex, v),
         None => ex.out.null(),
@@ -236,7 +227,7 @@ pub(crate) fn getex(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
         ex.out.null();
         return Ok(());
     };
-    let value = entry.value.clone();
+    let value = entry.value.to_owned();
     let at = match o.expire {
         Some((unit, arg)) => Some(expire_at(arg, unit, now, "getex")?),
         None => None,
@@ -262,9 +253,9 @@ pub(crate) fn mget(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
     ex.out.array(keys.len());
     let (db, now) = (ex.ks.db(ex.db), ex.now_ms);
     for key in keys {
-        match db.get(key, now).map(|e| &e.value) {
-            Some(Value::Int(n)) => ex.out.bulk_int(*n),
-            Some(Value::Str(s)) => ex.out.bulk(s),
+        match db.get(key, now).map(|e| e.value) {
+            Some(ValueRef::Int(n)) => ex.out.bulk_int(n),
+            Some(ValueRef::Str(s)) => ex.out.bulk(s),
             _ => ex.out.null(),
         }
     }
@@ -316,7 +307,7 @@ pub(crate) fn append(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
         Some(entry) => {
             let len = entry.value.string_len().expect("a string entry");
             check_length(len as u64 + tail.len() as u64)?;
-            let bytes = entry.value.bytes_mut().expect("a string entry");
+            let bytes = ex.db_mut().string_mut(key, now).expect("a string entry");
             bytes.extend_from_slice(tail);
             let len = bytes.len();
             ex.out.int(len as i64);
@@ -400,7 +391,7 @@ pub(crate) fn setrange(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
         return Ok(());
     }
     check_length(offset + value.len() as u64)?;
-    let bytes = entry.value.bytes_mut().expect("a string entry");
+    let bytes = ex.db_mut().string_mut(key, now).expect("a string entry");
     let end = offset as usize + value.len();
     if bytes.len() < end {
         bytes.resize(end, 0);
@@ -417,21 +408,16 @@ fn incr_by(ex: &mut Exec, key: &[u8], delta: i64) -> Result<(), Error> {
     let db = ex.db_mut();
     let (current, at) = match string_entry_mut(db, key, now)? {
         Some(entry) => {
-            let n = match &entry.value {
-                Value::Int(n) => *n,
-                Value::Str(s) => parse_canonical_i64(s).ok_or(Error::NotInteger)?,
+            let n = match entry.value {
+                ValueRef::Int(n) => n,
+                ValueRef::Str(s) => parse_canonical_i64(s).ok_or(Error::NotInteger)?,
             };
             (n, entry.expire_at_ms)
         }
         None => (0, 0),
     };
     let next = current.checked_add(delta).ok_or(Error::Overflow)?;
-    match db.get_mut(key, now) {
-        Some(entry) => entry.value = Value::Int(next),
-        None => {
-            db.insert(key, Entry::new(Value::Int(next), at, now));
-        }
-    }
+    db.insert(key, Entry::new(Value::Int(next), at, now));
     ex.out.int(next);
     Ok(())
 }
@@ -464,52 +450,28 @@ pub(crate) fn incrbyfloat(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
         string_entry(ex.db(), key, now)?.map(|e| e.value.to_bytes().expect("a string entry"));
     let current = current.unwrap_or_else(|| b"0".to_vec());
     let result = add_floats(&current, args[2])?;
-    match ex.db_mut().get_mut(key, now) {
-        Some(entry) => entry.value = Value::string(result.as_bytes()),
-        None => {
-            ex.db_mut()
-                .insert(key, Entry::new(Value::string(result.as_bytes()), 0, now));
-        }
+    if !ex
+        .db_mut()
+        .set_value(key, Value::string(result.as_bytes()), now)
+    {
+        ex.db_mut()
+            .insert(key, Entry::new(Value::string(result.as_bytes()), 0, now));
     }
     ex.out.bulk(result.as_bytes());
     Ok(())
 }
 
-/// Adds two decimal strings for INCRBYFLOAT and formats the sum as Redis does (17 fractional
-/// digits at most, trailing zeros dropped).
-///
-/// Redis computes in x87 long double; we compute exactly in decimal (rust_decimal), which gives
-/// the same text for every sum whose digits fit both (the common case, 0.1 + 0.2 = "0.3"
-/// included), and fall back to f64 for magnitudes decimal cannot hold.
+/// Adds two float arguments for INCRBYFLOAT and formats the sum exactly as Redis does: both
+/// parsed with `strtold`, added in x87 long double, printed with `%.17Lf` without trailing zeros
+/// (see [`longdouble`]).
 fn add_floats(current: &[u8], increment: &[u8]) -> Result<String, Error> {
-    let value = arg_f64(current)?;
-    let incr = arg_f64(increment)?;
-    let sum = value + incr;
-    if sum.is_nan() || sum.is_infinite() {
+    let value = longdouble::parse(current).ok_or(Error::NotFloat)?;
+    let incr = longdouble::parse(increment).ok_or(Error::NotFloat)?;
+    let sum = longdouble::add(value, incr);
+    if !sum.is_finite() {
         return Err(Error::msg("ERR increment would produce NaN or Infinity"));
     }
-    let exact = decimal(current)
-        .zip(decimal(increment))
-        .and_then(|(a, b)| a.checked_add(b));
-    if let Some(exact) = exact {
-        let rounded =
-            exact.round_dp_with_strategy(17, rust_decimal::RoundingStrategy::MidpointNearestEven);
-        return Ok(rounded.normalize().to_string());
-    }
-    let text = format!("{sum:.17}");
-    let text = if text.contains('.') {
-        text.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        &text
-    };
-    Ok(text.to_string())
-}
-
-fn decimal(text: &[u8]) -> Option<Decimal> {
-    let text = std::str::from_utf8(text).ok()?;
-    Decimal::from_str(text)
-        .ok()
-        .or_else(|| Decimal::from_scientific(text).ok())
+    Ok(longdouble::format_human(sum))
 }
 
 #[cfg(test)]
@@ -522,6 +484,7 @@ mod tests {
         assert_eq!(add("10.5", "0.1"), "10.6");
         assert_eq!(add("0.1", "0.2"), "0.3");
         assert_eq!(add("3.0e3", "200"), "3200");
+        assert_eq!(add("0", "123456.789"), "123456.78900000000000148");
         assert_eq!(add("5", "-5"), "0");
         assert_eq!(add("1", "1e-20"), "1");
         assert_eq!(
@@ -529,5 +492,19 @@ mod tests {
             Err(Error::msg("ERR increment would produce NaN or Infinity"))
         );
         assert_eq!(add_floats(b"abc", b"1"), Err(Error::NotFloat));
+        assert_eq!(add_floats(b"1", b"abc"), Err(Error::NotFloat));
+        assert_eq!(add_floats(b"1", b"nan"), Err(Error::NotFloat));
+    }
+
+    #[test]
+    fn float_sums_match_redis_tables() {
+        use crate::longdouble::tests::{ADVERSARIAL, CURATED, RANDOM};
+        for table in [CURATED, RANDOM, ADVERSARIAL] {
+            for &(stored, increment, expected) in table {
+                let reply = add_floats(stored.as_bytes(), increment.as_bytes())
+                    .unwrap_or_else(|e| e.to_string());
+                assert_eq!(reply, expected, "{stored:?} + {increment:?}");
+            }
+        }
     }
 }
