@@ -1,9 +1,11 @@
-//! Databases: keys split by hash slot, entries packed one allocation each, an index of expiry
-//! times, and the keyspace of numbered databases.
+//! Databases: keys split into segments by hash, entries packed one allocation each, an index of
+//! expiry times, and the keyspace of numbered databases.
 //!
-//! Each database keeps one hash table per hash slot (allocated with the first key). That gives
-//! SCAN a cursor with Redis's guarantee (a slot index: every key present for the whole scan is
-//! returned, however the tables grow or shrink in between), and gives slot migration its unit.
+//! Each database keeps one hash table per segment (16384 of them, chosen by 14 bits of the key's
+//! hash, allocated with the first key). That gives SCAN a cursor with Redis's guarantee (a
+//! segment index: every key present for the whole scan is returned, however the tables grow or
+//! shrink in between). Segments are not cluster slots on purpose: the slot's CRC16 was the
+//! largest cost of a lookup, while the hash is needed anyway.
 //!
 //! An entry is one boxed byte string holding a header, the key and (for short strings and
 //! integers) the value: `flags · changed_s (u32) · [expire_at_ms (u64)] · key length (varint) ·
@@ -18,13 +20,17 @@ use std::hash::BuildHasher;
 use foldhash::fast::FixedState;
 use hashbrown::HashTable;
 
-use crate::slot::{SLOT_COUNT, slot_of};
 use crate::value::{Entry, EntryRef, Value, ValueRef};
 
 type Key = Box<[u8]>;
 type Blob = Box<[u8]>;
 
-const SLOT_WORDS: usize = SLOT_COUNT / 64;
+/// Segments per database; a SCAN cursor is a segment index.
+const SEGMENT_COUNT: usize = 1 << 14;
+const SLOT_WORDS: usize = SEGMENT_COUNT / 64;
+/// Which bits of the hash choose the segment: middle ones, because hashbrown uses the low bits
+/// for the bucket and the top seven as tags, and those must still vary within a segment.
+const SEGMENT_SHIFT: u32 = 40;
 /// Strings up to this long are stored inside the entry; longer ones in the slab, so that
 /// re-encoding an entry (a new TTL) never copies a large value.
 const INLINE_STRING_BYTES_MAX: usize = 512;
@@ -35,7 +41,7 @@ const KIND_OBJECT: u8 = 2;
 const KIND_MASK: u8 = 0x0f;
 const FLAG_EXPIRE: u8 = 0x80;
 
-/// A SCAN cursor: the next slot to visit. 0 starts a scan, and is returned when it ends.
+/// A SCAN cursor: the next segment to visit. 0 starts a scan, and is returned when it ends.
 pub type ScanCursor = u64;
 
 /// What an entry's payload is.
@@ -262,13 +268,18 @@ impl Db {
         }
     }
 
-    fn hash(&self, key: &[u8]) -> u64 {
-        self.hasher.hash_one(key)
+    /// The key's segment and hash, computed once per lookup.
+    fn locate(&self, key: &[u8]) -> (usize, u64) {
+        let hash = self.hasher.hash_one(key);
+        (
+            ((hash >> SEGMENT_SHIFT) as usize) & (SEGMENT_COUNT - 1),
+            hash,
+        )
     }
 
     fn find(&self, key: &[u8]) -> Option<&Blob> {
-        let table = self.tables.get(usize::from(slot_of(key)))?;
-        table.find(self.hash(key), |b| key_of(b) == key)
+        let (slot, hash) = self.locate(key);
+        self.tables.get(slot)?.find(hash, |b| key_of(b) == key)
     }
 
     fn view<'a>(&'a self, blob: &'a [u8]) -> EntryRef<'a> {
@@ -327,8 +338,11 @@ impl Db {
 
     /// Stores `entry` under `key`, replacing any entry there; true if one was replaced.
     pub fn insert(&mut self, key: &[u8], entry: Entry) -> bool {
+        if self.overwrite_in_place(key, &entry) {
+            return true;
+        }
         if self.tables.is_empty() {
-            self.tables = (0..SLOT_COUNT).map(|_| HashTable::new()).collect();
+            self.tables = (0..SEGMENT_COUNT).map(|_| HashTable::new()).collect();
         }
         let replaced = self.delete(key).is_some();
         let payload_object;
@@ -347,8 +361,7 @@ impl Db {
         if entry.expire_at_ms != 0 {
             self.expires.insert((entry.expire_at_ms, key.into()));
         }
-        let slot = usize::from(slot_of(key));
-        let hash = self.hash(key);
+        let (slot, hash) = self.locate(key);
         let hasher = &self.hasher;
         self.tables[slot].insert_unique(hash, blob, |b| hasher.hash_one(key_of(b)));
         self.len += 1;
@@ -356,10 +369,52 @@ impl Db {
         replaced
     }
 
+    /// Replaces the entry under `key` without reallocating when the new one has the same shape
+    /// (a number for a number, a short string for one of the same length, a long string for a
+    /// long string, and a TTL for a TTL): what SET, INCR and MSET on hot keys mostly do.
+    fn overwrite_in_place(&mut self, key: &[u8], entry: &Entry) -> bool {
+        let (slot, hash) = self.locate(key);
+        let Some(blob) = self
+            .tables
+            .get_mut(slot)
+            .and_then(|t| t.find_mut(hash, |b| key_of(b) == key))
+        else {
+            return false;
+        };
+        let f = fields(blob);
+        let old_expire = f.expire_at_ms;
+        if (old_expire != 0) != (entry.expire_at_ms != 0) {
+            return false;
+        }
+        let payload_at = blob.len() - f.payload.len();
+        match (f.payload(), &entry.value) {
+            (Payload::Int(_), Value::Int(n)) => {
+                blob[payload_at..].copy_from_slice(&n.to_le_bytes())
+            }
+            (Payload::Inline(old), Value::Str(new)) if old.len() == new.len() => {
+                blob[payload_at..].copy_from_slice(new);
+            }
+            (Payload::Object(index), Value::Str(new)) if new.len() > INLINE_STRING_BYTES_MAX => {
+                let Object::Raw(bytes) = self.objects.get_mut(index) else {
+                    panic!("an entry points at a freed object");
+                };
+                bytes.clear();
+                bytes.extend_from_slice(new);
+            }
+            _ => return false,
+        }
+        blob[1..5].copy_from_slice(&seconds(entry.changed_ms).to_le_bytes());
+        if old_expire != entry.expire_at_ms {
+            blob[5..13].copy_from_slice(&entry.expire_at_ms.to_le_bytes());
+            self.expires.remove(&(old_expire, key.into()));
+            self.expires.insert((entry.expire_at_ms, key.into()));
+        }
+        true
+    }
+
     /// Deletes `key` without reading its value; returns its expiry (0: none) if it existed.
     pub fn delete(&mut self, key: &[u8]) -> Option<u64> {
-        let slot = usize::from(slot_of(key));
-        let hash = self.hash(key);
+        let (slot, hash) = self.locate(key);
         let table = self.tables.get_mut(slot)?;
         let Ok(found) = table.find_entry(hash, |b| key_of(b) == key) else {
             return None;
@@ -395,8 +450,7 @@ impl Db {
 
     /// Rewrites the entry under `key` with `edit` applied to its fields; false if no such key.
     fn rewrite(&mut self, key: &[u8], edit: impl FnOnce(&mut u64, &mut u32)) -> bool {
-        let slot = usize::from(slot_of(key));
-        let hash = self.hash(key);
+        let (slot, hash) = self.locate(key);
         let Some(blob) = self
             .tables
             .get_mut(slot)
@@ -444,8 +498,7 @@ impl Db {
         };
         if let Some(bytes) = index {
             let object = self.objects.insert(Object::Raw(bytes));
-            let slot = usize::from(slot_of(key));
-            let hash = self.hash(key);
+            let (slot, hash) = self.locate(key);
             let blob = self.tables[slot]
                 .find_mut(hash, |b| key_of(b) == key)
                 .expect("the key was just found");
@@ -533,7 +586,7 @@ impl Db {
         mut visit: impl FnMut(&'a [u8], EntryRef<'a>),
     ) -> ScanCursor {
         let mut slot = match usize::try_from(cursor) {
-            Ok(s) if s < SLOT_COUNT => s,
+            Ok(s) if s < SEGMENT_COUNT => s,
             _ => return 0,
         };
         let mut visited = 0;
@@ -561,7 +614,7 @@ impl Db {
         let mut rng = crate::exec::Rng::new(seed);
         // A few tries to avoid expired keys, then give up like Redis does.
         for _ in 0..100 {
-            let start = (rng.next() % SLOT_COUNT as u64) as usize;
+            let start = (rng.next() % SEGMENT_COUNT as u64) as usize;
             let slot = self
                 .next_occupied(start)
                 .or_else(|| self.next_occupied(0))?;
@@ -684,7 +737,28 @@ mod tests {
         assert_eq!(a.encoding(), "raw");
         assert_eq!(db.objects.free, None, "the freed index was reused");
         assert_eq!(db.remove(b"a").unwrap().value, Value::Str(b"-79".to_vec()));
-        assert_eq!(db.len(), 3);
+        // Same-shape overwrites happen in place and read back like any other.
+        for (value, at) in [
+            (Value::Int(5), 0),
+            (Value::Str(b"shorT".to_vec()), 77),
+            (Value::Str(long.clone()), 6),
+        ] {
+            let key = match value {
+                Value::Int(_) => &b"i"[..],
+                Value::Str(ref s) if s.len() > INLINE_STRING_BYTES_MAX => b"c2",
+                Value::Str(_) => b"b",
+            };
+            let next_at = if at == 0 { 0 } else { at + 1 };
+            db.insert(key, Entry::new(value.clone(), at, 0));
+            assert!(db.insert(key, Entry::new(value.clone(), next_at, 3000)));
+            let got = db.peek(key).unwrap();
+            assert_eq!(
+                (got.value.to_owned(), got.expire_at_ms, got.changed_s),
+                (value, next_at, 3)
+            );
+        }
+        assert_eq!(db.expired_keys(u64::MAX, 10).len(), db.volatile_len());
+        assert_eq!(db.len(), 5);
     }
 
     #[test]

@@ -57,6 +57,8 @@ pub struct Conn {
     processed: u64,
     /// The wall clock, read once per batch of commands (Redis, too, caches the time).
     batch_now_ms: u64,
+    /// When the previous command finished (or the batch was read), for INFO commandstats.
+    last_clock: Instant,
     last_command: &'static str,
     /// The subcommand of the last container command (CLIENT LIST shows `cmd=client|list`).
     last_subcommand: String,
@@ -135,6 +137,7 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr)
         commands: 0,
         processed: 0,
         batch_now_ms: 0,
+        last_clock: Instant::now(),
         last_command: "NULL",
         last_subcommand: String::new(),
         limits: Limits::default(),
@@ -220,6 +223,7 @@ impl Conn {
             let mut consumed = 0;
             let mut close = false;
             self.batch_now_ms = now_ms();
+            self.last_clock = Instant::now();
             loop {
                 let frame = &input[consumed..];
                 match parser.parse(frame) {
@@ -341,7 +345,6 @@ impl Conn {
             self.wait_while_paused(spec).await;
             self.batch_now_ms = now_ms();
         }
-        let started = Instant::now();
         let flow = match spec.handler {
             Handler::Engine(_) => {
                 self.run_engine(spec, args);
@@ -349,7 +352,11 @@ impl Conn {
             }
             Handler::Server(command) => self.run_server(command, spec, args),
         };
-        let usec = started.elapsed().as_micros() as u64;
+        // One clock read per command: each command's time runs from the end of the previous one
+        // (or the read), so its parsing is counted with it.
+        let finished = Instant::now();
+        let usec = finished.duration_since(self.last_clock).as_micros() as u64;
+        self.last_clock = finished;
         let stat = &self.shared.stats.commands[index];
         stat.calls.fetch_add(1, Ordering::Relaxed);
         stat.usec.fetch_add(usec, Ordering::Relaxed);
