@@ -20,7 +20,8 @@ use std::hash::BuildHasher;
 use foldhash::fast::FixedState;
 use hashbrown::HashTable;
 
-use crate::value::{Entry, EntryRef, Value, ValueRef};
+use crate::types::{Hash, List, Set, ZSet};
+use crate::value::{Entry, EntryRef, Value, ValueMut, ValueRef};
 
 type Key = Box<[u8]>;
 type Blob = Box<[u8]>;
@@ -148,6 +149,34 @@ impl<'a> Fields<'a> {
 enum Object {
     Free { next: u32 },
     Raw(Vec<u8>),
+    List(List),
+    Hash(Hash),
+    Set(Set),
+    ZSet(Box<ZSet>),
+}
+
+impl Object {
+    fn view(&self) -> ValueRef<'_> {
+        match self {
+            Object::Raw(v) => ValueRef::Str(v),
+            Object::List(l) => ValueRef::List(l),
+            Object::Hash(h) => ValueRef::Hash(h),
+            Object::Set(s) => ValueRef::Set(s),
+            Object::ZSet(z) => ValueRef::ZSet(z),
+            Object::Free { .. } => panic!("an entry points at a freed object"),
+        }
+    }
+
+    fn into_value(self) -> Value {
+        match self {
+            Object::Raw(v) => Value::Str(v),
+            Object::List(l) => Value::List(Box::new(l)),
+            Object::Hash(h) => Value::Hash(Box::new(h)),
+            Object::Set(s) => Value::Set(Box::new(s)),
+            Object::ZSet(z) => Value::ZSet(z),
+            Object::Free { .. } => panic!("an entry points at a freed object"),
+        }
+    }
 }
 
 /// Objects by index, reusing freed indexes.
@@ -287,10 +316,10 @@ impl Db {
         let (value, raw) = match f.payload() {
             Payload::Inline(s) => (ValueRef::Str(s), false),
             Payload::Int(n) => (ValueRef::Int(n), false),
-            Payload::Object(i) => match self.objects.get(i) {
-                Object::Raw(v) => (ValueRef::Str(v), true),
-                Object::Free { .. } => panic!("an entry points at a freed object"),
-            },
+            Payload::Object(i) => {
+                let object = self.objects.get(i);
+                (object.view(), matches!(object, Object::Raw(_)))
+            }
         };
         EntryRef {
             value,
@@ -349,11 +378,16 @@ impl Db {
         let payload = match &entry.value {
             Value::Int(n) => Payload::Int(*n),
             Value::Str(s) if s.len() <= INLINE_STRING_BYTES_MAX => Payload::Inline(s),
-            Value::Str(_) => {
-                let Value::Str(s) = entry.value else {
-                    unreachable!()
+            _ => {
+                let object = match entry.value {
+                    Value::Str(s) => Object::Raw(s),
+                    Value::List(l) => Object::List(*l),
+                    Value::Hash(h) => Object::Hash(*h),
+                    Value::Set(s) => Object::Set(*s),
+                    Value::ZSet(z) => Object::ZSet(z),
+                    Value::Int(_) => unreachable!("numbers are stored inline"),
                 };
-                payload_object = self.objects.insert(Object::Raw(s));
+                payload_object = self.objects.insert(object);
                 Payload::Object(payload_object)
             }
         };
@@ -436,16 +470,47 @@ impl Db {
         Some(f.expire_at_ms)
     }
 
-    /// Removes `key` and returns its entry.
+    /// Removes `key` and returns its entry (moved out, not copied).
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
-        let entry = self.peek(key)?;
-        let owned = Entry {
-            value: entry.value.to_owned(),
-            expire_at_ms: entry.expire_at_ms,
-            changed_ms: u64::from(entry.changed_s) * 1000,
+        let blob = self.find(key)?;
+        let f = fields(blob);
+        let (expire_at_ms, changed_ms) = (f.expire_at_ms, u64::from(f.changed_s) * 1000);
+        let value = match f.payload() {
+            Payload::Inline(s) => Value::Str(s.to_vec()),
+            Payload::Int(n) => Value::Int(n),
+            // Take the object out before `delete` frees its index.
+            Payload::Object(index) => {
+                std::mem::replace(self.objects.get_mut(index), Object::Raw(Vec::new())).into_value()
+            }
         };
         self.delete(key);
-        Some(owned)
+        Some(Entry {
+            value,
+            expire_at_ms,
+            changed_ms,
+        })
+    }
+
+    /// The collection under an existing key, to change in place; records the write time. None
+    /// if there is no such key (check liveness first with `get_live`).
+    pub fn value_mut(&mut self, key: &[u8], now_ms: u64) -> Option<ValueMut<'_>> {
+        let (slot, hash) = self.locate(key);
+        let blob = self
+            .tables
+            .get_mut(slot)?
+            .find_mut(hash, |b| key_of(b) == key)?;
+        blob[1..5].copy_from_slice(&seconds(now_ms).to_le_bytes());
+        let Payload::Object(index) = fields(blob).payload() else {
+            return Some(ValueMut::String);
+        };
+        Some(match self.objects.get_mut(index) {
+            Object::List(l) => ValueMut::List(l),
+            Object::Hash(h) => ValueMut::Hash(h),
+            Object::Set(s) => ValueMut::Set(s),
+            Object::ZSet(z) => ValueMut::ZSet(z),
+            Object::Raw(_) => ValueMut::String,
+            Object::Free { .. } => panic!("an entry points at a freed object"),
+        })
     }
 
     /// Rewrites the entry under `key` with `edit` applied to its fields; false if no such key.
@@ -495,6 +560,7 @@ impl Db {
         let index = match entry.value {
             ValueRef::Str(_) if entry.raw => None,
             ValueRef::Str(_) | ValueRef::Int(_) => Some(entry.value.to_bytes()?),
+            _ => return None,
         };
         if let Some(bytes) = index {
             let object = self.objects.insert(Object::Raw(bytes));
@@ -518,7 +584,7 @@ impl Db {
         };
         match self.objects.get_mut(index) {
             Object::Raw(bytes) => Some(bytes),
-            Object::Free { .. } => panic!("an entry points at a freed object"),
+            _ => None,
         }
     }
 
@@ -746,7 +812,7 @@ mod tests {
             let key = match value {
                 Value::Int(_) => &b"i"[..],
                 Value::Str(ref s) if s.len() > INLINE_STRING_BYTES_MAX => b"c2",
-                Value::Str(_) => b"b",
+                _ => b"b",
             };
             let next_at = if at == 0 { 0 } else { at + 1 };
             db.insert(key, Entry::new(value.clone(), at, 0));
@@ -759,6 +825,22 @@ mod tests {
         }
         assert_eq!(db.expired_keys(u64::MAX, 10).len(), db.volatile_len());
         assert_eq!(db.len(), 5);
+        // Collections live in the slab, change in place, and move out whole.
+        let list: crate::types::List = [b"x"[..].into()].into_iter().collect();
+        db.insert(b"l", Entry::new(Value::List(Box::new(list)), 0, 0));
+        let Some(ValueMut::List(l)) = db.value_mut(b"l", 9000) else {
+            panic!("a list")
+        };
+        l.push_back(b"y"[..].into());
+        let got = db.peek(b"l").unwrap();
+        assert_eq!(
+            (got.value.type_name(), got.changed_s, got.encoding()),
+            ("list", 9, "listpack")
+        );
+        let Value::List(taken) = db.remove(b"l").unwrap().value else {
+            panic!("a list")
+        };
+        assert_eq!(taken.len(), 2);
     }
 
     #[test]

@@ -18,7 +18,9 @@ mod glob;
 mod longdouble;
 mod slot;
 mod table;
+pub mod types;
 mod value;
+mod zset;
 
 pub use db::{Db, Keyspace, ScanCursor};
 pub use error::Error;
@@ -26,7 +28,12 @@ pub use exec::{Exec, arg_i64};
 pub use glob::glob_match;
 pub use slot::{SLOT_COUNT, slot_of};
 pub use table::{CommandSpec, Flags, Handler, ServerCommand, TABLE, lookup};
-pub use value::{Entry, EntryRef, Value, ValueRef};
+pub use value::{Entry, EntryRef, Value, ValueMut, ValueRef};
+
+/// A value in DUMP's format (for digests that must cover collections too).
+pub fn serialize_value(value: ValueRef) -> Vec<u8> {
+    cmd::dump::serialize(value)
+}
 
 /// Redis's `proto-max-bulk-len` also caps strings built up by APPEND, SETRANGE and SETBIT.
 pub const STRING_BYTES_MAX: usize = 512 << 20;

@@ -1,20 +1,43 @@
-//! Values as commands see them (`Value` owned, `ValueRef` borrowed), and `Entry`, a value with its
-//! expiry. How entries are laid out in memory is `db.rs`'s business.
+//! Values as commands see them (`Value` owned, `ValueRef` borrowed, `ValueMut` to change a
+//! collection in place), and `Entry`, a value with its expiry. How entries are laid out in
+//! memory is `db.rs`'s business.
+
+use crate::types::{Hash, List, Set, ZSet};
 
 /// An owned value: what commands insert, and what DUMP, COPY and MOVE carry.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     Str(Vec<u8>),
     /// A string that is a canonical 64-bit integer (Redis's `int` encoding): stored as a number,
     /// so INCR does no parsing and the value costs no allocation.
     Int(i64),
+    List(Box<List>),
+    Hash(Box<Hash>),
+    Set(Box<Set>),
+    ZSet(Box<ZSet>),
 }
 
 /// A borrowed view of a stored value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum ValueRef<'a> {
     Str(&'a [u8]),
     Int(i64),
+    List(&'a List),
+    Hash(&'a Hash),
+    Set(&'a Set),
+    ZSet(&'a ZSet),
+}
+
+/// A stored collection, to change in place. An emptied collection must be deleted by the
+/// command that emptied it (Redis never keeps an empty collection).
+#[derive(Debug)]
+pub enum ValueMut<'a> {
+    List(&'a mut List),
+    Hash(&'a mut Hash),
+    Set(&'a mut Set),
+    ZSet(&'a mut ZSet),
+    /// A string: change it with `Db::string_mut` instead.
+    String,
 }
 
 impl Value {
@@ -30,6 +53,10 @@ impl Value {
         match self {
             Value::Str(s) => ValueRef::Str(s),
             Value::Int(n) => ValueRef::Int(*n),
+            Value::List(l) => ValueRef::List(l),
+            Value::Hash(h) => ValueRef::Hash(h),
+            Value::Set(s) => ValueRef::Set(s),
+            Value::ZSet(z) => ValueRef::ZSet(z),
         }
     }
 
@@ -40,7 +67,7 @@ impl Value {
         }
         match self {
             Value::Str(s) => Some(s),
-            Value::Int(_) => None,
+            _ => None,
         }
     }
 }
@@ -49,6 +76,10 @@ impl<'a> ValueRef<'a> {
     pub fn type_name(&self) -> &'static str {
         match self {
             ValueRef::Str(_) | ValueRef::Int(_) => "string",
+            ValueRef::List(_) => "list",
+            ValueRef::Hash(_) => "hash",
+            ValueRef::Set(_) => "set",
+            ValueRef::ZSet(_) => "zset",
         }
     }
 
@@ -61,6 +92,7 @@ impl<'a> ValueRef<'a> {
         match self {
             ValueRef::Str(s) => Some(f(s)),
             ValueRef::Int(n) => Some(f(itoa::Buffer::new().format(*n).as_bytes())),
+            _ => None,
         }
     }
 
@@ -73,6 +105,7 @@ impl<'a> ValueRef<'a> {
         match self {
             ValueRef::Str(s) => Some(s.len()),
             ValueRef::Int(n) => Some(itoa::Buffer::new().format(*n).len()),
+            _ => None,
         }
     }
 
@@ -80,6 +113,10 @@ impl<'a> ValueRef<'a> {
         match self {
             ValueRef::Str(s) => Value::Str(s.to_vec()),
             ValueRef::Int(n) => Value::Int(*n),
+            ValueRef::List(l) => Value::List(Box::new((*l).clone())),
+            ValueRef::Hash(h) => Value::Hash(Box::new((*h).clone())),
+            ValueRef::Set(s) => Value::Set(Box::new((*s).clone())),
+            ValueRef::ZSet(z) => Value::ZSet(Box::new((*z).clone())),
         }
     }
 }
@@ -96,7 +133,7 @@ pub fn parse_canonical_i64(bytes: &[u8]) -> Option<i64> {
 }
 
 /// An owned value with its expiry, as inserted into or removed from a database.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Entry {
     pub value: Value,
     /// Absolute expiry in Unix milliseconds; 0 means the key does not expire.
@@ -132,12 +169,33 @@ impl EntryRef<'_> {
         self.expire_at_ms != 0 && self.expire_at_ms <= now_ms
     }
 
-    /// Redis's OBJECT ENCODING name.
+    /// Redis's OBJECT ENCODING name. Small collections report Redis's compact encodings at
+    /// Redis's default thresholds (128 entries, 64-byte elements; 512 for integer sets).
     pub fn encoding(&self) -> &'static str {
+        const ENTRIES_MAX: usize = 128;
+        const ELEMENT_BYTES_MAX: usize = 64;
+        fn small(len: usize, mut elements: impl Iterator<Item = usize>) -> bool {
+            len <= ENTRIES_MAX && elements.all(|l| l <= ELEMENT_BYTES_MAX)
+        }
         match self.value {
             ValueRef::Int(_) => "int",
             ValueRef::Str(s) if s.len() <= 44 && !self.raw => "embstr",
             ValueRef::Str(_) => "raw",
+            ValueRef::List(l) if small(l.len(), l.iter().map(|e| e.len())) => "listpack",
+            ValueRef::List(_) => "quicklist",
+            ValueRef::Hash(h) if small(h.len(), h.iter().map(|(k, v)| k.len().max(v.len()))) => {
+                "listpack"
+            }
+            ValueRef::Hash(_) => "hashtable",
+            ValueRef::Set(s)
+                if s.len() <= 512 && s.iter().all(|m| parse_canonical_i64(m).is_some()) =>
+            {
+                "intset"
+            }
+            ValueRef::Set(s) if small(s.len(), s.iter().map(|m| m.len())) => "listpack",
+            ValueRef::Set(_) => "hashtable",
+            ValueRef::ZSet(z) if small(z.len(), z.iter().map(|(m, _)| m.len())) => "listpack",
+            ValueRef::ZSet(_) => "skiplist",
         }
     }
 }

@@ -298,7 +298,7 @@ pub fn digest(ks: &Keyspace) -> String {
             record.extend_from_slice(&(key.len() as u64).to_le_bytes());
             record.extend_from_slice(key);
             record.extend_from_slice(&entry.expire_at_ms.to_le_bytes());
-            entry.value.with_bytes(|b| record.extend_from_slice(b));
+            record.extend_from_slice(&engine::serialize_value(entry.value));
             for (salt, part) in parts.iter_mut().enumerate() {
                 let mut digest = CRC.digest();
                 digest.update(&[salt as u8]);

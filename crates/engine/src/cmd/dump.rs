@@ -2,15 +2,39 @@
 //!
 //! `kind (1 byte) · body · format version (u16 LE) · CRC-64/XZ of everything before (u64 LE)`.
 //! The version lets a newer Redraft read older payloads and refuse newer ones; the checksum
-//! refuses payloads damaged in transit. Kinds: 0 = string.
+//! refuses payloads damaged in transit. Kinds: 0 string (body: the bytes); 1 list, 2 hash,
+//! 3 set (body: a varint count, then each element as varint length and bytes, a hash's field
+//! before its value); 4 sorted set (each member, then its score as f64 LE bits).
 
 use crate::error::Error;
+use crate::types::{Bytes, List, ZSet, new_hash, new_set};
 use crate::value::{Value, ValueRef};
 
 const FORMAT_VERSION: u16 = 1;
 const KIND_STRING: u8 = 0;
+const KIND_LIST: u8 = 1;
+const KIND_HASH: u8 = 2;
+const KIND_SET: u8 = 3;
+const KIND_ZSET: u8 = 4;
 const CRC64: crc::Crc<u64> = crc::Crc::<u64>::new(&crc::CRC_64_XZ);
 const TRAILER_BYTES: usize = 2 + 8;
+
+fn put_varint(out: &mut Vec<u8>, mut n: u64) {
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    put_varint(out, bytes.len() as u64);
+    out.extend_from_slice(bytes);
+}
 
 pub(crate) fn serialize(value: ValueRef) -> Vec<u8> {
     let mut out = Vec::new();
@@ -19,6 +43,32 @@ pub(crate) fn serialize(value: ValueRef) -> Vec<u8> {
             out.push(KIND_STRING);
             value.with_bytes(|b| out.extend_from_slice(b));
         }
+        ValueRef::List(l) => {
+            out.push(KIND_LIST);
+            put_varint(&mut out, l.len() as u64);
+            l.iter().for_each(|e| put_bytes(&mut out, e));
+        }
+        ValueRef::Hash(h) => {
+            out.push(KIND_HASH);
+            put_varint(&mut out, h.len() as u64);
+            for (field, value) in h {
+                put_bytes(&mut out, field);
+                put_bytes(&mut out, value);
+            }
+        }
+        ValueRef::Set(s) => {
+            out.push(KIND_SET);
+            put_varint(&mut out, s.len() as u64);
+            s.iter().for_each(|m| put_bytes(&mut out, m));
+        }
+        ValueRef::ZSet(z) => {
+            out.push(KIND_ZSET);
+            put_varint(&mut out, z.len() as u64);
+            for (member, score) in z.iter() {
+                put_bytes(&mut out, member);
+                out.extend_from_slice(&score.to_le_bytes());
+            }
+        }
     }
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
     let crc = CRC64.checksum(&out);
@@ -26,36 +76,131 @@ pub(crate) fn serialize(value: ValueRef) -> Vec<u8> {
     out
 }
 
+/// Reads a body; every length is checked against the bytes actually there, so a payload that
+/// lies about its counts is refused without allocating for them.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn varint(&mut self) -> Option<u64> {
+        let mut n = 0u64;
+        for shift in (0..64).step_by(7) {
+            let (&byte, rest) = self.0.split_first()?;
+            self.0 = rest;
+            n |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Some(n);
+            }
+        }
+        None
+    }
+
+    fn take(&mut self, len: usize) -> Option<&'a [u8]> {
+        if self.0.len() < len {
+            return None;
+        }
+        let (head, rest) = self.0.split_at(len);
+        self.0 = rest;
+        Some(head)
+    }
+
+    fn bytes(&mut self) -> Option<Bytes> {
+        let len = usize::try_from(self.varint()?).ok()?;
+        self.take(len).map(Into::into)
+    }
+
+    fn count(&mut self) -> Option<u64> {
+        let n = self.varint()?;
+        // Each element takes at least one byte.
+        (n <= self.0.len() as u64).then_some(n)
+    }
+}
+
+fn body(kind: u8, mut r: Reader) -> Option<Value> {
+    let value = match kind {
+        KIND_STRING => return Some(Value::string(r.0)),
+        KIND_LIST => {
+            let mut list = List::new();
+            for _ in 0..r.count()? {
+                list.push_back(r.bytes()?);
+            }
+            Value::List(Box::new(list))
+        }
+        KIND_HASH => {
+            let mut hash = new_hash();
+            for _ in 0..r.count()? {
+                let field = r.bytes()?;
+                hash.insert(field, r.bytes()?);
+            }
+            Value::Hash(Box::new(hash))
+        }
+        KIND_SET => {
+            let mut set = new_set();
+            for _ in 0..r.count()? {
+                set.insert(r.bytes()?);
+            }
+            Value::Set(Box::new(set))
+        }
+        KIND_ZSET => {
+            let mut zset = ZSet::default();
+            for _ in 0..r.count()? {
+                let member = r.bytes()?;
+                let score = f64::from_le_bytes(r.take(8)?.try_into().ok()?);
+                if score.is_nan() {
+                    return None;
+                }
+                zset.insert(&member, score);
+            }
+            Value::ZSet(Box::new(zset))
+        }
+        _ => return None,
+    };
+    r.0.is_empty().then_some(value)
+}
+
 pub(crate) fn deserialize(payload: &[u8]) -> Result<Value, Error> {
     let wrong = || Error::msg("ERR DUMP payload version or checksum are wrong");
     if payload.len() < 1 + TRAILER_BYTES {
         return Err(wrong());
     }
-    let (body, crc) = payload.split_at(payload.len() - 8);
-    if CRC64.checksum(body).to_le_bytes() != crc {
+    let (body_bytes, crc) = payload.split_at(payload.len() - 8);
+    if CRC64.checksum(body_bytes).to_le_bytes() != crc {
         return Err(wrong());
     }
-    let (body, version) = body.split_at(body.len() - 2);
+    let (body_bytes, version) = body_bytes.split_at(body_bytes.len() - 2);
     if u16::from_le_bytes([version[0], version[1]]) > FORMAT_VERSION {
         return Err(wrong());
     }
-    match body[0] {
-        KIND_STRING => Ok(Value::string(&body[1..])),
-        _ => Err(Error::msg("ERR Bad data format")),
-    }
+    body(body_bytes[0], Reader(&body_bytes[1..])).ok_or_else(|| Error::msg("ERR Bad data format"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn round_trip_and_damage_is_refused() {
-        for value in [
+    fn samples() -> Vec<Value> {
+        let mut hash = new_hash();
+        hash.insert(b"f"[..].into(), b"v"[..].into());
+        let mut set = new_set();
+        set.insert(b"m"[..].into());
+        let mut zset = ZSet::default();
+        zset.insert(b"a", 1.5);
+        zset.insert(b"b", f64::NEG_INFINITY);
+        vec![
             Value::Int(-5),
             Value::Str(b"hello\0world".to_vec()),
             Value::Str(Vec::new()),
-        ] {
+            Value::List(Box::new(
+                [b"x"[..].into(), b""[..].into()].into_iter().collect(),
+            )),
+            Value::Hash(Box::new(hash)),
+            Value::Set(Box::new(set)),
+            Value::ZSet(Box::new(zset)),
+        ]
+    }
+
+    #[test]
+    fn round_trip_and_damage_is_refused() {
+        for value in samples() {
             let payload = serialize(value.as_ref());
             assert_eq!(deserialize(&payload), Ok(value));
             for at in 0..payload.len() {
@@ -68,5 +213,15 @@ mod tests {
             }
         }
         assert!(deserialize(b"").is_err());
+    }
+
+    #[test]
+    fn lying_counts_are_bad_data_not_allocations() {
+        let mut out = vec![KIND_LIST];
+        put_varint(&mut out, u64::MAX >> 1);
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        let crc = CRC64.checksum(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
+        assert_eq!(deserialize(&out), Err(Error::msg("ERR Bad data format")));
     }
 }

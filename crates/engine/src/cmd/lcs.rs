@@ -64,6 +64,7 @@ fn value_bytes<'a>(value: &ValueRef<'a>) -> Cow<'a, [u8]> {
     match *value {
         ValueRef::Str(s) => Cow::Borrowed(s),
         ValueRef::Int(_) => Cow::Owned(value.to_bytes().expect("a string value")),
+        _ => unreachable!("LCS reads strings only"),
     }
 }
 

@@ -111,6 +111,7 @@ fn reply_value(ex: &mut Exec, value: &Value) {
     match value {
         Value::Int(n) => ex.out.bulk_int(*n),
         Value::Str(s) => ex.out.bulk(s),
+        _ => unreachable!("only string values are replied with as bulk"),
     }
 }
 
@@ -119,6 +120,7 @@ pub(crate) fn get(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
     match string_entry(db, args[1], now)?.map(|e| e.value) {
         Some(ValueRef::Int(n)) => ex.out.bulk_int(n),
         Some(ValueRef::Str(s)) => ex.out.bulk(s),
+        Some(_) => unreachable!("string_entry returns strings only"),
         None => ex.out.null(),
     }
     Ok(())
@@ -411,6 +413,7 @@ fn incr_by(ex: &mut Exec, key: &[u8], delta: i64) -> Result<(), Error> {
             let n = match entry.value {
                 ValueRef::Int(n) => n,
                 ValueRef::Str(s) => parse_canonical_i64(s).ok_or(Error::NotInteger)?,
+                _ => unreachable!("string_entry_mut returns strings only"),
             };
             (n, entry.expire_at_ms)
         }
