@@ -238,6 +238,10 @@ pub struct Db {
     misses: Cell<u64>,
     /// Keys deleted because their time came, lazily or actively.
     expired: u64,
+    /// Keys some client WATCHes: (clients watching, version). Every change to such a key bumps
+    /// its version; EXEC compares versions. Empty (and one branch per write) when nobody
+    /// watches.
+    watched: std::collections::HashMap<Key, (u32, u64)>,
 }
 
 fn seconds(now_ms: u64) -> u32 {
@@ -256,6 +260,7 @@ impl Db {
             hits: Cell::new(0),
             misses: Cell::new(0),
             expired: 0,
+            watched: std::collections::HashMap::new(),
         }
     }
 
@@ -365,8 +370,45 @@ impl Db {
         self.peek(key)
     }
 
+    /// Records a change to `key` for WATCH.
+    fn touched(&mut self, key: &[u8]) {
+        if self.watched.is_empty() {
+            return;
+        }
+        if let Some((_, version)) = self.watched.get_mut(key) {
+            *version += 1;
+        }
+    }
+
+    /// Starts watching `key` for one more client; returns its current version.
+    pub fn watch(&mut self, key: &[u8]) -> u64 {
+        let (clients, version) = self.watched.entry(key.into()).or_insert((0, 0));
+        *clients += 1;
+        *version
+    }
+
+    /// One client stops watching `key`.
+    pub fn unwatch(&mut self, key: &[u8]) {
+        if let Some((clients, _)) = self.watched.get_mut(key) {
+            *clients -= 1;
+            if *clients == 0 {
+                self.watched.remove(key);
+            }
+        }
+    }
+
+    /// The version of a watched key (0 if nobody watches it).
+    pub fn watch_version(&self, key: &[u8]) -> u64 {
+        self.watched.get(key).map_or(0, |(_, v)| *v)
+    }
+
+    fn touch_all_watched(&mut self) {
+        self.watched.values_mut().for_each(|(_, v)| *v += 1);
+    }
+
     /// Stores `entry` under `key`, replacing any entry there; true if one was replaced.
     pub fn insert(&mut self, key: &[u8], entry: Entry) -> bool {
+        self.touched(key);
         if self.overwrite_in_place(key, &entry) {
             return true;
         }
@@ -448,6 +490,7 @@ impl Db {
 
     /// Deletes `key` without reading its value; returns its expiry (0: none) if it existed.
     pub fn delete(&mut self, key: &[u8]) -> Option<u64> {
+        self.touched(key);
         let (slot, hash) = self.locate(key);
         let table = self.tables.get_mut(slot)?;
         let Ok(found) = table.find_entry(hash, |b| key_of(b) == key) else {
@@ -494,6 +537,7 @@ impl Db {
     /// The collection under an existing key, to change in place; records the write time. None
     /// if there is no such key (check liveness first with `get_live`).
     pub fn value_mut(&mut self, key: &[u8], now_ms: u64) -> Option<ValueMut<'_>> {
+        self.touched(key);
         let (slot, hash) = self.locate(key);
         let blob = self
             .tables
@@ -515,6 +559,7 @@ impl Db {
 
     /// Rewrites the entry under `key` with `edit` applied to its fields; false if no such key.
     fn rewrite(&mut self, key: &[u8], edit: impl FnOnce(&mut u64, &mut u32)) -> bool {
+        self.touched(key);
         let (slot, hash) = self.locate(key);
         let Some(blob) = self
             .tables
@@ -556,6 +601,7 @@ impl Db {
     /// The bytes of the string under an existing key, to change in place (APPEND, SETRANGE,
     /// SETBIT); the string becomes `raw`. None if there is no such key or it is not a string.
     pub fn string_mut(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Vec<u8>> {
+        self.touched(key);
         let entry = self.peek(key)?;
         let index = match entry.value {
             ValueRef::Str(_) if entry.raw => None,
@@ -609,13 +655,16 @@ impl Db {
         keys.len()
     }
 
-    /// Deletes every key; statistics stay.
+    /// Deletes every key; statistics and watches stay (every watched key counts as changed).
     pub fn clear(&mut self) {
         let (hits, misses, expired) = (self.hits.get(), self.misses.get(), self.expired);
+        let mut watched = std::mem::take(&mut self.watched);
         *self = Db::new(self.hasher.clone());
         self.hits.set(hits);
         self.misses.set(misses);
         self.expired = expired;
+        watched.values_mut().for_each(|(_, v)| *v += 1);
+        self.watched = watched;
     }
 
     /// Every stored entry, expired or not, in slot order.
@@ -724,8 +773,14 @@ impl Keyspace {
         &mut self.dbs[index]
     }
 
+    /// SWAPDB: the data trades places; watches stay with their database index, and every
+    /// watched key in both counts as changed.
     pub fn swap(&mut self, a: usize, b: usize) {
         self.dbs.swap(a, b);
+        let watched_a = std::mem::take(&mut self.dbs[a].watched);
+        self.dbs[a].watched = std::mem::replace(&mut self.dbs[b].watched, watched_a);
+        self.dbs[a].touch_all_watched();
+        self.dbs[b].touch_all_watched();
     }
 
     pub fn flush_all(&mut self) {

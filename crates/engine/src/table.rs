@@ -27,8 +27,9 @@ impl Flags {
     pub const NO_AUTH: Flags = Flags(1 << 10);
     pub const ALLOW_BUSY: Flags = Flags(1 << 11);
     pub const NO_MULTI: Flags = Flags(1 << 12);
+    pub const SKIP_SLOWLOG: Flags = Flags(1 << 13);
 
-    const NAMES: [(Flags, &'static str); 13] = [
+    const NAMES: [(Flags, &'static str); 14] = [
         (Flags::WRITE, "write"),
         (Flags::READONLY, "readonly"),
         (Flags::DENYOOM, "denyoom"),
@@ -42,6 +43,7 @@ impl Flags {
         (Flags::NO_AUTH, "no_auth"),
         (Flags::ALLOW_BUSY, "allow_busy"),
         (Flags::NO_MULTI, "no_multi"),
+        (Flags::SKIP_SLOWLOG, "skip_slowlog"),
     ];
 
     pub const fn with(self, other: Flags) -> Flags {
@@ -80,6 +82,22 @@ pub enum ServerCommand {
     Select,
     Shutdown,
     Time,
+    // Transactions.
+    Multi,
+    Exec,
+    Discard,
+    Watch,
+    Unwatch,
+    // Pub/sub.
+    Subscribe,
+    Unsubscribe,
+    Psubscribe,
+    Punsubscribe,
+    Ssubscribe,
+    Sunsubscribe,
+    Publish,
+    Spublish,
+    Pubsub,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -186,6 +204,31 @@ const fn server(
         arity,
         flags,
         keys: (0, 0, 0),
+        group,
+        summary,
+        since,
+        handler: Handler::Server(command),
+    }
+}
+
+/// A server command that names keys (WATCH, shard channels), so COMMAND GETKEYS and routing see
+/// them.
+#[allow(clippy::too_many_arguments)]
+const fn engine_keys_server(
+    name: &'static str,
+    arity: i32,
+    flags: Flags,
+    keys: (i32, i32, i32),
+    group: &'static str,
+    since: &'static str,
+    summary: &'static str,
+    command: ServerCommand,
+) -> CommandSpec {
+    CommandSpec {
+        name,
+        arity,
+        flags,
+        keys,
         group,
         summary,
         since,
@@ -921,6 +964,147 @@ pub static TABLE: &[CommandSpec] = &[
         "1.0.0",
         "Stops the server.",
         ServerCommand::Shutdown,
+    ),
+    // Transactions: queued and executed by the server, each command through this table.
+    server(
+        "multi",
+        1,
+        CONN.with(Flags::ALLOW_BUSY),
+        "transactions",
+        "1.2.0",
+        "Starts a transaction.",
+        ServerCommand::Multi,
+    ),
+    server(
+        "exec",
+        1,
+        Flags::NOSCRIPT
+            .with(Flags::LOADING)
+            .with(Flags::STALE)
+            .with(Flags::SKIP_SLOWLOG),
+        "transactions",
+        "1.2.0",
+        "Executes the queued commands atomically.",
+        ServerCommand::Exec,
+    ),
+    server(
+        "discard",
+        1,
+        CONN.with(Flags::ALLOW_BUSY),
+        "transactions",
+        "2.0.0",
+        "Discards the queued commands.",
+        ServerCommand::Discard,
+    ),
+    engine_keys_server(
+        "watch",
+        -2,
+        CONN.with(Flags::ALLOW_BUSY),
+        ALL_KEYS,
+        "transactions",
+        "2.2.0",
+        "Makes the next EXEC conditional on keys not changing.",
+        ServerCommand::Watch,
+    ),
+    server(
+        "unwatch",
+        1,
+        CONN.with(Flags::ALLOW_BUSY),
+        "transactions",
+        "2.2.0",
+        "Forgets the watched keys.",
+        ServerCommand::Unwatch,
+    ),
+    // Pub/sub.
+    server(
+        "subscribe",
+        -2,
+        Flags::PUBSUB.with(CONN),
+        "pubsub",
+        "2.0.0",
+        "Listens for messages on channels.",
+        ServerCommand::Subscribe,
+    ),
+    server(
+        "unsubscribe",
+        -1,
+        Flags::PUBSUB.with(CONN),
+        "pubsub",
+        "2.0.0",
+        "Stops listening on channels.",
+        ServerCommand::Unsubscribe,
+    ),
+    server(
+        "psubscribe",
+        -2,
+        Flags::PUBSUB.with(CONN),
+        "pubsub",
+        "2.0.0",
+        "Listens for messages on channels matching patterns.",
+        ServerCommand::Psubscribe,
+    ),
+    server(
+        "punsubscribe",
+        -1,
+        Flags::PUBSUB.with(CONN),
+        "pubsub",
+        "2.0.0",
+        "Stops listening on patterns.",
+        ServerCommand::Punsubscribe,
+    ),
+    engine_keys_server(
+        "ssubscribe",
+        -2,
+        Flags::PUBSUB.with(CONN),
+        ALL_KEYS,
+        "pubsub",
+        "7.0.0",
+        "Listens for messages on shard channels.",
+        ServerCommand::Ssubscribe,
+    ),
+    engine_keys_server(
+        "sunsubscribe",
+        -1,
+        Flags::PUBSUB.with(CONN),
+        ALL_KEYS,
+        "pubsub",
+        "7.0.0",
+        "Stops listening on shard channels.",
+        ServerCommand::Sunsubscribe,
+    ),
+    server(
+        "publish",
+        3,
+        Flags::PUBSUB
+            .with(Flags::LOADING)
+            .with(Flags::STALE)
+            .with(Flags::FAST),
+        "pubsub",
+        "2.0.0",
+        "Posts a message to a channel.",
+        ServerCommand::Publish,
+    ),
+    engine_keys_server(
+        "spublish",
+        3,
+        Flags::PUBSUB
+            .with(Flags::LOADING)
+            .with(Flags::STALE)
+            .with(Flags::FAST),
+        KEY1,
+        "pubsub",
+        "7.0.0",
+        "Posts a message to a shard channel.",
+        ServerCommand::Spublish,
+    ),
+    server(
+        "pubsub",
+        -2,
+        Flags::PUBSUB.with(Flags::LOADING).with(Flags::STALE),
+        "pubsub",
+        "2.8.0",
+        "Inspects the pub/sub state.",
+        ServerCommand::Pubsub,
     ),
 ];
 

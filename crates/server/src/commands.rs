@@ -8,7 +8,8 @@ use engine::{CommandSpec, Error, Flags, ServerCommand, TABLE, arg_i64, glob_matc
 use resp::Protocol;
 
 use crate::config::{SETTINGS, setting};
-use crate::conn::{Conn, Flow, ReplyMode};
+use crate::conn::{Conn, Flow, Multi, ReplyMode, Watched};
+use crate::pubsub::Kind;
 use crate::server::{ClientHandle, Pause, now_ms};
 
 /// The Redis version we report (HELLO, INFO): the release whose commands and replies we follow.
@@ -53,6 +54,42 @@ pub fn run(conn: &mut Conn, command: ServerCommand, args: &[&[u8]]) -> Result<Fl
         }
         ServerCommand::Debug => debug(conn, args),
         ServerCommand::Shutdown => shutdown(conn, args),
+        ServerCommand::Multi => multi(conn),
+        ServerCommand::Exec => Ok(exec(conn)),
+        ServerCommand::Discard => discard(conn),
+        ServerCommand::Watch => watch(conn, args),
+        ServerCommand::Unwatch => {
+            conn.unwatch_all();
+            conn.out.ok();
+            Ok(Flow::Continue)
+        }
+        ServerCommand::Subscribe => subscribe(conn, Kind::Channel, args),
+        ServerCommand::Psubscribe => subscribe(conn, Kind::Pattern, args),
+        ServerCommand::Ssubscribe => subscribe(conn, Kind::Shard, args),
+        ServerCommand::Unsubscribe => unsubscribe(conn, Kind::Channel, args),
+        ServerCommand::Punsubscribe => unsubscribe(conn, Kind::Pattern, args),
+        ServerCommand::Sunsubscribe => unsubscribe(conn, Kind::Shard, args),
+        ServerCommand::Publish => {
+            let received = conn
+                .shared
+                .pubsub
+                .lock()
+                .expect("pubsub lock")
+                .publish(args[1], args[2]);
+            conn.out.int(received as i64);
+            Ok(Flow::Continue)
+        }
+        ServerCommand::Spublish => {
+            let received = conn
+                .shared
+                .pubsub
+                .lock()
+                .expect("pubsub lock")
+                .spublish(args[1], args[2]);
+            conn.out.int(received as i64);
+            Ok(Flow::Continue)
+        }
+        ServerCommand::Pubsub => pubsub(conn, args),
     }
 }
 
@@ -88,6 +125,13 @@ fn help(conn: &mut Conn, lines: &[&str]) -> Result<Flow, Error> {
 }
 
 fn ping(conn: &mut Conn, args: &[&[u8]]) -> Result<Flow, Error> {
+    if !conn.out.is_resp3() && conn.subscriptions() > 0 {
+        // A subscribed RESP2 client gets PING's reply in the shape of a message.
+        conn.out.array(2);
+        conn.out.bulk(b"pong");
+        conn.out.bulk(args.get(1).copied().unwrap_or(b""));
+        return Ok(Flow::Continue);
+    }
     match args {
         [_] => conn.out.simple("PONG"),
         [_, message] => conn.out.bulk(message),
@@ -230,6 +274,8 @@ fn select(conn: &mut Conn, args: &[&[u8]]) -> Result<Flow, Error> {
 }
 
 fn reset(conn: &mut Conn) -> Result<Flow, Error> {
+    conn.multi = None;
+    conn.release();
     conn.db = 0;
     conn.out.proto = Protocol::Resp2;
     conn.name.clear();
@@ -874,4 +920,232 @@ fn shutdown(conn: &mut Conn, args: &[&[u8]]) -> Result<Flow, Error> {
     }
     conn.shared.request_shutdown();
     Ok(Flow::Close)
+}
+
+fn multi(conn: &mut Conn) -> Result<Flow, Error> {
+    if conn.multi.is_some() {
+        return Err(Error::msg("ERR MULTI calls can not be nested"));
+    }
+    conn.multi = Some(Multi::default());
+    conn.out.ok();
+    Ok(Flow::Continue)
+}
+
+fn discard(conn: &mut Conn) -> Result<Flow, Error> {
+    if conn.multi.take().is_none() {
+        return Err(Error::msg("ERR DISCARD without MULTI"));
+    }
+    conn.unwatch_all();
+    conn.out.ok();
+    Ok(Flow::Continue)
+}
+
+fn watch(conn: &mut Conn, args: &[&[u8]]) -> Result<Flow, Error> {
+    if conn.multi.is_some() {
+        return Err(Error::msg("ERR WATCH inside MULTI is not allowed"));
+    }
+    let now = now_ms();
+    let mut keyspace = conn.shared.keyspace.lock().expect("keyspace lock");
+    for key in &args[1..] {
+        if conn
+            .watched
+            .iter()
+            .any(|w| w.db == conn.db && w.key == *key)
+        {
+            continue;
+        }
+        let db = keyspace.db_mut(conn.db);
+        let version = db.watch(key);
+        let was_live = db.contains(key, now);
+        conn.watched.push(Watched {
+            db: conn.db,
+            key: key.to_vec(),
+            version,
+            was_live,
+        });
+    }
+    drop(keyspace);
+    conn.out.ok();
+    Ok(Flow::Continue)
+}
+
+/// True if a watched key changed (or expired) since WATCH.
+fn watch_broken(conn: &Conn) -> bool {
+    let now = now_ms();
+    let keyspace = conn.shared.keyspace.lock().expect("keyspace lock");
+    conn.watched.iter().any(|w| {
+        let db = keyspace.db(w.db);
+        db.watch_version(&w.key) != w.version || (w.was_live && !db.contains(&w.key, now))
+    })
+}
+
+/// EXEC: runs the queued commands one after another with nothing in between (connections are
+/// served by one thread, and no command in a transaction waits), replying with an array of
+/// their replies.
+fn exec(conn: &mut Conn) -> Flow {
+    let Some(multi) = conn.multi.take() else {
+        conn.out.error("ERR EXEC without MULTI");
+        return Flow::Continue;
+    };
+    if multi.failed {
+        conn.unwatch_all();
+        conn.out
+            .error("EXECABORT Transaction discarded because of previous errors.");
+        return Flow::Continue;
+    }
+    let broken = watch_broken(conn);
+    conn.unwatch_all();
+    if broken {
+        conn.out.null_array();
+        return Flow::Continue;
+    }
+    conn.out.array(multi.queued.len());
+    let mut flow = Flow::Continue;
+    for queued in &multi.queued {
+        let args: Vec<&[u8]> = queued.iter().map(Vec::as_slice).collect();
+        let spec = engine::lookup(args[0]).expect("queued commands were looked up");
+        let mark = conn.out.len();
+        if conn.dispatch(spec, &args) == Flow::Close {
+            flow = Flow::Close;
+        }
+        conn.account(spec.index(), mark);
+    }
+    flow
+}
+
+fn subscribe(conn: &mut Conn, kind: Kind, args: &[&[u8]]) -> Result<Flow, Error> {
+    let verb: &[u8] = match kind {
+        Kind::Channel => b"subscribe",
+        Kind::Pattern => b"psubscribe",
+        Kind::Shard => b"ssubscribe",
+    };
+    let mut registry = conn.shared.pubsub.lock().expect("pubsub lock");
+    for name in &args[1..] {
+        let set = match kind {
+            Kind::Channel => &mut conn.channels,
+            Kind::Pattern => &mut conn.patterns,
+            Kind::Shard => &mut conn.shard_channels,
+        };
+        if set.insert(bytes::Bytes::copy_from_slice(name)) {
+            registry.subscribe(kind, name, &conn.handle);
+        }
+        let count = match kind {
+            Kind::Shard => conn.shard_channels.len(),
+            _ => conn.channels.len() + conn.patterns.len(),
+        };
+        conn.out.push(3);
+        conn.out.bulk(verb);
+        conn.out.bulk(name);
+        conn.out.int(count as i64);
+    }
+    Ok(Flow::Continue)
+}
+
+fn unsubscribe(conn: &mut Conn, kind: Kind, args: &[&[u8]]) -> Result<Flow, Error> {
+    let verb: &[u8] = match kind {
+        Kind::Channel => b"unsubscribe",
+        Kind::Pattern => b"punsubscribe",
+        Kind::Shard => b"sunsubscribe",
+    };
+    let set = match kind {
+        Kind::Channel => &conn.channels,
+        Kind::Pattern => &conn.patterns,
+        Kind::Shard => &conn.shard_channels,
+    };
+    let names: Vec<bytes::Bytes> = if args.len() > 1 {
+        args[1..]
+            .iter()
+            .map(|n| bytes::Bytes::copy_from_slice(n))
+            .collect()
+    } else {
+        let mut all: Vec<_> = set.iter().cloned().collect();
+        all.sort();
+        all
+    };
+    let mut registry = conn.shared.pubsub.lock().expect("pubsub lock");
+    if names.is_empty() {
+        // Unsubscribing from everything while subscribed to nothing still replies once.
+        let count = conn.channels.len() + conn.patterns.len();
+        conn.out.push(3);
+        conn.out.bulk(verb);
+        conn.out.null();
+        conn.out.int(count as i64);
+        return Ok(Flow::Continue);
+    }
+    for name in names {
+        let set = match kind {
+            Kind::Channel => &mut conn.channels,
+            Kind::Pattern => &mut conn.patterns,
+            Kind::Shard => &mut conn.shard_channels,
+        };
+        if set.remove(&name) {
+            registry.unsubscribe(kind, &name, conn.handle.id);
+        }
+        let count = match kind {
+            Kind::Shard => conn.shard_channels.len(),
+            _ => conn.channels.len() + conn.patterns.len(),
+        };
+        conn.out.push(3);
+        conn.out.bulk(verb);
+        conn.out.bulk(&name);
+        conn.out.int(count as i64);
+    }
+    Ok(Flow::Continue)
+}
+
+const PUBSUB_HELP: &[&str] = &[
+    "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CHANNELS [<pattern>]",
+    "    Return the currently active channels matching a <pattern> (default: '*').",
+    "NUMPAT",
+    "    Return number of subscriptions to patterns.",
+    "NUMSUB [<channel> ...]",
+    "    Return the number of subscribers for the specified channels, excluding",
+    "    pattern subscriptions(default: no channels).",
+    "SHARDCHANNELS [<pattern>]",
+    "    Return the currently active shard level channels matching a <pattern> (default: '*').",
+    "SHARDNUMSUB [<shardchannel> ...]",
+    "    Return the number of subscribers for the specified shard level channel(s)",
+    "HELP",
+    "    Print this help.",
+];
+
+fn pubsub(conn: &mut Conn, args: &[&[u8]]) -> Result<Flow, Error> {
+    let sub = lossy(args[1]).to_ascii_lowercase();
+    let registry = conn.shared.pubsub.lock().expect("pubsub lock");
+    match (sub.as_str(), args.len()) {
+        ("help", 2) => {
+            drop(registry);
+            return help(conn, PUBSUB_HELP);
+        }
+        ("channels" | "shardchannels", 2 | 3) => {
+            let kind = if sub == "channels" {
+                Kind::Channel
+            } else {
+                Kind::Shard
+            };
+            let mut names = registry.names(kind, args.get(2).copied());
+            names.sort();
+            conn.out.array(names.len());
+            names.iter().for_each(|n| conn.out.bulk(n));
+        }
+        ("numpat", 2) => conn.out.int(registry.pattern_count() as i64),
+        ("numsub" | "shardnumsub", _) => {
+            let kind = if sub == "numsub" {
+                Kind::Channel
+            } else {
+                Kind::Shard
+            };
+            conn.out.array((args.len() - 2) * 2);
+            for name in &args[2..] {
+                conn.out.bulk(name);
+                conn.out.int(registry.count(kind, name) as i64);
+            }
+        }
+        ("help" | "channels" | "shardchannels" | "numpat", _) => {
+            return Err(sub_arity(args, "PUBSUB"));
+        }
+        _ => return Err(unknown_subcommand(args, "PUBSUB")),
+    }
+    Ok(Flow::Continue)
 }

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use bytes::{Buf, BytesMut};
+use std::collections::HashSet;
+
+use bytes::{Buf, Bytes, BytesMut};
 use engine::{CommandSpec, Exec, Flags, Handler, ServerCommand};
 use resp::{Limits, Protocol, ReplyWriter, RequestParser};
 use tokio::io::{AsyncWriteExt, Interest};
@@ -13,6 +15,7 @@ use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tracing::debug;
 
+use crate::pubsub::{Kind, Message};
 use crate::server::{ClientHandle, ClientMeta, Shared, now_ms};
 
 /// Bytes read per `read` call at least; the buffer grows beyond for large arguments.
@@ -22,6 +25,51 @@ const READ_CHUNK_BYTES: usize = 16 << 10;
 const REPLY_FLUSH_BYTES: usize = 1 << 20;
 /// An idle connection keeps at most this much buffer capacity.
 const IDLE_BUFFER_BYTES_MAX: usize = 64 << 10;
+
+/// Commands MULTI may queue before EXEC fails them all (Redis has no such limit; we bound it).
+const MULTI_COMMANDS_MAX: usize = 1 << 20;
+
+/// A transaction being queued.
+#[derive(Debug, Default)]
+pub struct Multi {
+    pub queued: Vec<Vec<Vec<u8>>>,
+    /// A queued command was refused (unknown, wrong arity): EXEC will answer EXECABORT.
+    pub failed: bool,
+}
+
+/// A key this client WATCHes: the version seen at WATCH time, and whether the key was live
+/// then (a key that expires afterwards invalidates the transaction too).
+#[derive(Debug)]
+pub struct Watched {
+    pub db: usize,
+    pub key: Vec<u8>,
+    pub version: u64,
+    pub was_live: bool,
+}
+
+/// Commands that act on the transaction itself rather than being queued.
+fn controls_transaction(spec: &CommandSpec) -> bool {
+    matches!(
+        spec.name,
+        "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+    )
+}
+
+/// What a RESP2 client may send while subscribed.
+fn allowed_when_subscribed(spec: &CommandSpec) -> bool {
+    matches!(
+        spec.name,
+        "subscribe"
+            | "psubscribe"
+            | "ssubscribe"
+            | "unsubscribe"
+            | "punsubscribe"
+            | "sunsubscribe"
+            | "ping"
+            | "quit"
+            | "reset"
+    )
+}
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum ReplyMode {
@@ -52,6 +100,11 @@ pub struct Conn {
     pub lib_name: String,
     pub lib_ver: String,
     pub no_evict: bool,
+    pub multi: Option<Multi>,
+    pub watched: Vec<Watched>,
+    pub channels: HashSet<Bytes>,
+    pub patterns: HashSet<Bytes>,
+    pub shard_channels: HashSet<Bytes>,
     commands: u64,
     /// Commands executed since the last batch was added to INFO's counter.
     processed: u64,
@@ -110,6 +163,7 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr)
         }),
         killed: AtomicBool::new(false),
         kill: Notify::new(),
+        mailbox: crate::pubsub::Mailbox::default(),
     });
     shared
         .clients
@@ -134,6 +188,11 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr)
         lib_name: String::new(),
         lib_ver: String::new(),
         no_evict: false,
+        multi: None,
+        watched: Vec::new(),
+        channels: HashSet::new(),
+        patterns: HashSet::new(),
+        shard_channels: HashSet::new(),
         commands: 0,
         processed: 0,
         batch_now_ms: 0,
@@ -148,6 +207,7 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr)
     if let Err(e) = conn.run(&mut socket).await {
         debug!("client {id} closed: {e}");
     }
+    conn.release();
 }
 
 impl Conn {
@@ -170,6 +230,8 @@ impl Conn {
         let handle = self.handle.clone();
         let killed = handle.kill.notified();
         tokio::pin!(killed);
+        let mail = handle.mailbox.ready.notified();
+        tokio::pin!(mail);
         loop {
             self.refresh_limits();
             parser = parser.with_limits(self.limits);
@@ -188,8 +250,14 @@ impl Conn {
                 };
                 tokio::select! {
                     biased;
-                    ready = ready => ready?,
                     _ = &mut killed => return Ok(()),
+                    _ = &mut mail => {
+                        mail.set(handle.mailbox.ready.notified());
+                        self.write_messages();
+                        self.flush(socket, killed.as_mut()).await?;
+                        continue;
+                    }
+                    ready = ready => ready?,
                 }
                 match socket.try_read_buf(&mut input) {
                     Ok(n) => break n,
@@ -240,13 +308,13 @@ impl Conn {
                                 break;
                             }
                             Flow::Sleep(d) => {
-                                self.flush(socket).await?;
+                                self.flush(socket, killed.as_mut()).await?;
                                 tokio::time::sleep(d).await;
                                 self.batch_now_ms = now_ms();
                             }
                         }
                         if self.out.len() >= REPLY_FLUSH_BYTES {
-                            self.flush(socket).await?;
+                            self.flush(socket, killed.as_mut()).await?;
                         }
                     }
                     Ok(None) => break,
@@ -265,7 +333,7 @@ impl Conn {
                 .commands_processed
                 .fetch_add(processed, Ordering::Relaxed);
             self.publish_meta();
-            self.flush(socket).await?;
+            self.flush(socket, killed.as_mut()).await?;
             if close {
                 let _ = socket.shutdown().await;
                 return Ok(());
@@ -276,9 +344,51 @@ impl Conn {
         }
     }
 
-    async fn flush(&mut self, socket: &mut TcpStream) -> std::io::Result<()> {
+    /// Encodes the pub/sub messages waiting in this client's mailbox.
+    fn write_messages(&mut self) {
+        for message in self.handle.mailbox.take() {
+            let out = &mut self.out;
+            match message {
+                Message::Message { channel, payload } => {
+                    out.push(3);
+                    out.bulk(b"message");
+                    out.bulk(&channel);
+                    out.bulk(&payload);
+                }
+                Message::PMessage {
+                    pattern,
+                    channel,
+                    payload,
+                } => {
+                    out.push(4);
+                    out.bulk(b"pmessage");
+                    out.bulk(&pattern);
+                    out.bulk(&channel);
+                    out.bulk(&payload);
+                }
+                Message::SMessage { channel, payload } => {
+                    out.push(3);
+                    out.bulk(b"smessage");
+                    out.bulk(&channel);
+                    out.bulk(&payload);
+                }
+            }
+        }
+    }
+
+    /// Writes the buffered replies. A client that does not read can hold this write forever,
+    /// so CLIENT KILL (or a pub/sub overflow) interrupts it.
+    async fn flush(
+        &mut self,
+        socket: &mut TcpStream,
+        killed: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
+    ) -> std::io::Result<()> {
         if !self.out.is_empty() {
-            socket.write_all(&self.out.buf).await?;
+            tokio::select! {
+                biased;
+                written = socket.write_all(&self.out.buf) => written?,
+                _ = killed => return Err(std::io::Error::other("client killed")),
+            }
             self.shared
                 .stats
                 .net_output_bytes
@@ -315,6 +425,9 @@ impl Conn {
         let Some(spec) = engine::lookup(args[0]) else {
             self.out.error(&unknown_command(args));
             self.shared.record_error(b"ERR");
+            if let Some(multi) = &mut self.multi {
+                multi.failed = true;
+            }
             return Flow::Continue;
         };
         self.last_command = spec.name;
@@ -341,17 +454,41 @@ impl Conn {
             self.shared.record_error(b"NOAUTH");
             return Flow::Continue;
         }
+        if self.multi.is_some() && !controls_transaction(spec) {
+            self.queue(spec, args);
+            return Flow::Continue;
+        }
+        if !self.out.is_resp3() && self.subscriptions() > 0 && !allowed_when_subscribed(spec) {
+            self.out.error(&format!(
+                "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                spec.name
+            ));
+            return Flow::Continue;
+        }
         if self.shared.paused.load(Ordering::Relaxed) {
             self.wait_while_paused(spec).await;
             self.batch_now_ms = now_ms();
         }
-        let flow = match spec.handler {
+        let flow = self.dispatch(spec, args);
+        self.account(index, mark);
+        self.apply_reply_mode(mark);
+        flow
+    }
+
+    /// Runs a command that passed every check: the engine's or the server's handler.
+    pub fn dispatch(&mut self, spec: &'static CommandSpec, args: &[&[u8]]) -> Flow {
+        match spec.handler {
             Handler::Engine(_) => {
                 self.run_engine(spec, args);
                 Flow::Continue
             }
             Handler::Server(command) => self.run_server(command, spec, args),
-        };
+        }
+    }
+
+    /// Counts a finished command in INFO commandstats and errorstats; `mark` is where its reply
+    /// starts in the output.
+    pub fn account(&mut self, index: usize, mark: usize) {
         // One clock read per command: each command's time runs from the end of the previous one
         // (or the read), so its parsing is counted with it.
         let finished = Instant::now();
@@ -370,8 +507,61 @@ impl Conn {
             let code = self.out.buf[mark + 1..end].to_vec();
             self.shared.record_error(&code);
         }
-        self.apply_reply_mode(mark);
-        flow
+    }
+
+    /// Queues a command inside MULTI, or flags the transaction when the command cannot run.
+    fn queue(&mut self, spec: &'static CommandSpec, args: &[&[u8]]) {
+        let multi = self.multi.as_mut().expect("queue is called inside MULTI");
+        if !spec.arity_ok(args.len()) {
+            multi.failed = true;
+            self.out
+                .error(&engine::Error::WrongArity(spec.name).to_string());
+            return;
+        }
+        if spec.flags.contains(Flags::NO_MULTI) {
+            multi.failed = true;
+            self.out
+                .error("ERR Command not allowed inside a transaction");
+            return;
+        }
+        if multi.queued.len() >= MULTI_COMMANDS_MAX {
+            multi.failed = true;
+            self.out
+                .error("ERR Transaction too long: more than 1048576 queued commands");
+            return;
+        }
+        multi.queued.push(args.iter().map(|a| a.to_vec()).collect());
+        self.out.simple("QUEUED");
+    }
+
+    /// Channels, patterns and shard channels this client listens to.
+    pub fn subscriptions(&self) -> usize {
+        self.channels.len() + self.patterns.len() + self.shard_channels.len()
+    }
+
+    /// Forgets this client's watches and subscriptions (on RESET, and when it disconnects).
+    pub fn release(&mut self) {
+        self.unwatch_all();
+        let mut registry = self.shared.pubsub.lock().expect("pubsub lock");
+        for (kind, names) in [
+            (Kind::Channel, std::mem::take(&mut self.channels)),
+            (Kind::Pattern, std::mem::take(&mut self.patterns)),
+            (Kind::Shard, std::mem::take(&mut self.shard_channels)),
+        ] {
+            for name in names {
+                registry.unsubscribe(kind, &name, self.handle.id);
+            }
+        }
+    }
+
+    pub fn unwatch_all(&mut self) {
+        if self.watched.is_empty() {
+            return;
+        }
+        let mut keyspace = self.shared.keyspace.lock().expect("keyspace lock");
+        for watch in self.watched.drain(..) {
+            keyspace.db_mut(watch.db).unwatch(&watch.key);
+        }
     }
 
     fn run_engine(&mut self, spec: &'static CommandSpec, args: &[&[u8]]) {

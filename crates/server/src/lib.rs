@@ -5,4 +5,5 @@ pub mod commands;
 pub mod config;
 pub mod conn;
 pub mod info;
+pub mod pubsub;
 pub mod server;

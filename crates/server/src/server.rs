@@ -65,6 +65,7 @@ pub struct ClientHandle {
     pub meta: Mutex<ClientMeta>,
     pub killed: AtomicBool,
     pub kill: Notify,
+    pub mailbox: crate::pubsub::Mailbox,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -108,6 +109,7 @@ pub struct Shared {
     pub shutting_down: AtomicBool,
     pub tcp_port: AtomicU64,
     pub set_log_level: Box<dyn Fn(&str) + Send + Sync>,
+    pub pubsub: Mutex<crate::pubsub::Registry>,
 }
 
 impl Shared {
@@ -142,6 +144,7 @@ impl Shared {
             shutting_down: AtomicBool::new(false),
             tcp_port: AtomicU64::new(0),
             set_log_level,
+            pubsub: Mutex::new(crate::pubsub::Registry::default()),
         })
     }
 

@@ -1,0 +1,252 @@
+//! MULTI/EXEC/WATCH and pub/sub against the real binary.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{TestServer, wait_until};
+use resp::Frame;
+
+fn ok() -> Option<Frame> {
+    Some(Frame::Simple(b"OK".to_vec()))
+}
+
+fn queued() -> Option<Frame> {
+    Some(Frame::Simple(b"QUEUED".to_vec()))
+}
+
+fn bulk(s: &str) -> Frame {
+    Frame::Bulk(s.as_bytes().to_vec())
+}
+
+fn error(s: &str) -> Option<Frame> {
+    Some(Frame::Error(s.as_bytes().to_vec()))
+}
+
+#[test]
+fn exec_runs_the_queue_and_replies_with_every_reply() {
+    let server = TestServer::start();
+    let mut c = server.raw();
+    assert_eq!(c.command(&[b"MULTI"]), ok());
+    assert_eq!(c.command(&[b"SET", b"k", b"1"]), queued());
+    assert_eq!(c.command(&[b"INCR", b"k"]), queued());
+    assert_eq!(
+        c.command(&[b"INCR", b"nonint", b"x"]),
+        error("ERR wrong number of arguments for 'incr' command")
+    );
+    assert_eq!(
+        c.command(&[b"EXEC"]),
+        error("EXECABORT Transaction discarded because of previous errors.")
+    );
+    assert_eq!(
+        c.command(&[b"GET", b"k"]),
+        Some(Frame::Null),
+        "an aborted transaction ran nothing"
+    );
+
+    assert_eq!(c.command(&[b"MULTI"]), ok());
+    assert_eq!(
+        c.command(&[b"MULTI"]),
+        error("ERR MULTI calls can not be nested")
+    );
+    assert_eq!(c.command(&[b"SET", b"k", b"a"]), queued());
+    assert_eq!(c.command(&[b"INCR", b"k"]), queued());
+    assert_eq!(c.command(&[b"PING"]), queued());
+    assert_eq!(
+        c.command(&[b"EXEC"]),
+        Some(Frame::Array(vec![
+            Frame::Simple(b"OK".to_vec()),
+            Frame::Error(b"ERR value is not an integer or out of range".to_vec()),
+            Frame::Simple(b"PONG".to_vec()),
+        ])),
+        "a runtime error inside EXEC does not stop the others"
+    );
+    assert_eq!(c.command(&[b"EXEC"]), error("ERR EXEC without MULTI"));
+    assert_eq!(c.command(&[b"DISCARD"]), error("ERR DISCARD without MULTI"));
+    assert_eq!(c.command(&[b"MULTI"]), ok());
+    assert_eq!(
+        c.command(&[b"NOSUCH"]),
+        error("ERR unknown command 'NOSUCH', with args beginning with: ")
+    );
+    assert_eq!(c.command(&[b"DISCARD"]), ok());
+}
+
+#[test]
+fn watch_fails_exec_after_any_change() {
+    let server = TestServer::start();
+    let mut c = server.raw();
+    let mut other = server.raw();
+    let changes: [&[&[u8]]; 5] = [
+        &[b"SET", b"w", b"2"],
+        &[b"DEL", b"w"],
+        &[b"EXPIRE", b"w", b"100"],
+        &[b"FLUSHDB"],
+        &[b"SWAPDB", b"0", b"1"],
+    ];
+    for change in changes {
+        assert_eq!(c.command(&[b"SET", b"w", b"1"]), ok());
+        assert_eq!(c.command(&[b"WATCH", b"w"]), ok());
+        assert_eq!(other.command(change).map(|_| ()), Some(()));
+        assert_eq!(c.command(&[b"MULTI"]), ok());
+        assert_eq!(c.command(&[b"SET", b"w", b"3"]), queued());
+        assert_eq!(
+            c.command(&[b"EXEC"]),
+            Some(Frame::Null),
+            "EXEC ran after {change:?}"
+        );
+        assert_eq!(other.command(&[b"FLUSHALL"]), ok());
+    }
+    // Untouched: the transaction runs.
+    assert_eq!(c.command(&[b"WATCH", b"w"]), ok());
+    assert_eq!(c.command(&[b"MULTI"]), ok());
+    assert_eq!(
+        c.command(&[b"WATCH", b"w"]),
+        error("ERR WATCH inside MULTI is not allowed")
+    );
+    assert_eq!(c.command(&[b"SET", b"w", b"3"]), queued());
+    assert_eq!(
+        c.command(&[b"EXEC"]),
+        Some(Frame::Array(vec![Frame::Simple(b"OK".to_vec())]))
+    );
+    // A watched key that expires fails the transaction too.
+    assert_eq!(c.command(&[b"SET", b"e", b"1", b"PX", b"30"]), ok());
+    assert_eq!(c.command(&[b"WATCH", b"e"]), ok());
+    assert!(wait_until(Duration::from_secs(5), || other
+        .command(&[b"EXISTS", b"e"])
+        == Some(Frame::Integer(0))));
+    assert_eq!(c.command(&[b"MULTI"]), ok());
+    assert_eq!(c.command(&[b"SET", b"x", b"1"]), queued());
+    assert_eq!(c.command(&[b"EXEC"]), Some(Frame::Null));
+}
+
+#[test]
+fn publish_reaches_channel_and_pattern_subscribers() {
+    let server = TestServer::start();
+    let mut sub = server.raw();
+    let mut psub = server.raw();
+    let mut publisher = server.raw();
+    assert_eq!(
+        sub.command(&[b"SUBSCRIBE", b"news"]),
+        Some(Frame::Array(vec![
+            bulk("subscribe"),
+            bulk("news"),
+            Frame::Integer(1)
+        ]))
+    );
+    assert_eq!(
+        sub.command(&[b"GET", b"k"]),
+        error(
+            "ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+        )
+    );
+    assert_eq!(
+        sub.command(&[b"PING"]),
+        Some(Frame::Array(vec![bulk("pong"), bulk("")]))
+    );
+    // RESP3: pushes, and other commands stay allowed.
+    assert!(matches!(
+        psub.command(&[b"HELLO", b"3"]),
+        Some(Frame::Map(_))
+    ));
+    assert_eq!(
+        psub.command(&[b"PSUBSCRIBE", b"n*"]),
+        Some(Frame::Push(vec![
+            bulk("psubscribe"),
+            bulk("n*"),
+            Frame::Integer(1)
+        ]))
+    );
+    assert_eq!(psub.command(&[b"GET", b"k"]), Some(Frame::Null));
+    assert_eq!(
+        publisher.command(&[b"PUBLISH", b"news", b"hello"]),
+        Some(Frame::Integer(2))
+    );
+    assert_eq!(
+        sub.reply(),
+        Some(Frame::Array(vec![
+            bulk("message"),
+            bulk("news"),
+            bulk("hello")
+        ]))
+    );
+    assert_eq!(
+        psub.reply(),
+        Some(Frame::Push(vec![
+            bulk("pmessage"),
+            bulk("n*"),
+            bulk("news"),
+            bulk("hello")
+        ]))
+    );
+    assert_eq!(
+        publisher.command(&[b"PUBSUB", b"NUMSUB", b"news", b"none"]),
+        Some(Frame::Array(vec![
+            bulk("news"),
+            Frame::Integer(1),
+            bulk("none"),
+            Frame::Integer(0)
+        ]))
+    );
+    assert_eq!(
+        publisher.command(&[b"PUBSUB", b"NUMPAT"]),
+        Some(Frame::Integer(1))
+    );
+    assert_eq!(
+        publisher.command(&[b"PUBSUB", b"CHANNELS"]),
+        Some(Frame::Array(vec![bulk("news")]))
+    );
+    assert_eq!(
+        sub.command(&[b"UNSUBSCRIBE"]),
+        Some(Frame::Array(vec![
+            bulk("unsubscribe"),
+            bulk("news"),
+            Frame::Integer(0)
+        ]))
+    );
+    assert_eq!(
+        sub.command(&[b"GET", b"k"]),
+        Some(Frame::Null),
+        "no longer in subscribed mode"
+    );
+    drop(psub);
+    assert!(wait_until(Duration::from_secs(5), || {
+        publisher.command(&[b"PUBLISH", b"news", b"x"]) == Some(Frame::Integer(0))
+    }));
+    // Shard channels are separate.
+    let mut ssub = server.raw();
+    assert_eq!(
+        ssub.command(&[b"SSUBSCRIBE", b"s1"]),
+        Some(Frame::Array(vec![
+            bulk("ssubscribe"),
+            bulk("s1"),
+            Frame::Integer(1)
+        ]))
+    );
+    assert_eq!(
+        publisher.command(&[b"SPUBLISH", b"s1", b"m"]),
+        Some(Frame::Integer(1))
+    );
+    assert_eq!(
+        ssub.reply(),
+        Some(Frame::Array(vec![bulk("smessage"), bulk("s1"), bulk("m")]))
+    );
+    assert_eq!(
+        publisher.command(&[b"PUBLISH", b"s1", b"m"]),
+        Some(Frame::Integer(0))
+    );
+}
+
+#[test]
+fn a_subscriber_that_stops_reading_is_disconnected_not_buffered_forever() {
+    let server = TestServer::start();
+    let mut slow = server.raw();
+    assert!(slow.command(&[b"SUBSCRIBE", b"firehose"]).is_some());
+    let mut publisher = server.raw();
+    let payload = vec![b'x'; 64 << 10];
+    // 64 KiB messages; the subscriber never reads. Past the mailbox limit (32 MiB plus what the
+    // socket buffers hold) the server drops it, and PUBLISH then reaches nobody.
+    let dropped = wait_until(Duration::from_secs(60), || {
+        publisher.command(&[b"PUBLISH", b"firehose", &payload]) == Some(Frame::Integer(0))
+    });
+    assert!(dropped, "the slow subscriber was disconnected");
+}
