@@ -242,6 +242,10 @@ pub struct Db {
     /// its version; EXEC compares versions. Empty (and one branch per write) when nobody
     /// watches.
     watched: std::collections::HashMap<Key, (u32, u64)>,
+    /// Keys deleted by expiry since the last drain, kept only while `expired` notifications are
+    /// on.
+    expired_log: Vec<Key>,
+    log_expired: bool,
 }
 
 fn seconds(now_ms: u64) -> u32 {
@@ -261,6 +265,8 @@ impl Db {
             misses: Cell::new(0),
             expired: 0,
             watched: std::collections::HashMap::new(),
+            expired_log: Vec::new(),
+            log_expired: false,
         }
     }
 
@@ -365,6 +371,9 @@ impl Db {
         if expired {
             self.delete(key);
             self.expired += 1;
+            if self.log_expired {
+                self.expired_log.push(key.into());
+            }
             return None;
         }
         self.peek(key)
@@ -652,6 +661,10 @@ impl Db {
             self.delete(key);
         }
         self.expired += keys.len() as u64;
+        if self.log_expired {
+            self.expired_log
+                .extend(keys.iter().map(|k| k.as_slice().into()));
+        }
         keys.len()
     }
 
@@ -659,7 +672,9 @@ impl Db {
     pub fn clear(&mut self) {
         let (hits, misses, expired) = (self.hits.get(), self.misses.get(), self.expired);
         let mut watched = std::mem::take(&mut self.watched);
+        let log_expired = self.log_expired;
         *self = Db::new(self.hasher.clone());
+        self.log_expired = log_expired;
         self.hits.set(hits);
         self.misses.set(misses);
         self.expired = expired;
@@ -748,6 +763,10 @@ impl Db {
 #[derive(Debug)]
 pub struct Keyspace {
     dbs: Vec<Db>,
+    /// Enabled notification classes (`notify-keyspace-events`); 0 records nothing.
+    notify_classes: u32,
+    /// Events recorded by commands (and expiry) for the server to publish.
+    pub events: Vec<crate::notify::Event>,
 }
 
 impl Keyspace {
@@ -758,6 +777,8 @@ impl Keyspace {
         let hasher = FixedState::with_seed(hash_seed);
         Keyspace {
             dbs: (0..databases).map(|_| Db::new(hasher.clone())).collect(),
+            notify_classes: 0,
+            events: Vec::new(),
         }
     }
 
@@ -815,7 +836,45 @@ impl Keyspace {
                 break;
             }
         }
+        self.collect_expired();
         done
+    }
+
+    pub fn notify_classes(&self) -> u32 {
+        self.notify_classes
+    }
+
+    /// Sets `notify-keyspace-events`.
+    pub fn set_notify_classes(&mut self, classes: u32) {
+        use crate::notify::{EXPIRED, KEYEVENT, KEYSPACE};
+        self.notify_classes = classes;
+        let log = classes & EXPIRED != 0 && classes & (KEYSPACE | KEYEVENT) != 0;
+        self.dbs.iter_mut().for_each(|db| db.log_expired = log);
+    }
+
+    /// Records an event if its class is enabled.
+    pub fn notify(&mut self, db: usize, class: u32, name: &'static str, key: &[u8]) {
+        use crate::notify::{Event, KEYEVENT, KEYSPACE};
+        if self.notify_classes & class != 0 && self.notify_classes & (KEYSPACE | KEYEVENT) != 0 {
+            self.events.push(Event {
+                db,
+                name,
+                key: key.to_vec(),
+            });
+        }
+    }
+
+    /// Turns keys deleted by expiry into `expired` events.
+    pub fn collect_expired(&mut self) {
+        for (index, db) in self.dbs.iter_mut().enumerate() {
+            for key in db.expired_log.drain(..) {
+                self.events.push(crate::notify::Event {
+                    db: index,
+                    name: "expired",
+                    key: key.into(),
+                });
+            }
+        }
     }
 }
 

@@ -42,6 +42,15 @@ impl Exec<'_> {
             self.out.truncate(mark);
             self.out.error(&e.to_string());
         }
+        if self.ks.notify_classes() != 0 {
+            self.ks.collect_expired();
+        }
+    }
+
+    /// Records a keyspace notification for `key` in the selected database (see `notify`).
+    pub fn notify(&mut self, class: u32, event: &'static str, key: &[u8]) {
+        let db = self.db;
+        self.ks.notify(db, class, event, key);
     }
 }
 

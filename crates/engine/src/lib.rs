@@ -16,6 +16,7 @@ mod error;
 mod exec;
 mod glob;
 mod longdouble;
+pub mod notify;
 mod slot;
 mod table;
 pub mod types;

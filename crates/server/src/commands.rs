@@ -650,6 +650,10 @@ fn config(conn: &mut Conn, args: &[&[u8]]) -> Result<Flow, Error> {
                 (s.set)(&mut next, &lossy(pair[1])).map_err(|why| fail(&why))?;
             }
             let level_changed = next.loglevel != config.loglevel;
+            if next.notify_keyspace_events != config.notify_keyspace_events {
+                let mut keyspace = conn.shared.keyspace.lock().expect("keyspace lock");
+                keyspace.set_notify_classes(next.notify_keyspace_events);
+            }
             *config = next;
             if level_changed {
                 (conn.shared.set_log_level)(&config.loglevel);

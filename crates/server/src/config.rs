@@ -25,6 +25,8 @@ pub struct Config {
     /// Seconds a client may stay idle before it is closed; 0 means never.
     pub timeout_s: u64,
     pub hz: u64,
+    /// Keyspace notification classes (`notify-keyspace-events`, engine::notify flags).
+    pub notify_keyspace_events: u32,
     /// The config file given at startup, for INFO and CONFIG REWRITE.
     pub config_file: Option<PathBuf>,
 }
@@ -43,6 +45,7 @@ impl Default for Config {
             requirepass: String::new(),
             timeout_s: 0,
             hz: 10,
+            notify_keyspace_events: 0,
             config_file: None,
         }
     }
@@ -201,6 +204,16 @@ pub static SETTINGS: &[Setting] = &[
         get: |c| c.hz.to_string(),
         set: |c, v| {
             c.hz = bounded(parse_number(v)?, 1, 500)? as u64;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "notify-keyspace-events",
+        mutable: true,
+        get: |c| engine::notify::format(c.notify_keyspace_events),
+        set: |c, v| {
+            c.notify_keyspace_events = engine::notify::parse(v)
+                .ok_or("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")?;
             Ok(())
         },
     },

@@ -576,6 +576,7 @@ impl Conn {
             out: &mut self.out,
         };
         ex.run(spec, args);
+        self.shared.publish_events(&mut keyspace);
     }
 
     fn apply_reply_mode(&mut self, mark: usize) {

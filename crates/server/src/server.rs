@@ -126,7 +126,11 @@ impl Shared {
             ..Stats::default()
         };
         Arc::new(Shared {
-            keyspace: Mutex::new(Keyspace::new(config.databases, random_u64())),
+            keyspace: Mutex::new({
+                let mut keyspace = Keyspace::new(config.databases, random_u64());
+                keyspace.set_notify_classes(config.notify_keyspace_events);
+                keyspace
+            }),
             config: Mutex::new(config),
             config_generation: AtomicU64::new(0),
             clients: Mutex::new(HashMap::new()),
@@ -156,6 +160,27 @@ impl Shared {
         self.shutting_down.store(true, Ordering::SeqCst);
         self.shutdown.notify_waiters();
         self.shutdown.notify_one();
+    }
+
+    /// Publishes the keyspace notifications recorded in `keyspace` (called with its lock held;
+    /// the pub/sub lock is always taken after the keyspace lock, never before).
+    pub fn publish_events(&self, keyspace: &mut Keyspace) {
+        if keyspace.events.is_empty() {
+            return;
+        }
+        let classes = keyspace.notify_classes();
+        let registry = self.pubsub.lock().expect("pubsub lock");
+        for event in keyspace.events.drain(..) {
+            if classes & engine::notify::KEYSPACE != 0 {
+                let mut channel = format!("__keyspace@{}__:", event.db).into_bytes();
+                channel.extend_from_slice(&event.key);
+                registry.publish(&channel, event.name.as_bytes());
+            }
+            if classes & engine::notify::KEYEVENT != 0 {
+                let channel = format!("__keyevent@{}__:{}", event.db, event.name);
+                registry.publish(channel.as_bytes(), &event.key);
+            }
+        }
     }
 
     pub fn record_error(&self, reply: &[u8]) {
@@ -240,11 +265,12 @@ async fn expire_loop(shared: Arc<Shared>) {
         tokio::time::sleep(Duration::from_millis(1000 / hz)).await;
         let started = Instant::now();
         loop {
-            let done = shared
-                .keyspace
-                .lock()
-                .expect("keyspace lock")
-                .expire_cycle(now_ms(), EXPIRE_BATCH_KEYS);
+            let done = {
+                let mut keyspace = shared.keyspace.lock().expect("keyspace lock");
+                let done = keyspace.expire_cycle(now_ms(), EXPIRE_BATCH_KEYS);
+                shared.publish_events(&mut keyspace);
+                done
+            };
             if done < EXPIRE_BATCH_KEYS || started.elapsed() > EXPIRE_TICK_BUDGET {
                 break;
             }

@@ -250,3 +250,69 @@ fn a_subscriber_that_stops_reading_is_disconnected_not_buffered_forever() {
     });
     assert!(dropped, "the slow subscriber was disconnected");
 }
+
+#[test]
+fn keyspace_notifications_follow_notify_keyspace_events() {
+    let server = TestServer::start();
+    let mut admin = server.raw();
+    let mut sub = server.raw();
+    assert_eq!(
+        admin.command(&[b"CONFIG", b"SET", b"notify-keyspace-events", b"KEA"]),
+        ok()
+    );
+    assert_eq!(
+        admin.command(&[b"CONFIG", b"GET", b"notify-keyspace-events"]),
+        Some(Frame::Array(vec![
+            bulk("notify-keyspace-events"),
+            bulk("AKE")
+        ]))
+    );
+    assert_eq!(
+        admin.command(&[b"CONFIG", b"SET", b"notify-keyspace-events", b"Kq"]),
+        error(
+            "ERR CONFIG SET failed (possibly related to argument 'notify-keyspace-events') - Invalid event class character. Use 'Ag$lshzxeKEtmdn'."
+        )
+    );
+    assert!(sub.command(&[b"PSUBSCRIBE", b"__key*@0__:*"]).is_some());
+    let mut next = || match sub.reply() {
+        Some(Frame::Array(items)) => match &items[..] {
+            [_, _, Frame::Bulk(channel), Frame::Bulk(message)] => (
+                String::from_utf8_lossy(channel).into_owned(),
+                String::from_utf8_lossy(message).into_owned(),
+            ),
+            other => panic!("unexpected {other:?}"),
+        },
+        other => panic!("unexpected {other:?}"),
+    };
+    assert_eq!(admin.command(&[b"SET", b"k", b"v"]), ok());
+    assert_eq!(next(), ("__keyspace@0__:k".into(), "set".into()));
+    assert_eq!(next(), ("__keyevent@0__:set".into(), "k".into()));
+    assert_eq!(admin.command(&[b"RENAME", b"k", b"k2"]), ok());
+    assert_eq!(next(), ("__keyspace@0__:k".into(), "rename_from".into()));
+    assert_eq!(next(), ("__keyevent@0__:rename_from".into(), "k".into()));
+    assert_eq!(next(), ("__keyspace@0__:k2".into(), "rename_to".into()));
+    assert_eq!(next(), ("__keyevent@0__:rename_to".into(), "k2".into()));
+    assert_eq!(
+        admin.command(&[b"PEXPIRE", b"k2", b"20"]),
+        Some(Frame::Integer(1))
+    );
+    assert_eq!(next(), ("__keyspace@0__:k2".into(), "expire".into()));
+    assert_eq!(next(), ("__keyevent@0__:expire".into(), "k2".into()));
+    // Nobody reads k2: active expiry deletes it and says so.
+    assert_eq!(next(), ("__keyspace@0__:k2".into(), "expired".into()));
+    assert_eq!(next(), ("__keyevent@0__:expired".into(), "k2".into()));
+    // Only the classes asked for: keyevent for strings only.
+    assert_eq!(
+        admin.command(&[b"CONFIG", b"SET", b"notify-keyspace-events", b"E$"]),
+        ok()
+    );
+    assert_eq!(admin.command(&[b"SET", b"a", b"1"]), ok());
+    assert_eq!(admin.command(&[b"DEL", b"a"]), Some(Frame::Integer(1)));
+    assert_eq!(admin.command(&[b"INCR", b"a"]), Some(Frame::Integer(1)));
+    assert_eq!(next(), ("__keyevent@0__:set".into(), "a".into()));
+    assert_eq!(
+        next(),
+        ("__keyevent@0__:incrby".into(), "a".into()),
+        "DEL's generic event was not sent"
+    );
+}

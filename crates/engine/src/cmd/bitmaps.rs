@@ -18,6 +18,7 @@ use crate::STRING_BYTES_MAX;
 use crate::db::Db;
 use crate::error::Error;
 use crate::exec::{Exec, arg_i64, eq};
+use crate::notify;
 use crate::value::{Entry, Value};
 
 /// Bit offsets SETBIT, GETBIT and BITFIELD accept are below this: a string of
@@ -80,6 +81,7 @@ pub(crate) fn setbit(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
         *byte &= !mask;
     }
     ex.out.int(i64::from(was_on));
+    ex.notify(notify::STRING, "setbit", args[1]);
     Ok(())
 }
 
@@ -362,10 +364,13 @@ pub(crate) fn bitop(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
         }
     }
     if result.is_empty() {
-        ex.db_mut().remove(target);
+        if ex.db_mut().delete(target).is_some() {
+            ex.notify(notify::GENERIC, "del", target);
+        }
     } else {
         ex.db_mut()
             .insert(target, Entry::new(Value::Str(result), 0, now));
+        ex.notify(notify::STRING, "set", target);
     }
     ex.out.int(len as i64);
     Ok(())
@@ -625,6 +630,7 @@ fn bitfield_generic(ex: &mut Exec, args: &[&[u8]], read_only: bool) -> Result<()
             None => ex.out.null(),
         }
     }
+    ex.notify(notify::STRING, "setbit", key);
     Ok(())
 }
 

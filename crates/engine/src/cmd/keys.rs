@@ -10,16 +10,23 @@ use crate::db::Db;
 use crate::error::Error;
 use crate::exec::{Exec, arg_db, arg_i64, eq};
 use crate::glob::glob_match;
+use crate::notify;
 use crate::value::{Entry, ValueRef};
 
 pub(crate) fn del(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
     let now = ex.now_ms;
-    let db = ex.db_mut();
-    let removed = args[1..]
-        .iter()
-        .filter(|k| db.delete(k).is_some_and(|at| at == 0 || at > now))
-        .count();
-    ex.out.int(removed as i64);
+    let mut removed = 0;
+    for key in &args[1..] {
+        if ex
+            .db_mut()
+            .delete(key)
+            .is_some_and(|at| at == 0 || at > now)
+        {
+            removed += 1;
+            ex.notify(notify::GENERIC, "del", key);
+        }
+    }
+    ex.out.int(removed);
     Ok(())
 }
 
@@ -69,6 +76,8 @@ fn rename_generic(ex: &mut Exec, args: &[&[u8]], nx: bool) -> Result<(), Error> 
     let db = ex.db_mut();
     let entry = db.remove(source).expect("the source was just found");
     db.insert(target, entry);
+    ex.notify(notify::GENERIC, "rename_from", source);
+    ex.notify(notify::GENERIC, "rename_to", target);
     if nx {
         ex.out.int(1)
     } else {
@@ -117,6 +126,7 @@ pub(crate) fn copy(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
         ex.out.int(0);
         return Ok(());
     };
+    let target_index = target_db;
     let target_db = ex.ks.db_mut(target_db);
     if target_db.get_live(target, now).is_some() {
         if !replace {
@@ -126,6 +136,8 @@ pub(crate) fn copy(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
         target_db.delete(target);
     }
     target_db.insert(target, Entry::new(entry.0, entry.1, now));
+    ex.ks
+        .notify(target_index, notify::GENERIC, "copy_to", target);
     ex.out.int(1);
     Ok(())
 }
@@ -148,6 +160,8 @@ pub(crate) fn move_(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
     }
     let entry = take_live(ex.db_mut(), key, now).expect("the key was just found");
     ex.ks.db_mut(target).insert(key, entry);
+    ex.notify(notify::GENERIC, "move_from", key);
+    ex.ks.notify(target, notify::GENERIC, "move_to", key);
     ex.out.int(1);
     Ok(())
 }
@@ -362,9 +376,11 @@ fn expire_generic(
         return Ok(());
     }
     if when <= now as i64 {
-        ex.db_mut().remove(key);
+        ex.db_mut().delete(key);
+        ex.notify(notify::GENERIC, "del", key);
     } else {
         ex.db_mut().set_expire(key, when as u64);
+        ex.notify(notify::GENERIC, "expire", key);
     }
     ex.out.int(1);
     Ok(())
@@ -427,6 +443,7 @@ pub(crate) fn persist(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
         .is_some_and(|e| e.expire_at_ms != 0);
     if had_ttl {
         ex.db_mut().set_expire(key, 0);
+        ex.notify(notify::GENERIC, "persist", key);
     }
     ex.out.int(i64::from(had_ttl));
     Ok(())
@@ -501,6 +518,7 @@ pub(crate) fn restore(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
         entry.changed_ms = now.saturating_sub((idle as u64).saturating_mul(1000));
     }
     ex.db_mut().insert(key, entry);
+    ex.notify(notify::GENERIC, "restore", key);
     ex.out.ok();
     Ok(())
 }

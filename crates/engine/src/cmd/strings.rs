@@ -10,6 +10,7 @@ use crate::STRING_BYTES_MAX;
 use crate::error::Error;
 use crate::exec::{Exec, arg_i64, eq};
 use crate::longdouble;
+use crate::notify;
 use crate::value::{Entry, Value, ValueRef, parse_canonical_i64};
 
 /// How an expiry argument is given.
@@ -130,12 +131,17 @@ pub(crate) fn get(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
 /// the past stores nothing (the key would be gone at once).
 fn store(ex: &mut Exec, key: &[u8], value: &[u8], expire_at_ms: u64) {
     let now = ex.now_ms;
+    ex.notify(notify::STRING, "set", key);
     if expire_at_ms != 0 && expire_at_ms <= now {
-        ex.db_mut().remove(key);
+        ex.db_mut().delete(key);
+        ex.notify(notify::GENERIC, "del", key);
         return;
     }
     ex.db_mut()
         .insert(key, Entry::new(Value::string(value), expire_at_ms, now));
+    if expire_at_ms != 0 {
+        ex.notify(notify::GENERIC, "expire", key);
+    }
 }
 
 pub(crate) fn set(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
@@ -146,11 +152,17 @@ pub(crate) fn set(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
         Some((unit, arg)) => expire_at(arg, unit, now, "set")?,
         None => 0,
     };
-    let old = string_entry(ex.db(), key, now)?.map(|e| (e.value.to_owned(), e.expire_at_ms));
+    // The old value is copied only when GET asks for it. Without GET, SET replaces a value of
+    // any type; with GET, the old value must be a string.
+    let old = if o.get {
+        string_entry(ex.db(), key, now)?.map(|e| (Some(e.value.to_owned()), e.expire_at_ms))
+    } else {
+        ex.db().get(key, now).map(|e| (None, e.expire_at_ms))
+    };
     if o.get {
         match &old {
-            Some((v, _)) => reply_value(ex, v),
-            None => ex.out.null(),
+            Some((Some(v), _)) => reply_value(ex, v),
+            _ => ex.out.null(),
         }
     }
     if (o.nx && old.is_some()) || (o.xx && old.is_none()) {
@@ -217,6 +229,7 @@ pub(crate) fn getdel(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
     }
     let old = ex.db_mut().remove(args[1]).expect("the key was just found");
     reply_value(ex, &old.value);
+    ex.notify(notify::GENERIC, "del", args[1]);
     Ok(())
 }
 
@@ -237,13 +250,16 @@ pub(crate) fn getex(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
     reply_value(ex, &value);
     match at {
         Some(at) if at <= now => {
-            ex.db_mut().remove(key);
+            ex.db_mut().delete(key);
+            ex.notify(notify::GENERIC, "del", key);
         }
         Some(at) => {
             ex.db_mut().set_expire(key, at);
+            ex.notify(notify::GENERIC, "expire", key);
         }
-        None if o.persist => {
+        None if o.persist && ex.db().peek(key).is_some_and(|e| e.expire_at_ms != 0) => {
             ex.db_mut().set_expire(key, 0);
+            ex.notify(notify::GENERIC, "persist", key);
         }
         None => {}
     }
@@ -320,6 +336,7 @@ pub(crate) fn append(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
             ex.out.int(tail.len() as i64);
         }
     }
+    ex.notify(notify::STRING, "append", key);
     Ok(())
 }
 
@@ -385,6 +402,7 @@ pub(crate) fn setrange(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
         ex.db_mut()
             .insert(key, Entry::new(Value::Str(bytes), 0, now));
         ex.out.int(len as i64);
+        ex.notify(notify::STRING, "setrange", key);
         return Ok(());
     };
     let len = entry.value.string_len().expect("a string entry");
@@ -401,6 +419,7 @@ pub(crate) fn setrange(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
     bytes[offset as usize..end].copy_from_slice(value);
     let len = bytes.len();
     ex.out.int(len as i64);
+    ex.notify(notify::STRING, "setrange", key);
     Ok(())
 }
 
@@ -422,6 +441,7 @@ fn incr_by(ex: &mut Exec, key: &[u8], delta: i64) -> Result<(), Error> {
     let next = current.checked_add(delta).ok_or(Error::Overflow)?;
     db.insert(key, Entry::new(Value::Int(next), at, now));
     ex.out.int(next);
+    ex.notify(notify::STRING, "incrby", key);
     Ok(())
 }
 
@@ -461,6 +481,7 @@ pub(crate) fn incrbyfloat(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
             .insert(key, Entry::new(Value::string(result.as_bytes()), 0, now));
     }
     ex.out.bulk(result.as_bytes());
+    ex.notify(notify::STRING, "incrbyfloat", key);
     Ok(())
 }
 
