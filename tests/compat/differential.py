@@ -222,6 +222,144 @@ def fmt_reply(r, abbrev=True, indent=""):
 TTL_TOLERANCE = {b"TTL": 2, b"PTTL": 2000, b"EXPIRETIME": 2, b"PEXPIRETIME": 2000}
 
 
+# --- hashes and sets: normalisation (begin) ---
+# Replies in no particular order are compared as multisets (HGETALL as field-value pairs).
+# Random picks (SPOP, SRANDMEMBER, HRANDFIELD) are compared by type, size and distinctness, and
+# exactly when the whole collection came back (a positive count larger than the reply).
+# HSCAN/SSCAN from cursor 0 are compared exactly when both scans completed in one call (reply
+# cursor 0); a partial scan (Redis's dictScan and Redraft's hash-ordered cursor page
+# differently) must be part of the other server's complete one, and two partial ones are only
+# checked for shape. From any other cursor (which means different places to the two servers)
+# only the shape is checked.
+HS_UNORDERED = {b"SMEMBERS", b"SINTER", b"SUNION", b"SDIFF", b"HKEYS", b"HVALS"}
+HS_RANDOM = {b"SPOP", b"SRANDMEMBER", b"HRANDFIELD"}
+HS_SCANS = {b"HSCAN", b"SSCAN"}
+HS_NORMALISED = HS_UNORDERED | HS_RANDOM | HS_SCANS | {b"HGETALL"}
+
+
+def hs_pairs(items):
+    return sorted(zip(items[0::2], items[1::2]))
+
+
+def hs_scans_match(name, argv, x, y):
+    shape = [len(r) == 2 and r[0][0] == "bulk" and r[1][0] == "array" for r in (x, y)]
+    if not all(shape):
+        return x == y
+    (cx, ix), (cy, iy) = (x[0][1], x[1][1]), (y[0][1], y[1][1])
+    norm = hs_pairs if name == b"HSCAN" else sorted
+    if str(argv[2]).lstrip("+-").strip("0") != "":  # not a scan from the start
+        return True
+    if cx == b"0" and cy == b"0":
+        return norm(ix) == norm(iy)
+    if cx == b"0":
+        return set(norm(iy)) <= set(norm(ix))
+    if cy == b"0":
+        return set(norm(ix)) <= set(norm(iy))
+    return True
+
+
+def hs_replies_match(name, argv, a, b):
+    if a[0] != b[0] or a[0] != "array" or a[1] is None or b[1] is None:
+        if name in HS_RANDOM and a[0] == b[0] == "bulk":
+            return (a[1] is None) == (b[1] is None)
+        return a == b
+    x, y = a[1], b[1]
+    if name == b"HGETALL":
+        return hs_pairs(x) == hs_pairs(y)
+    if name in HS_UNORDERED:
+        return sorted(x) == sorted(y)
+    if name in HS_SCANS:
+        return hs_scans_match(name, argv, x, y)
+    if len(x) != len(y):
+        return False
+    try:
+        count = int(argv[2])
+    except (IndexError, ValueError):
+        return a == b
+    pairs = name == b"HRANDFIELD" and len(argv) > 3
+    if count > 0 and len(x) < count * (2 if pairs else 1):  # the whole collection
+        return hs_pairs(x) == hs_pairs(y) if pairs else sorted(x) == sorted(y)
+    if count > 0 or name == b"SPOP":  # distinct picks
+        names = (lambda r: r[0::2]) if pairs else (lambda r: r)
+        return all(len(set(names(r))) == len(names(r)) for r in (x, y))
+    return True
+# --- hashes and sets: normalisation (end) ---
+
+
+# --- sorted sets: normalisation (begin) ---
+# Scores are compared as floats, not as text: Redis 7.0 prints doubles with %.17g (1.1 is
+# "1.1000000000000001") where Redraft prints the shortest text that reads back the same, as
+# Redis 7.2 does ("1.1"). That also makes -0 equal to 0: Redis's skiplist encoding keeps a -0
+# score where Redraft (like Redis's compact encoding) stores 0.
+# ZRANDMEMBER picks at random: compared by shape and distinctness, and as multisets when the
+# whole set came back. ZSCAN is compared like HSCAN (see above): Redis returns a compact set
+# whole, in order, as Redraft does, but walks a big one in its own hash order.
+Z_SCORE_REPLY = {b"ZSCORE", b"ZINCRBY", b"ZADD"}
+Z_WITHSCORES = {b"ZRANGE", b"ZREVRANGE", b"ZRANGEBYSCORE", b"ZREVRANGEBYSCORE", b"ZUNION",
+                b"ZINTER", b"ZDIFF", b"ZRANDMEMBER"}
+Z_NORMALISED = Z_SCORE_REPLY | Z_WITHSCORES | {b"ZMSCORE", b"ZPOPMIN", b"ZPOPMAX", b"ZMPOP",
+                                               b"ZSCAN"}
+
+
+def z_score(r):
+    """A bulk score as ("score", float); anything else unchanged."""
+    if r[0] == "bulk" and r[1] is not None:
+        try:
+            return ("score", float(r[1]))
+        except ValueError:
+            pass
+    return r
+
+
+def z_flat(items):
+    """[member, score, member, score...] with the scores as floats."""
+    return [z_score(x) if i % 2 else x for i, x in enumerate(items)]
+
+
+def z_normalise(name, argv, r):
+    tag, v = r
+    if tag == "bulk" and name in Z_SCORE_REPLY:
+        return z_score(r)
+    if tag != "array" or v is None:
+        return r
+    words = [str(a).upper() for a in argv]
+    if name == b"ZMSCORE":
+        return ("array", [z_score(x) for x in v])
+    if name in (b"ZPOPMIN", b"ZPOPMAX") or (name in Z_WITHSCORES and "WITHSCORES" in words):
+        return ("array", z_flat(v))
+    if name == b"ZMPOP" and len(v) == 2 and v[1][0] == "array":
+        pairs = [("array", z_flat(p[1])) if p[0] == "array" else p for p in v[1][1]]
+        return ("array", [v[0], ("array", pairs)])
+    if name == b"ZSCAN" and len(v) == 2 and v[1][0] == "array" and v[1][1] is not None:
+        return ("array", [v[0], ("array", z_flat(v[1][1]))])
+    return r
+
+
+def z_replies_match(name, argv, a, b):
+    a, b = z_normalise(name, argv, a), z_normalise(name, argv, b)
+    if name == b"ZSCAN":
+        return hs_scans_match(b"HSCAN", argv, a[1], b[1]) if a[0] == b[0] == "array" else a == b
+    if name != b"ZRANDMEMBER" or a[0] != b[0]:
+        return a == b
+    if a[0] == "bulk":  # one member, or none
+        return (a[1] is None) == (b[1] is None)
+    if a[0] != "array" or a[1] is None or b[1] is None or len(a[1]) != len(b[1]):
+        return a == b
+    x, y = a[1], b[1]
+    pairs = "WITHSCORES" in [str(w).upper() for w in argv]
+    try:
+        count = int(argv[2])
+    except (IndexError, ValueError):
+        return a == b
+    if count > 0 and len(x) < count * (2 if pairs else 1):  # the whole set
+        return hs_pairs(x) == hs_pairs(y) if pairs else sorted(x) == sorted(y)
+    if count > 0:  # distinct picks
+        names = (lambda r: r[0::2]) if pairs else (lambda r: r)
+        return all(len(set(names(r))) == len(names(r)) for r in (x, y))
+    return True
+# --- sorted sets: normalisation (end) ---
+
+
 def replies_match(argv, a, b):
     name = argv[0].upper() if isinstance(argv[0], bytes) else str(argv[0]).upper().encode()
     if name in TTL_TOLERANCE and a[0] == "int" and b[0] == "int":
@@ -231,6 +369,10 @@ def replies_match(argv, a, b):
         return x > 0 and y > 0 and abs(x - y) <= TTL_TOLERANCE[name]
     if name == b"KEYS" and a[0] == "array" and b[0] == "array" and a[1] and b[1]:
         return sorted(a[1]) == sorted(b[1])
+    if name in HS_NORMALISED:  # hashes and sets
+        return hs_replies_match(name, argv, a, b)
+    if name in Z_NORMALISED:  # sorted sets
+        return z_replies_match(name, argv, a, b)
     return a == b
 
 
@@ -270,6 +412,34 @@ class Gen:
             (3, self.g_bitop), (4, self.g_bitfield), (3, self.g_lcs), (2, self.g_dbsize),
             (1, self.g_keys), (3, self.g_wrong_arity), (2, self.g_unknown), (1, self.g_misc),
         ]
+        # --- lists: table rows (begin) ---
+        self.table += [
+            (10, self.g_list_push), (4, self.g_list_pop), (2, self.g_llen), (3, self.g_lrange),
+            (2, self.g_lindex), (2, self.g_lset), (2, self.g_linsert), (2, self.g_lrem),
+            (2, self.g_ltrim), (3, self.g_lpos), (3, self.g_lmove), (2, self.g_lmpop),
+            (1, self.g_list_arity),
+        ]
+        # --- lists: table rows (end) ---
+        # --- hashes and sets: table rows (begin) ---
+        self.pending = []  # commands an op queued to run next (see op and g_spop)
+        self.table += [
+            (5, self.g_hset), (2, self.g_hsetnx), (4, self.g_hget), (3, self.g_hgetall),
+            (2, self.g_hdel), (3, self.g_hincrby), (3, self.g_hincrbyfloat),
+            (2, self.g_hrandfield), (2, self.g_hscan),
+            (5, self.g_sadd), (2, self.g_srem), (3, self.g_sread), (2, self.g_spop),
+            (2, self.g_srandmember), (2, self.g_smove), (3, self.g_setop),
+            (2, self.g_setop_store), (2, self.g_sintercard), (2, self.g_sscan),
+            (2, self.g_hs_keyops), (1, self.g_hs_arity),
+        ]
+        # --- hashes and sets: table rows (end) ---
+        # --- sorted sets: table rows (begin) ---
+        self.table += [
+            (14, self.g_zadd), (2, self.g_zincrby), (2, self.g_zrem), (4, self.g_zread),
+            (2, self.g_zcount), (5, self.g_zrange), (4, self.g_zlex), (2, self.g_zrangestore),
+            (1, self.g_zremrange), (2, self.g_zpop), (4, self.g_zsetop), (2, self.g_zrandmember),
+            (2, self.g_zscan), (1, self.g_zset_arity),
+        ]
+        # --- sorted sets: table rows (end) ---
         self.weights = [w for w, _ in self.table]
         self.gens = [g for _, g in self.table]
 
@@ -682,8 +852,719 @@ class Gen:
         r = self.rng
         return r.choice([["PING"], ["PING", "hello"], ["ECHO", self.value()], ["ECHO", ""]])
 
+    # --- lists (begin) ----------------------------------------------------
+    # Replies of list commands are deterministic: no normalisation needed.
+    LIST_ELEMENTS = ["a", "b", "c", "a", "b", "1", "-1", "", "hello world", "\x00\xff\r\nbin",
+                     "9223372036854775807"]
+
+    # Mostly keys only list commands touch, so that lists live long enough to grow; sometimes
+    # a shared key, which may hold a string (WRONGTYPE) or a list another command changes.
+    LIST_KEYS = ["l0", "l1", "{tag}l2"]
+
+    def list_key(self):
+        r = self.rng
+        return r.choice(self.LIST_KEYS) if r.random() < 0.75 else self.key()
+
+    def list_keys(self, lo=1, hi=3):
+        return [self.list_key() for _ in range(self.rng.randint(lo, hi))]
+
+    def list_element(self):
+        r = self.rng
+        return r.choice(self.LIST_ELEMENTS) if r.random() < 0.9 else self.value()
+
+    def list_end(self):
+        r = self.rng
+        return r.choice(["LEFT", "RIGHT", "left", "Right"]) if r.random() < 0.97 else \
+            r.choice(["UP", "", "LEFTX"])
+
+    def list_count(self):
+        """A count argument: mostly small, sometimes zero, negative, huge or not a number."""
+        r = self.rng
+        c = r.random()
+        if c < 0.75:
+            return str(r.randint(0, 6))
+        if c < 0.9:
+            return str(r.choice([-1, -3, I64_MAX, I64_MIN, 2**63, 1000]))
+        return r.choice(ODD_INTS)
+
+    def g_list_push(self):
+        r = self.rng
+        cmd = r.choice(["LPUSH", "RPUSH", "LPUSH", "RPUSH", "LPUSHX", "RPUSHX"])
+        return [cmd, self.list_key()] + [self.list_element() for _ in range(r.randint(1, 6))]
+
+    def g_list_pop(self):
+        r = self.rng
+        argv = [r.choice(["LPOP", "RPOP"]), self.list_key()]
+        if r.random() < 0.5:
+            argv.append(self.list_count())
+        return argv
+
+    def g_llen(self):
+        return ["LLEN", self.list_key()]
+
+    def g_lrange(self):
+        r = self.rng
+        span = 12 if r.random() < 0.9 else 10**12
+        if r.random() < 0.4:
+            start, stop = str(r.randint(-3, 2)), str(r.choice([-1, -2, r.randint(3, 20)]))
+        else:
+            start, stop = self.small_index(span), self.small_index(span)
+        return ["LRANGE", self.list_key(), start, stop]
+
+    def g_lindex(self):
+        return ["LINDEX", self.list_key(), self.small_index(8)]
+
+    def g_lset(self):
+        return ["LSET", self.list_key(), self.small_index(8), self.list_element()]
+
+    def g_linsert(self):
+        r = self.rng
+        where = r.choice(["BEFORE", "AFTER", "before", "after"]) if r.random() < 0.95 else "MIDDLE"
+        return ["LINSERT", self.list_key(), where, self.list_element(), self.list_element()]
+
+    def g_lrem(self):
+        r = self.rng
+        count = str(r.randint(-3, 3)) if r.random() < 0.85 else self.list_count()
+        return ["LREM", self.list_key(), count, self.list_element()]
+
+    def g_ltrim(self):
+        r = self.rng
+        # Mostly a trim that keeps something, so that lists live on.
+        if r.random() < 0.7:
+            start, stop = str(r.randint(0, 2)), str(r.choice([-1, -2, r.randint(3, 20)]))
+        else:
+            start, stop = self.small_index(8), self.small_index(8)
+        return ["LTRIM", self.list_key(), start, stop]
+
+    def g_lpos(self):
+        r = self.rng
+        argv = ["LPOS", self.list_key(), self.list_element()]
+        opts = []
+        if r.random() < 0.5:
+            rank = str(r.choice([1, 2, 3, -1, -2, -3])) if r.random() < 0.85 else \
+                r.choice(["0", "abc", str(I64_MIN), str(I64_MAX), str(-I64_MAX)])
+            opts.append(["RANK", rank])
+        if r.random() < 0.5:
+            opts.append(["COUNT", self.list_count()])
+        if r.random() < 0.4:
+            opts.append(["MAXLEN", self.list_count()])
+        if r.random() < 0.05:
+            opts.append([r.choice(["BOGUS", "RANK", "COUNT"])])  # unknown / missing value
+        r.shuffle(opts)
+        return argv + [a for o in opts for a in o]
+
+    def g_lmove(self):
+        r = self.rng
+        if r.random() < 0.3:
+            return ["RPOPLPUSH", self.list_key(), self.list_key()]
+        return ["LMOVE", self.list_key(), self.list_key(), self.list_end(), self.list_end()]
+
+    def g_lmpop(self):
+        r = self.rng
+        keys = self.list_keys(1, 3)
+        numkeys = str(len(keys)) if r.random() < 0.9 else r.choice(
+            ["0", "-1", "abc", str(len(keys) + 1), str(I64_MAX)])
+        argv = ["LMPOP", numkeys] + keys + [self.list_end()]
+        if r.random() < 0.5:
+            argv += ["COUNT", self.list_count()]
+        if r.random() < 0.05:
+            argv += r.choice([["COUNT", "1"], ["COUNT"], ["BOGUS"]])
+        return argv
+
+    LIST_WRONG_ARITY = [
+        ["LPUSH", "k0"], ["RPUSH"], ["LPUSHX", "k0"], ["RPUSHX"], ["LPOP"],
+        ["RPOP", "k0", "1", "2"],
+        ["LLEN"], ["LLEN", "k0", "k1"], ["LRANGE", "k0", "0"], ["LINDEX", "k0"],
+        ["LSET", "k0", "0"], ["LINSERT", "k0", "BEFORE", "a"], ["LREM", "k0", "1"],
+        ["LTRIM", "k0", "0"], ["LPOS", "k0"], ["LMOVE", "k0", "k1", "LEFT"],
+        ["RPOPLPUSH", "k0"], ["LMPOP", "1", "k0"], ["LMPOP"],
+    ]
+
+    def g_list_arity(self):
+        return list(self.rng.choice(self.LIST_WRONG_ARITY))
+    # --- lists (end) ------------------------------------------------------
+
+    # --- hashes and sets (begin) --------------------------------------------
+    # Mostly keys only these commands touch, so that collections grow; sometimes a key of the
+    # other family or a shared key (WRONGTYPE, or a value another command made).
+    HASH_KEYS = ["h0", "h1", "{tag}h2"]
+    SET_KEYS = ["s0", "s1", "s2", "{tag}s3"]
+    HASH_FIELDS = ["f0", "f1", "f2", "f3", "a", "b", "", "x y", "n"]
+    SET_INTS = ["1", "2", "3", "10", "-5", "0", "100", str(I64_MAX), str(I64_MIN)]
+    SET_STRS = ["a", "b", "c", "hello", "", "x y", "1.5", "01", "\x00\xff\r\nbin"]
+    # s0 and {tag}s3 hold mostly integers (an intset in Redis, returned whole by SSCAN).
+    INT_SET_KEYS = ("s0", "{tag}s3")
+
+    def hs_key(self, own, other):
+        r = self.rng
+        c = r.random()
+        if c < 0.75:
+            return r.choice(own)
+        return r.choice(other) if c < 0.85 else self.key()
+
+    def hash_key(self):
+        return self.hs_key(self.HASH_KEYS, self.SET_KEYS)
+
+    def set_key(self):
+        return self.hs_key(self.SET_KEYS, self.HASH_KEYS)
+
+    def hash_field(self):
+        r = self.rng
+        return r.choice(self.HASH_FIELDS) if r.random() < 0.9 else "f%d" % r.randint(4, 300)
+
+    def hash_value(self):
+        r = self.rng
+        c = r.random()
+        if c < 0.4:
+            return str(r.randint(-100, 100))
+        if c < 0.5:
+            return r.choice(FLOATS)
+        if c < 0.55:
+            return r.choice(ODD_INTS)
+        if c < 0.97:
+            return r.choice(SMALL_STRINGS + ["", "v"])
+        return "v" * r.choice([64, 65, 200])  # past 64 bytes Redis converts to a hashtable
+
+    def set_member(self, key):
+        r = self.rng
+        if r.random() < (0.9 if key in self.INT_SET_KEYS else 0.15):
+            return r.choice(self.SET_INTS) if r.random() < 0.7 else str(r.randint(-300, 300))
+        return r.choice(self.SET_STRS) if r.random() < 0.9 else "m%d" % r.randint(0, 300)
+
+    def random_count(self):
+        """A count of SPOP, SRANDMEMBER or HRANDFIELD. Never a large valid negative one: Redis
+        writes that many elements whatever it costs (-10^12 exhausts its memory), where Redraft
+        refuses a reply past 512 MiB, a deliberate difference."""
+        r = self.rng
+        c = r.random()
+        if c < 0.8:
+            return str(r.randint(-8, 8))
+        if c < 0.9:
+            return r.choice([str(I64_MAX), str(I64_MIN), "1000", "-0", "abc", "1.5", ""])
+        return r.choice(ODD_INTS)
+
+    def scan_args(self, patterns):
+        r = self.rng
+        cursor = "0" if r.random() < 0.85 else r.choice(
+            ["1", "7", "-1", "", "+0", "01", "x", "18446744073709551616", "18446744073709551615"])
+        opts = []
+        if r.random() < 0.4:
+            opts.append(["MATCH", r.choice(patterns)])
+        if r.random() < 0.5:
+            opts.append(["COUNT", r.choice(["1", "2", "5", "10", "100", "1000"]) if r.random() < 0.9
+                         else r.choice(["0", "-1", "abc", str(I64_MAX)])])
+        if r.random() < 0.04:
+            opts.append(r.choice([["NOVALUES"], ["TYPE", "string"], ["COUNT"], ["MATCH"]]))
+        r.shuffle(opts)
+        return [cursor] + [a for o in opts for a in o]
+
+    def g_hset(self):
+        r = self.rng
+        argv = [r.choice(["HSET", "HSET", "HMSET"]), self.hash_key()]
+        if r.random() < 0.02:  # past 128 fields Redis converts to a hashtable
+            for n in range(r.randint(120, 140)):
+                argv += ["f%d" % n, str(n)]
+            return argv
+        for _ in range(r.randint(1, 4)):
+            argv += [self.hash_field(), self.hash_value()]
+        if r.random() < 0.03:
+            argv.append(self.hash_field())  # odd: wrong number of arguments
+        return argv
+
+    def g_hsetnx(self):
+        return ["HSETNX", self.hash_key(), self.hash_field(), self.hash_value()]
+
+    def g_hget(self):
+        r = self.rng
+        key = self.hash_key()
+        c = r.random()
+        if c < 0.4:
+            return ["HGET", key, self.hash_field()]
+        if c < 0.65:
+            return ["HMGET", key] + [self.hash_field() for _ in range(r.randint(1, 4))]
+        if c < 0.85:
+            return ["HEXISTS", key, self.hash_field()]
+        return ["HSTRLEN", key, self.hash_field()]
+
+    def g_hgetall(self):
+        return [self.rng.choice(["HGETALL", "HKEYS", "HVALS", "HLEN"]), self.hash_key()]
+
+    def g_hdel(self):
+        r = self.rng
+        return ["HDEL", self.hash_key()] + [self.hash_field() for _ in range(r.randint(1, 3))]
+
+    def g_hincrby(self):
+        return ["HINCRBY", self.hash_key(), self.hash_field(), self.int_arg()]
+
+    def g_hincrbyfloat(self):
+        r = self.rng
+        inc = r.choice(FLOATS) if r.random() < 0.85 else r.choice(
+            ["abc", "", "inf", "-inf", "nan", " 1", "1 ", "0x10", "1e4932", "-1e4932", "1e308"])
+        return ["HINCRBYFLOAT", self.hash_key(), self.hash_field(), inc]
+
+    def g_hrandfield(self):
+        r = self.rng
+        argv = ["HRANDFIELD", self.hash_key()]
+        if r.random() < 0.3:
+            return argv
+        argv.append(self.random_count())
+        if r.random() < 0.4:
+            argv.append(r.choice(["WITHVALUES", "withvalues", "WithValues"]))
+            if r.random() < 0.05:  # past half the range: refused with WITHVALUES
+                argv[2] = r.choice(["4611686018427387904", "-4611686018427387904"])
+        if r.random() < 0.03:
+            argv.append(r.choice(["BOGUS", "WITHVALUES"]))
+        return argv
+
+    def g_hscan(self):
+        return ["HSCAN", self.hash_key()] + self.scan_args(["*", "f*", "?", "a", "*[0-2]", "x*"])
+
+    def g_sadd(self):
+        r = self.rng
+        key = self.set_key()
+        if r.random() < 0.02:  # past 512 integers Redis converts an intset to a hashtable
+            return ["SADD", key] + [str(n) for n in range(r.randint(500, 530))]
+        return ["SADD", key] + [self.set_member(key) for _ in range(r.randint(1, 5))]
+
+    def g_srem(self):
+        r = self.rng
+        key = self.set_key()
+        return ["SREM", key] + [self.set_member(key) for _ in range(r.randint(1, 4))]
+
+    def g_sread(self):
+        r = self.rng
+        key = self.set_key()
+        c = r.random()
+        if c < 0.3:
+            return ["SMEMBERS", key]
+        if c < 0.5:
+            return ["SCARD", key]
+        if c < 0.75:
+            return ["SISMEMBER", key, self.set_member(key)]
+        return ["SMISMEMBER", key] + [self.set_member(key) for _ in range(r.randint(1, 4))]
+
+    def g_spop(self):
+        r = self.rng
+        key = self.set_key()
+        c = r.random()
+        if c < 0.5:
+            # Which members go is random (and differs between the servers), so the set is
+            # deleted right after, on both, to keep them equal.
+            self.pending.append(["DEL", key])
+            return ["SPOP", key] if c < 0.25 else ["SPOP", key, str(r.randint(1, 4))]
+        if c < 0.8:  # nothing or everything: the same on both
+            return ["SPOP", key, r.choice(["0", "1000", str(I64_MAX)])]
+        if c < 0.97:
+            return ["SPOP", key, r.choice(["-1", "abc", "-0", "1.5", str(I64_MIN), ""])]
+        return ["SPOP", key, "1", "2"]
+
+    def g_srandmember(self):
+        r = self.rng
+        argv = ["SRANDMEMBER", self.set_key()]
+        if r.random() < 0.7:
+            argv.append(self.random_count())
+            if r.random() < 0.03:
+                argv.append("BOGUS")
+        return argv
+
+    def g_smove(self):
+        source, target = self.set_key(), self.set_key()
+        return ["SMOVE", source, target, self.set_member(source)]
+
+    def g_setop(self):
+        r = self.rng
+        return [r.choice(["SINTER", "SUNION", "SDIFF"])] + [
+            self.set_key() for _ in range(r.randint(1, 3))]
+
+    def g_setop_store(self):
+        r = self.rng
+        cmd = r.choice(["SINTERSTORE", "SUNIONSTORE", "SDIFFSTORE"])
+        return [cmd, self.set_key()] + [self.set_key() for _ in range(r.randint(1, 3))]
+
+    def g_sintercard(self):
+        r = self.rng
+        keys = [self.set_key() for _ in range(r.randint(1, 3))]
+        numkeys = str(len(keys)) if r.random() < 0.9 else r.choice(
+            ["0", "-1", "abc", str(len(keys) + 1), str(I64_MAX), "01"])
+        argv = ["SINTERCARD", numkeys] + keys
+        if r.random() < 0.5:
+            argv += ["LIMIT", str(r.randint(0, 4)) if r.random() < 0.9 else
+                     r.choice(["-1", "abc", str(I64_MAX), "-0"])]
+        if r.random() < 0.04:
+            argv += r.choice([["LIMIT"], ["BOGUS"], ["LIMIT", "1"]])
+        return argv
+
+    def g_sscan(self):
+        return ["SSCAN", self.set_key()] + self.scan_args(["*", "1*", "?", "a", "*[0-2]", "x*"])
+
+    def g_hs_keyops(self):
+        """Key commands on the collections: TTLs that changes must keep, and deletes that keep
+        the collections small."""
+        r = self.rng
+        key = r.choice(self.HASH_KEYS + self.SET_KEYS)
+        c = r.random()
+        if c < 0.3:
+            return ["DEL", key]
+        if c < 0.5:
+            return ["EXPIRE", key, str(r.randint(10_000, 10_000_000))]
+        if c < 0.65:
+            return [r.choice(["TTL", "TYPE", "EXISTS", "PERSIST"]), key]
+        other = r.choice(self.HASH_KEYS + self.SET_KEYS)
+        return r.choice([["RENAME", key, other], ["COPY", key, other, "REPLACE"]])
+
+    HS_WRONG_ARITY = [
+        ["HSET", "h0", "f"], ["HSET", "h0"], ["HSETNX", "h0", "f"], ["HGET", "h0"],
+        ["HMSET", "h0", "f"], ["HMGET", "h0"], ["HGETALL"], ["HDEL", "h0"], ["HEXISTS", "h0"],
+        ["HLEN"], ["HKEYS", "h0", "x"], ["HVALS"], ["HINCRBY", "h0", "f"],
+        ["HINCRBYFLOAT", "h0", "f"], ["HSTRLEN", "h0"], ["HRANDFIELD"], ["HSCAN", "h0"],
+        ["SADD", "s0"], ["SREM", "s0"], ["SMEMBERS"], ["SISMEMBER", "s0"], ["SMISMEMBER", "s0"],
+        ["SCARD"], ["SPOP"], ["SRANDMEMBER"], ["SMOVE", "s0", "s1"], ["SINTER"],
+        ["SINTERCARD", "1"], ["SUNION"], ["SDIFF"], ["SINTERSTORE", "d"], ["SUNIONSTORE", "d"],
+        ["SDIFFSTORE", "d"], ["SSCAN", "s0"],
+    ]
+
+    def g_hs_arity(self):
+        return list(self.rng.choice(self.HS_WRONG_ARITY))
+    # --- hashes and sets (end) ----------------------------------------------
+
+    # --- sorted sets (begin) ------------------------------------------------
+    # Mostly keys only these commands touch, so that sets grow (sometimes past Redis's compact
+    # encoding: 128 members or a member over 64 bytes); sometimes a set or hash key (sets count
+    # as scores of 1 in ZUNION and friends; hashes are WRONGTYPE) or a shared key.
+    ZSET_KEYS = ["z0", "z1", "z2", "{tag}z3"]
+    # Where the storing commands mostly write (an empty result deletes the target).
+    ZSTORE_KEYS = ["zd0", "{tag}zd1"]
+    # Keys whose members all score 0, for the lexicographic commands: with mixed scores their
+    # result is unspecified, and Redis's skiplist answers depend on its random levels. Only
+    # ZADD ... 0 and removals touch these keys.
+    ZLEX_KEYS = ["zl0", "{tag}zl1"]
+    ZMEMBERS = ["a", "b", "c", "d", "e", "f", "", "x y", "1", "1.5", "-1", "\x00\xff\r\nbin",
+                "hello"]
+    ZLEX_MEMBERS = ["a", "b", "c", "aa", "ab", "abc", "b\x00", "", "zz", "A", "\xff"]
+    ZSCORES = ["1", "2", "3", "-1", "0", "-0", "1.5", "-2.25", "0.1", "10", "100", "1e3", ".5",
+               "inf", "-inf", "+inf", "0x10", "1e-3", "3.0e3", "123456.789", "1e-310"]
+    ZBAD_SCORES = ["nan", "abc", "", " 1", "1 ", "1e400", "-1e400", "1e-400", "0x", "1,5"]
+
+    def zkey(self):
+        r = self.rng
+        c = r.random()
+        if c < 0.75:
+            return r.choice(self.ZSET_KEYS)
+        if c < 0.82:
+            return r.choice(self.ZSTORE_KEYS)
+        if c < 0.92:
+            return r.choice(self.SET_KEYS + self.HASH_KEYS)
+        return self.key()
+
+    def zstore_key(self):
+        r = self.rng
+        return r.choice(self.ZSTORE_KEYS) if r.random() < 0.8 else r.choice(self.ZSET_KEYS)
+
+    def zlex_key(self):
+        return self.rng.choice(self.ZLEX_KEYS)
+
+    def zmember(self):
+        r = self.rng
+        c = r.random()
+        if c < 0.85:
+            return r.choice(self.ZMEMBERS)
+        if c < 0.98:
+            return "m%d" % r.randint(0, 15)
+        return "v" * r.choice([64, 65, 300])
+
+    def zscore(self):
+        r = self.rng
+        c = r.random()
+        if c < 0.6:
+            return r.choice(self.ZSCORES)
+        if c < 0.95:
+            return str(r.randint(-20, 20))
+        return r.choice(self.ZBAD_SCORES)
+
+    def zbound(self):
+        """One end of a score range."""
+        r = self.rng
+        c = r.random()
+        if c < 0.5:
+            b = str(r.randint(-5, 25))
+        elif c < 0.85:
+            b = r.choice(["-inf", "+inf", "inf", "0", "-0", "1.5", "0.1", "1e3", "-2.25"])
+        else:
+            b = r.choice(["", " 1", "1 ", "abc", "nan", "(", "((1", "1e400", "-1e400", "0x10",
+                          "(inf", "(-inf", "[1"])
+        return "(" + b if r.random() < 0.3 else b
+
+    def zlex_bound(self):
+        r = self.rng
+        c = r.random()
+        if c < 0.3:
+            return r.choice(["-", "+"])
+        if c < 0.95:
+            return r.choice(["[", "("]) + r.choice(self.ZLEX_MEMBERS)
+        return r.choice(["a", "", "-a", "+", "[", "("])
+
+    def zrank_arg(self):
+        r = self.rng
+        if r.random() < 0.9:
+            return str(r.randint(-5, 5))
+        return r.choice([str(I64_MAX), str(I64_MIN), "abc", "1.5", "10000000000"])
+
+    def zlimit(self):
+        r = self.rng
+        offset = str(r.randint(-1, 4)) if r.random() < 0.9 else r.choice(["abc", str(I64_MAX)])
+        count = str(r.randint(-2, 4)) if r.random() < 0.9 else r.choice(["abc", str(I64_MIN)])
+        return ["LIMIT", offset, count]
+
+    def g_zadd(self):
+        r = self.rng
+        argv = ["ZADD", r.choice(self.ZSET_KEYS) if r.random() < 0.8 else self.zkey()]
+        flags = []
+        if r.random() < 0.35:
+            flags.append(r.choice(["NX", "XX", "nx", "xx"]))
+        if r.random() < 0.25:
+            flags.append(r.choice(["GT", "LT", "gt"]))
+        if r.random() < 0.3:
+            flags.append("CH")
+        incr = r.random() < 0.15
+        if incr:
+            flags.append("INCR")
+        if r.random() < 0.05:  # conflicting or repeated flags
+            flags.append(r.choice(["NX", "XX", "GT", "LT", "CH", "INCR"]))
+        r.shuffle(flags)
+        argv += flags
+        if r.random() < 0.02:  # past 128 members Redis converts to a skiplist
+            for n in range(r.randint(120, 140)):
+                argv += [str(n % 7), "m%d" % n]
+            return argv
+        for _ in range(1 if incr and r.random() < 0.9 else r.randint(1, 10)):
+            argv += [self.zscore(), self.zmember()]
+        if r.random() < 0.03:
+            argv.append(self.zscore())  # odd: a score without a member
+        return argv
+
+    def g_zincrby(self):
+        return ["ZINCRBY", self.zkey(), self.zscore(), self.zmember()]
+
+    def g_zrem(self):
+        r = self.rng
+        return ["ZREM", self.zkey()] + [self.zmember() for _ in range(r.randint(1, 4))]
+
+    def g_zread(self):
+        r = self.rng
+        key = self.zkey()
+        c = r.random()
+        if c < 0.2:
+            return ["ZCARD", key]
+        if c < 0.45:
+            return ["ZSCORE", key, self.zmember()]
+        if c < 0.65:
+            return ["ZMSCORE", key] + [self.zmember() for _ in range(r.randint(1, 4))]
+        # Not WITHSCORE: Redis 7.2's, which 7.0 refuses.
+        return [r.choice(["ZRANK", "ZREVRANK"]), key, self.zmember()]
+
+    def g_zcount(self):
+        return ["ZCOUNT", self.zkey()] + list(self.zscore_span(False))
+
+    def zrank_span(self):
+        """Start and stop of a rank range; mostly one that selects something."""
+        r = self.rng
+        if r.random() < 0.6:
+            return str(r.randint(-3, 2)), str(r.choice([-1, -2, r.randint(0, 12)]))
+        return self.zrank_arg(), self.zrank_arg()
+
+    def zscore_span(self, rev):
+        """Min and max of a score range (max first if `rev`); mostly min <= max."""
+        r = self.rng
+        lo, hi = self.zbound(), self.zbound()
+        if r.random() < 0.6:
+            a, b = sorted([r.randint(-5, 25), r.randint(-5, 25)])
+            lo, hi = r.choice([str(a), "(" + str(a), "-inf"]), r.choice([str(b), "(" + str(b),
+                                                                           "+inf"])
+        return (hi, lo) if rev else (lo, hi)
+
+    def g_zrange(self):
+        r = self.rng
+        key = self.zkey()
+        c = r.random()
+        if c < 0.45:
+            argv = ["ZRANGE", key]
+            opts = []
+            by = r.choice([None, None, "BYSCORE"])
+            rev = r.random() < 0.3
+            if rev:
+                opts.append(["REV"])
+            if by:
+                argv += list(self.zscore_span(rev))
+                opts.append([by])
+            else:
+                argv += list(self.zrank_span())
+            if r.random() < (0.4 if by else 0.05):
+                opts.append(self.zlimit())
+            if r.random() < 0.4:
+                opts.append(["WITHSCORES"])
+            if r.random() < 0.04:
+                opts.append([r.choice(["BYLEX", "BYSCORE", "REV", "LIMIT", "BOGUS"])])
+            r.shuffle(opts)
+            return argv + [a for o in opts for a in o]
+        if c < 0.6:
+            argv = [r.choice(["ZREVRANGE", "ZRANGE"]), key] + list(self.zrank_span())
+        else:
+            cmd = r.choice(["ZRANGEBYSCORE", "ZREVRANGEBYSCORE"])
+            argv = [cmd, key] + list(self.zscore_span(cmd == "ZREVRANGEBYSCORE"))
+            if r.random() < 0.4:
+                argv += self.zlimit()
+        if r.random() < 0.4:
+            argv.append("WITHSCORES")
+        if r.random() < 0.03:
+            argv.append(r.choice(["REV", "BYSCORE", "LIMIT"]))
+        return argv
+
+    def g_zlex(self):
+        r = self.rng
+        key = self.zlex_key()
+        c = r.random()
+        if c < 0.3:
+            argv = ["ZADD", key]
+            for _ in range(r.randint(1, 4)):
+                argv += ["0", r.choice(self.ZLEX_MEMBERS)]
+            return argv
+        if c < 0.4:
+            return ["ZLEXCOUNT", key, self.zlex_bound(), self.zlex_bound()]
+        if c < 0.45:
+            return ["ZREMRANGEBYLEX", key, self.zlex_bound(), self.zlex_bound()]
+        if c < 0.7:
+            argv = ["ZRANGE", key, self.zlex_bound(), self.zlex_bound(), "BYLEX"]
+            if r.random() < 0.4:
+                argv.append("REV")
+        else:
+            argv = [r.choice(["ZRANGEBYLEX", "ZREVRANGEBYLEX"]), key, self.zlex_bound(),
+                    self.zlex_bound()]
+        if r.random() < 0.4:
+            argv += self.zlimit()
+        if r.random() < 0.05:
+            argv.append("WITHSCORES")  # not with BYLEX
+        return argv
+
+    def g_zrangestore(self):
+        r = self.rng
+        argv = ["ZRANGESTORE", self.zstore_key(), self.zkey()]
+        rev = r.random() < 0.3
+        if r.random() < 0.5:
+            argv += list(self.zscore_span(rev)) + ["BYSCORE"]
+            if r.random() < 0.4:
+                argv += self.zlimit()
+        else:
+            argv += list(self.zrank_span())
+        if rev:
+            argv.append("REV")
+        if r.random() < 0.04:
+            argv.append(r.choice(["WITHSCORES", "BOGUS"]))
+        return argv
+
+    def g_zremrange(self):
+        r = self.rng
+        if r.random() < 0.5:
+            return ["ZREMRANGEBYRANK", self.zkey()] + list(self.zrank_span())
+        return ["ZREMRANGEBYSCORE", self.zkey()] + list(self.zscore_span(False))
+
+    def g_zpop(self):
+        r = self.rng
+        if r.random() < 0.6:
+            argv = [r.choice(["ZPOPMIN", "ZPOPMAX"]), r.choice([self.zkey(), self.zlex_key()])]
+            if r.random() < 0.5:
+                argv.append(str(r.randint(0, 4)) if r.random() < 0.85 else
+                            r.choice(["-1", "abc", str(I64_MAX), "1.5"]))
+            return argv
+        keys = [self.zkey() for _ in range(r.randint(1, 3))]
+        numkeys = str(len(keys)) if r.random() < 0.9 else r.choice(
+            ["0", "-1", "abc", str(len(keys) + 1), str(I64_MAX)])
+        argv = ["ZMPOP", numkeys] + keys + [r.choice(["MIN", "MAX", "min"]) if r.random() < 0.95
+                                            else "MIDDLE"]
+        if r.random() < 0.5:
+            argv += ["COUNT", str(r.randint(1, 4)) if r.random() < 0.85 else
+                     r.choice(["0", "-1", "abc", str(I64_MAX)])]
+        if r.random() < 0.04:
+            argv += r.choice([["COUNT", "1"], ["COUNT"], ["BOGUS"]])
+        return argv
+
+    def g_zsetop(self):
+        r = self.rng
+        op = r.choice(["ZUNION", "ZINTER", "ZDIFF", "ZINTERCARD"])
+        store = op != "ZINTERCARD" and r.random() < 0.4
+        keys = [self.zkey() for _ in range(r.randint(1, 3))]
+        numkeys = str(len(keys)) if r.random() < 0.92 else r.choice(
+            ["0", "-1", "abc", str(len(keys) + 1), str(I64_MAX)])
+        argv = ([op + "STORE", self.zstore_key()] if store else [op]) + [numkeys] + keys
+        opts = []
+        if op == "ZINTERCARD":
+            if r.random() < 0.5:
+                opts.append(["LIMIT", str(r.randint(0, 3)) if r.random() < 0.9 else
+                             r.choice(["-1", "abc"])])
+        else:
+            if op != "ZDIFF" or r.random() < 0.05:
+                if r.random() < 0.4:
+                    weights = [r.choice(["1", "2", "0", "-1", "0.5", "inf", "-inf", "1e3"])
+                               for _ in keys]
+                    if r.random() < 0.05:
+                        weights[-1] = r.choice(["nan", "abc", ""])
+                    if r.random() < 0.05:
+                        weights.pop()  # too few
+                    opts.append(["WEIGHTS"] + weights)
+                if r.random() < 0.4:
+                    opts.append(["AGGREGATE", r.choice(["SUM", "MIN", "MAX", "min"]) if
+                                 r.random() < 0.95 else "AVG"])
+            if not store and r.random() < 0.5:
+                opts.append(["WITHSCORES"])
+        if r.random() < 0.03:
+            opts.append([r.choice(["BOGUS", "WITHSCORES", "LIMIT"])])
+        r.shuffle(opts)
+        return argv + [a for o in opts for a in o]
+
+    def g_zrandmember(self):
+        """Never a large valid negative count without WITHSCORES: Redis writes that many
+        elements whatever it costs, where Redraft refuses more than 2^24 picks."""
+        r = self.rng
+        argv = ["ZRANDMEMBER", self.zkey()]
+        if r.random() < 0.3:
+            return argv
+        withscores = r.random() < 0.4
+        c = r.random()
+        if c < 0.85:
+            count = str(r.randint(-8, 8))
+        elif withscores:
+            count = r.choice([str(I64_MAX), str(I64_MIN), str(-I64_MAX), "4611686018427387904",
+                              "-4611686018427387904", "abc"])
+        else:
+            count = r.choice([str(I64_MAX), str(I64_MIN), "abc", "1.5", ""])
+        argv.append(count)
+        if withscores:
+            argv.append(r.choice(["WITHSCORES", "withscores"]))
+        if r.random() < 0.03:
+            argv.append(r.choice(["BOGUS", "WITHSCORES"]))
+        return argv
+
+    def g_zscan(self):
+        return ["ZSCAN", self.zkey()] + self.scan_args(["*", "m*", "?", "a", "*[0-2]", "x*"])
+
+    ZSET_WRONG_ARITY = [
+        ["ZADD", "z0", "1"], ["ZADD", "z0"], ["ZADD", "z0", "NX"], ["ZINCRBY", "z0", "1"],
+        ["ZREM", "z0"], ["ZCARD"], ["ZSCORE", "z0"], ["ZSCORE", "z0", "a", "b"], ["ZMSCORE", "z0"],
+        ["ZRANK", "z0"], ["ZREVRANK"], ["ZCOUNT", "z0", "1"], ["ZLEXCOUNT", "z0", "-"],
+        ["ZRANGE", "z0", "0"], ["ZRANGESTORE", "z1", "z0", "0"], ["ZREVRANGE", "z0", "0"],
+        ["ZRANGEBYSCORE", "z0", "1"], ["ZREVRANGEBYLEX", "z0", "+"],
+        ["ZREMRANGEBYRANK", "z0", "0"], ["ZREMRANGEBYSCORE", "z0", "0", "1", "2"],
+        ["ZPOPMIN"], ["ZMPOP", "1", "z0"], ["ZUNION", "1"], ["ZINTERSTORE", "z1", "1"],
+        ["ZDIFF"], ["ZINTERCARD", "1"], ["ZRANDMEMBER"], ["ZSCAN", "z0"],
+    ]
+
+    def g_zset_arity(self):
+        return list(self.rng.choice(self.ZSET_WRONG_ARITY))
+    # --- sorted sets (end) --------------------------------------------------
+
     # --- entry point -----------------------------------------------------
     def op(self):
+        if self.pending:  # a follow-up an op queued (hashes and sets: see g_spop)
+            return self.pending.pop(0)
         argv = self.rng.choices(self.gens, weights=self.weights)[0]()
         if self.rng.random() < 0.1:  # command names are case-insensitive
             argv[0] = "".join(c.upper() if self.rng.random() < 0.5 else c.lower()

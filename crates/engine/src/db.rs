@@ -246,6 +246,10 @@ pub struct Db {
     /// on.
     expired_log: Vec<Key>,
     log_expired: bool,
+    /// Keys clients are blocked on (BLPOP and friends), with how many clients; a change to one
+    /// of them lists it in `ready` so the server retries those clients.
+    blocked_keys: std::collections::HashMap<Key, u32>,
+    ready: Vec<Key>,
 }
 
 fn seconds(now_ms: u64) -> u32 {
@@ -267,6 +271,8 @@ impl Db {
             watched: std::collections::HashMap::new(),
             expired_log: Vec::new(),
             log_expired: false,
+            blocked_keys: std::collections::HashMap::new(),
+            ready: Vec::new(),
         }
     }
 
@@ -379,6 +385,16 @@ impl Db {
         self.peek(key)
     }
 
+    /// Records that `key` may now serve a blocked client.
+    fn signal_ready(&mut self, key: &[u8]) {
+        if !self.blocked_keys.is_empty()
+            && self.blocked_keys.contains_key(key)
+            && !self.ready.iter().any(|k| &k[..] == key)
+        {
+            self.ready.push(key.into());
+        }
+    }
+
     /// Records a change to `key` for WATCH.
     fn touched(&mut self, key: &[u8]) {
         if self.watched.is_empty() {
@@ -418,6 +434,7 @@ impl Db {
     /// Stores `entry` under `key`, replacing any entry there; true if one was replaced.
     pub fn insert(&mut self, key: &[u8], entry: Entry) -> bool {
         self.touched(key);
+        self.signal_ready(key);
         if self.overwrite_in_place(key, &entry) {
             return true;
         }
@@ -480,11 +497,15 @@ impl Db {
                 blob[payload_at..].copy_from_slice(new);
             }
             (Payload::Object(index), Value::Str(new)) if new.len() > INLINE_STRING_BYTES_MAX => {
-                let Object::Raw(bytes) = self.objects.get_mut(index) else {
-                    panic!("an entry points at a freed object");
-                };
-                bytes.clear();
-                bytes.extend_from_slice(new);
+                match self.objects.get_mut(index) {
+                    Object::Raw(bytes) => {
+                        bytes.clear();
+                        bytes.extend_from_slice(new);
+                    }
+                    Object::Free { .. } => panic!("an entry points at a freed object"),
+                    // A collection is replaced the general way, which frees it.
+                    _ => return false,
+                }
             }
             _ => return false,
         }
@@ -547,6 +568,7 @@ impl Db {
     /// if there is no such key (check liveness first with `get_live`).
     pub fn value_mut(&mut self, key: &[u8], now_ms: u64) -> Option<ValueMut<'_>> {
         self.touched(key);
+        self.signal_ready(key);
         let (slot, hash) = self.locate(key);
         let blob = self
             .tables
@@ -672,9 +694,11 @@ impl Db {
     pub fn clear(&mut self) {
         let (hits, misses, expired) = (self.hits.get(), self.misses.get(), self.expired);
         let mut watched = std::mem::take(&mut self.watched);
+        let blocked_keys = std::mem::take(&mut self.blocked_keys);
         let log_expired = self.log_expired;
         *self = Db::new(self.hasher.clone());
         self.log_expired = log_expired;
+        self.blocked_keys = blocked_keys;
         self.hits.set(hits);
         self.misses.set(misses);
         self.expired = expired;
@@ -767,6 +791,8 @@ pub struct Keyspace {
     notify_classes: u32,
     /// Events recorded by commands (and expiry) for the server to publish.
     pub events: Vec<crate::notify::Event>,
+    /// Set by a blocking command that found nothing (see `block`).
+    would_block: bool,
 }
 
 impl Keyspace {
@@ -779,6 +805,7 @@ impl Keyspace {
             dbs: (0..databases).map(|_| Db::new(hasher.clone())).collect(),
             notify_classes: 0,
             events: Vec::new(),
+            would_block: false,
         }
     }
 
@@ -798,6 +825,14 @@ impl Keyspace {
     /// watched key in both counts as changed.
     pub fn swap(&mut self, a: usize, b: usize) {
         self.dbs.swap(a, b);
+        // Blocked clients, like watches, stay with the database index; the data that moved in
+        // may serve them.
+        let blocked_a = std::mem::take(&mut self.dbs[a].blocked_keys);
+        self.dbs[a].blocked_keys = std::mem::replace(&mut self.dbs[b].blocked_keys, blocked_a);
+        for index in [a, b] {
+            let db = &mut self.dbs[index];
+            db.ready.extend(db.blocked_keys.keys().cloned());
+        }
         let watched_a = std::mem::take(&mut self.dbs[a].watched);
         self.dbs[a].watched = std::mem::replace(&mut self.dbs[b].watched, watched_a);
         self.dbs[a].touch_all_watched();
@@ -838,6 +873,47 @@ impl Keyspace {
         }
         self.collect_expired();
         done
+    }
+
+    /// Called by a blocking command that found nothing to take: the server blocks the client
+    /// instead of sending a reply.
+    pub fn block(&mut self) {
+        self.would_block = true;
+    }
+
+    /// Whether the command just run asked to block (and clears the flag).
+    pub fn take_would_block(&mut self) -> bool {
+        std::mem::take(&mut self.would_block)
+    }
+
+    /// One more client blocks on `key` in database `db`.
+    pub fn block_on(&mut self, db: usize, key: &[u8]) {
+        *self.dbs[db].blocked_keys.entry(key.into()).or_insert(0) += 1;
+    }
+
+    /// One client stops blocking on `key`.
+    pub fn unblock_on(&mut self, db: usize, key: &[u8]) {
+        let blocked = &mut self.dbs[db].blocked_keys;
+        if let Some(count) = blocked.get_mut(key) {
+            *count -= 1;
+            if *count == 0 {
+                blocked.remove(key);
+            }
+        }
+    }
+
+    /// Whether any key changed while clients were blocked on it.
+    pub fn has_ready(&self) -> bool {
+        self.dbs.iter().any(|db| !db.ready.is_empty())
+    }
+
+    /// Keys that changed while clients were blocked on them, as (database, key).
+    pub fn take_ready(&mut self) -> Vec<(usize, Vec<u8>)> {
+        let mut ready = Vec::new();
+        for (index, db) in self.dbs.iter_mut().enumerate() {
+            ready.extend(db.ready.drain(..).map(|k| (index, k.into_vec())));
+        }
+        ready
     }
 
     pub fn notify_classes(&self) -> u32 {

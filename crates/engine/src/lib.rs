@@ -17,6 +17,7 @@ mod exec;
 mod glob;
 mod longdouble;
 pub mod notify;
+mod robin;
 mod slot;
 mod table;
 pub mod types;

@@ -3,15 +3,17 @@
 //! Iteration order must be the same on every replica, so hashed collections use a fixed-seed
 //! hasher: HGETALL, SMEMBERS and their SCANs list the same order on a leader and its followers.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 
 use foldhash::fast::FixedState;
 
 /// An element, field or member.
 pub type Bytes = Box<[u8]>;
 pub type List = VecDeque<Bytes>;
-pub type Hash = HashMap<Bytes, Bytes, FixedState>;
-pub type Set = HashSet<Bytes, FixedState>;
+/// Hashes and sets keep their elements in hash order, which gives HSCAN and SSCAN a cursor that
+/// survives resizes (see `robin`).
+pub type Hash = crate::robin::RobinMap<Bytes>;
+pub type Set = crate::robin::RobinSet;
 pub use crate::zset::ZSet;
 
 /// The hasher of every hashed collection (fixed, so the order is deterministic).
@@ -20,9 +22,9 @@ pub fn collection_hasher() -> FixedState {
 }
 
 pub fn new_hash() -> Hash {
-    Hash::with_hasher(collection_hasher())
+    Hash::new()
 }
 
 pub fn new_set() -> Set {
-    Set::with_hasher(collection_hasher())
+    Set::new()
 }

@@ -170,7 +170,10 @@ impl EntryRef<'_> {
     }
 
     /// Redis's OBJECT ENCODING name. Small collections report Redis's compact encodings at
-    /// Redis's default thresholds (128 entries, 64-byte elements; 512 for integer sets).
+    /// Redis's default thresholds (128 entries, 64-byte elements; 512 for integer sets). Redis
+    /// never converts a collection back to a compact encoding when it shrinks; here the name
+    /// follows the current contents. HSCAN and SSCAN return a compact collection whole, as Redis
+    /// does.
     pub fn encoding(&self) -> &'static str {
         const ENTRIES_MAX: usize = 128;
         const ELEMENT_BYTES_MAX: usize = 64;
@@ -192,7 +195,7 @@ impl EntryRef<'_> {
             {
                 "intset"
             }
-            ValueRef::Set(s) if small(s.len(), s.iter().map(|m| m.len())) => "listpack",
+            // Redis 7.0 has no listpack sets (7.2 added them).
             ValueRef::Set(_) => "hashtable",
             ValueRef::ZSet(z) if small(z.len(), z.iter().map(|(m, _)| m.len())) => "listpack",
             ValueRef::ZSet(_) => "skiplist",

@@ -1004,6 +1004,7 @@ fn exec(conn: &mut Conn) -> Flow {
         return Flow::Continue;
     }
     conn.out.array(multi.queued.len());
+    conn.in_exec = true;
     let mut flow = Flow::Continue;
     for queued in &multi.queued {
         let args: Vec<&[u8]> = queued.iter().map(Vec::as_slice).collect();
@@ -1014,6 +1015,7 @@ fn exec(conn: &mut Conn) -> Flow {
         }
         conn.account(spec.index(), mark);
     }
+    conn.in_exec = false;
     flow
 }
 

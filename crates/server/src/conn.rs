@@ -87,6 +87,14 @@ pub enum Flow {
     Close,
     /// Write what is buffered, wait, then continue (DEBUG SLEEP).
     Sleep(Duration),
+    /// A blocking command found nothing: write what is buffered and wait to be served.
+    Block,
+}
+
+/// A blocked command waiting to be served (or to time out).
+pub struct PendingBlock {
+    slot: Arc<crate::blocking::Slot>,
+    deadline: Option<tokio::time::Instant>,
 }
 
 pub struct Conn {
@@ -105,6 +113,9 @@ pub struct Conn {
     pub channels: HashSet<Bytes>,
     pub patterns: HashSet<Bytes>,
     pub shard_channels: HashSet<Bytes>,
+    /// Set while EXEC runs its queue: blocking commands then reply at once instead of blocking.
+    pub in_exec: bool,
+    pending_block: Option<PendingBlock>,
     commands: u64,
     /// Commands executed since the last batch was added to INFO's counter.
     processed: u64,
@@ -193,6 +204,8 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr)
         channels: HashSet::new(),
         patterns: HashSet::new(),
         shard_channels: HashSet::new(),
+        in_exec: false,
+        pending_block: None,
         commands: 0,
         processed: 0,
         batch_now_ms: 0,
@@ -232,62 +245,68 @@ impl Conn {
         tokio::pin!(killed);
         let mail = handle.mailbox.ready.notified();
         tokio::pin!(mail);
+        // After a blocked command completes, commands pipelined behind it may already be in
+        // `input`: parse them before waiting for more bytes.
+        let mut parse_first = false;
         loop {
             self.refresh_limits();
             parser = parser.with_limits(self.limits);
-            if input.capacity() - input.len() < READ_CHUNK_BYTES / 4 {
-                input.reserve(READ_CHUNK_BYTES);
-            }
-            let spare = input.capacity() - input.len();
-            let n = loop {
-                let ready = async {
-                    match self.timeout {
-                        Some(t) => tokio::time::timeout(t, socket.readable())
-                            .await
-                            .unwrap_or_else(|_| Err(std::io::Error::other("idle timeout"))),
-                        None => socket.readable().await,
+            if !std::mem::take(&mut parse_first) {
+                if input.capacity() - input.len() < READ_CHUNK_BYTES / 4 {
+                    input.reserve(READ_CHUNK_BYTES);
+                }
+                let spare = input.capacity() - input.len();
+                let n = loop {
+                    let ready = async {
+                        match self.timeout {
+                            Some(t) => tokio::time::timeout(t, socket.readable())
+                                .await
+                                .unwrap_or_else(|_| Err(std::io::Error::other("idle timeout"))),
+                            None => socket.readable().await,
+                        }
+                    };
+                    tokio::select! {
+                        biased;
+                        _ = &mut killed => return Ok(()),
+                        _ = &mut mail => {
+                            mail.set(handle.mailbox.ready.notified());
+                            self.write_messages();
+                            self.flush(socket, killed.as_mut()).await?;
+                            continue;
+                        }
+                        ready = ready => ready?,
+                    }
+                    match socket.try_read_buf(&mut input) {
+                        Ok(n) => break n,
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                        Err(e) => return Err(e),
                     }
                 };
-                tokio::select! {
-                    biased;
-                    _ = &mut killed => return Ok(()),
-                    _ = &mut mail => {
-                        mail.set(handle.mailbox.ready.notified());
-                        self.write_messages();
-                        self.flush(socket, killed.as_mut()).await?;
-                        continue;
-                    }
-                    ready = ready => ready?,
+                if n > 0 && n < spare {
+                    // A read that did not fill the buffer drained the socket. Mark it not ready now,
+                    // instead of learning that from one more read() failing with EAGAIN: at
+                    // pipeline 1 that is one system call saved per request. Safe with tokio's
+                    // edge-triggered readiness: data arriving later raises a new edge.
+                    let _ = socket.try_io(Interest::READABLE, || {
+                        Err::<(), _>(std::io::ErrorKind::WouldBlock.into())
+                    });
                 }
-                match socket.try_read_buf(&mut input) {
-                    Ok(n) => break n,
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-                    Err(e) => return Err(e),
+                if n == 0 || self.handle.killed.load(Ordering::Relaxed) {
+                    return Ok(());
                 }
-            };
-            if n > 0 && n < spare {
-                // A read that did not fill the buffer drained the socket. Mark it not ready now,
-                // instead of learning that from one more read() failing with EAGAIN: at
-                // pipeline 1 that is one system call saved per request. Safe with tokio's
-                // edge-triggered readiness: data arriving later raises a new edge.
-                let _ = socket.try_io(Interest::READABLE, || {
-                    Err::<(), _>(std::io::ErrorKind::WouldBlock.into())
-                });
+                self.shared
+                    .stats
+                    .net_input_bytes
+                    .fetch_add(n as u64, Ordering::Relaxed);
+                if input.len() > self.query_buffer_limit {
+                    tracing::warn!(
+                        "closing client {}: query buffer over client-query-buffer-limit",
+                        self.handle.id
+                    );
+                    return Ok(());
+                }
             }
-            if n == 0 || self.handle.killed.load(Ordering::Relaxed) {
-                return Ok(());
-            }
-            self.shared
-                .stats
-                .net_input_bytes
-                .fetch_add(n as u64, Ordering::Relaxed);
-            if input.len() > self.query_buffer_limit {
-                tracing::warn!(
-                    "closing client {}: query buffer over client-query-buffer-limit",
-                    self.handle.id
-                );
-                return Ok(());
-            }
+            let mut blocked = false;
             let mut consumed = 0;
             let mut close = false;
             self.batch_now_ms = now_ms();
@@ -312,6 +331,10 @@ impl Conn {
                                 tokio::time::sleep(d).await;
                                 self.batch_now_ms = now_ms();
                             }
+                            Flow::Block => {
+                                blocked = true;
+                                break;
+                            }
                         }
                         if self.out.len() >= REPLY_FLUSH_BYTES {
                             self.flush(socket, killed.as_mut()).await?;
@@ -334,6 +357,16 @@ impl Conn {
                 .fetch_add(processed, Ordering::Relaxed);
             self.publish_meta();
             self.flush(socket, killed.as_mut()).await?;
+            if blocked {
+                if !self
+                    .wait_blocked(socket, &mut input, killed.as_mut())
+                    .await?
+                {
+                    return Ok(());
+                }
+                self.flush(socket, killed.as_mut()).await?;
+                parse_first = true;
+            }
             if close {
                 let _ = socket.shutdown().await;
                 return Ok(());
@@ -342,6 +375,79 @@ impl Conn {
                 input = BytesMut::with_capacity(READ_CHUNK_BYTES);
             }
         }
+    }
+
+    /// Waits until the blocked command is served, times out, or the client goes away (false).
+    /// Bytes the client sends meanwhile are kept for after (within the query buffer limit).
+    async fn wait_blocked(
+        &mut self,
+        socket: &mut TcpStream,
+        input: &mut BytesMut,
+        mut killed: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
+    ) -> std::io::Result<bool> {
+        let pending = self
+            .pending_block
+            .take()
+            .expect("a blocked command is pending");
+        let expired = async {
+            match pending.deadline {
+                Some(deadline) => tokio::time::sleep_until(deadline).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(expired);
+        loop {
+            if let Some(reply) = pending.slot.take() {
+                self.out.buf.extend_from_slice(&reply);
+                return Ok(true);
+            }
+            tokio::select! {
+                biased;
+                _ = pending.slot.served.notified() => continue,
+                _ = killed.as_mut() => {
+                    self.abandon_block();
+                    return Ok(false);
+                }
+                _ = &mut expired => {
+                    if self.abandon_block() {
+                        self.out.null_array();
+                        return Ok(true);
+                    }
+                    // Served just as the time ran out: the reply is in the slot.
+                    continue;
+                }
+                ready = socket.readable() => {
+                    ready?;
+                    if input.capacity() - input.len() < READ_CHUNK_BYTES / 4 {
+                        input.reserve(READ_CHUNK_BYTES);
+                    }
+                    match socket.try_read_buf(input) {
+                        Ok(0) => {
+                            // The client left: unblock it, so nothing is taken for nobody.
+                            self.abandon_block();
+                            return Ok(false);
+                        }
+                        Ok(_) if input.len() > self.query_buffer_limit => {
+                            self.abandon_block();
+                            return Ok(false);
+                        }
+                        Ok(_) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                        Err(e) => {
+                            self.abandon_block();
+                            return Err(e);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Unregisters this blocked client; false if it was served meanwhile.
+    fn abandon_block(&mut self) -> bool {
+        let mut keyspace = self.shared.keyspace.lock().expect("keyspace lock");
+        let mut blocked = self.shared.blocked.lock().expect("blocked lock");
+        blocked.unblock(&mut keyspace, self.handle.id)
     }
 
     /// Encodes the pub/sub messages waiting in this client's mailbox.
@@ -469,7 +575,10 @@ impl Conn {
             self.wait_while_paused(spec).await;
             self.batch_now_ms = now_ms();
         }
-        let flow = self.dispatch(spec, args);
+        let mut flow = self.dispatch(spec, args);
+        if self.pending_block.is_some() {
+            flow = Flow::Block;
+        }
         self.account(index, mark);
         self.apply_reply_mode(mark);
         flow
@@ -576,6 +685,32 @@ impl Conn {
             out: &mut self.out,
         };
         ex.run(spec, args);
+        if spec.flags.contains(Flags::BLOCKING) && keyspace.take_would_block() {
+            if self.in_exec {
+                // Inside a transaction nothing waits: the command times out at once.
+                self.out.null_array();
+            } else {
+                let (at, _) = crate::blocking::blocking_shape(spec, args);
+                let timeout = crate::blocking::parse_timeout(args[at]).ok().flatten();
+                let mut blocked = self.shared.blocked.lock().expect("blocked lock");
+                let slot = blocked.block(
+                    &mut keyspace,
+                    self.handle.id,
+                    self.db,
+                    args,
+                    spec,
+                    self.out.proto,
+                );
+                self.pending_block = Some(PendingBlock {
+                    slot,
+                    deadline: timeout.map(|t| tokio::time::Instant::now() + t),
+                });
+            }
+        }
+        if keyspace.has_ready() {
+            let mut blocked = self.shared.blocked.lock().expect("blocked lock");
+            blocked.serve(&mut keyspace, self.batch_now_ms, seed);
+        }
         self.shared.publish_events(&mut keyspace);
     }
 

@@ -173,7 +173,10 @@ pub fn render(conn: &Conn, args: &[&[u8]]) -> String {
                     &shared.client_count.load(Ordering::Relaxed),
                 );
                 field("maxclients", &config.maxclients);
-                field("blocked_clients", &0);
+                field(
+                    "blocked_clients",
+                    &shared.blocked.lock().expect("blocked lock").len(),
+                );
                 field("pubsub_clients", &0);
             }
             "memory" => {

@@ -1,6 +1,7 @@
 //! The tokio shell around the engine: listeners, connections, configuration, INFO, and the
 //! `redraft` binary. The only crate that touches sockets, files, signals or the wall clock.
 
+pub mod blocking;
 pub mod commands;
 pub mod config;
 pub mod conn;

@@ -110,6 +110,8 @@ pub struct Shared {
     pub tcp_port: AtomicU64,
     pub set_log_level: Box<dyn Fn(&str) + Send + Sync>,
     pub pubsub: Mutex<crate::pubsub::Registry>,
+    /// Taken after the keyspace lock, never before.
+    pub blocked: Mutex<crate::blocking::Blocked>,
 }
 
 impl Shared {
@@ -149,6 +151,7 @@ impl Shared {
             tcp_port: AtomicU64::new(0),
             set_log_level,
             pubsub: Mutex::new(crate::pubsub::Registry::default()),
+            blocked: Mutex::new(crate::blocking::Blocked::default()),
         })
     }
 

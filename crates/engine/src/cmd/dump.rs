@@ -179,9 +179,9 @@ mod tests {
 
     fn samples() -> Vec<Value> {
         let mut hash = new_hash();
-        hash.insert(b"f"[..].into(), b"v"[..].into());
+        hash.insert(&b"f"[..], b"v"[..].into());
         let mut set = new_set();
-        set.insert(b"m"[..].into());
+        set.insert(&b"m"[..]);
         let mut zset = ZSet::default();
         zset.insert(b"a", 1.5);
         zset.insert(b"b", f64::NEG_INFINITY);

@@ -182,17 +182,8 @@ pub(crate) fn keys(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
     Ok(())
 }
 
-/// Parses a SCAN cursor: an unsigned decimal.
-pub(crate) fn arg_cursor(arg: &[u8]) -> Result<u64, Error> {
-    std::str::from_utf8(arg)
-        .ok()
-        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| Error::msg("ERR invalid cursor"))
-}
-
 pub(crate) fn scan(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
-    let cursor = arg_cursor(args[1])?;
+    let cursor = super::sets::arg_scan_cursor(args[1])?;
     let mut count = 10usize;
     let mut pattern: Option<&[u8]> = None;
     let mut type_name: Option<&[u8]> = None;

@@ -1,10 +1,16 @@
 //! Command implementations, one module per family, each headed by the syntax it implements.
 
 pub(crate) mod bitmaps;
+pub(crate) mod blocking;
 pub(crate) mod dump;
+pub(crate) mod hashes;
 pub(crate) mod keys;
 pub(crate) mod lcs;
+pub(crate) mod lists;
+pub(crate) mod sets;
+pub(crate) mod sort;
 pub(crate) mod strings;
+pub(crate) mod zsets;
 
 use crate::db::Db;
 use crate::error::Error;

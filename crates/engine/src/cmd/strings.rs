@@ -488,7 +488,7 @@ pub(crate) fn incrbyfloat(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
 /// Adds two float arguments for INCRBYFLOAT and formats the sum exactly as Redis does: both
 /// parsed with `strtold`, added in x87 long double, printed with `%.17Lf` without trailing zeros
 /// (see [`longdouble`]).
-fn add_floats(current: &[u8], increment: &[u8]) -> Result<String, Error> {
+pub(crate) fn add_floats(current: &[u8], increment: &[u8]) -> Result<String, Error> {
     let value = longdouble::parse(current).ok_or(Error::NotFloat)?;
     let incr = longdouble::parse(increment).ok_or(Error::NotFloat)?;
     let sum = longdouble::add(value, incr);

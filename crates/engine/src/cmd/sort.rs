@@ -1,0 +1,284 @@
+//! SORT key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC | DESC]
+//! [ALPHA] [STORE destination] · SORT_RO (the same without STORE)
+//!
+//! Patterns: the first `*` is replaced by the element; `key->field` reads a hash field; `#` in
+//! GET is the element itself; `BY nosort` (any BY pattern without `*`) keeps the input order.
+
+use std::cmp::Ordering;
+
+use crate::error::Error;
+use crate::exec::{Exec, arg_i64, eq};
+use crate::notify;
+use crate::types::List;
+use crate::value::{Entry, Value, ValueRef};
+
+struct SortOptions<'a> {
+    by: Option<&'a [u8]>,
+    limit: Option<(i64, i64)>,
+    gets: Vec<&'a [u8]>,
+    desc: bool,
+    alpha: bool,
+    store: Option<&'a [u8]>,
+}
+
+fn parse<'a>(args: &[&'a [u8]], read_only: bool) -> Result<SortOptions<'a>, Error> {
+    let mut o = SortOptions {
+        by: None,
+        limit: None,
+        gets: Vec::new(),
+        desc: false,
+        alpha: false,
+        store: None,
+    };
+    let mut i = 2;
+    while i < args.len() {
+        let more = args.len() - i - 1;
+        let arg = args[i];
+        if eq(arg, "asc") {
+            o.desc = false;
+        } else if eq(arg, "desc") {
+            o.desc = true;
+        } else if eq(arg, "alpha") {
+            o.alpha = true;
+        } else if eq(arg, "limit") && more >= 2 {
+            o.limit = Some((arg_i64(args[i + 1])?, arg_i64(args[i + 2])?));
+            i += 2;
+        } else if eq(arg, "store") && more >= 1 && !read_only {
+            o.store = Some(args[i + 1]);
+            i += 1;
+        } else if eq(arg, "by") && more >= 1 {
+            o.by = Some(args[i + 1]);
+            i += 1;
+        } else if eq(arg, "get") && more >= 1 {
+            o.gets.push(args[i + 1]);
+            i += 1;
+        } else {
+            return Err(Error::Syntax);
+        }
+        i += 1;
+    }
+    Ok(o)
+}
+
+/// Reads what a BY or GET pattern points at for `element`: a string value, or a hash field.
+fn lookup(ex: &Exec, pattern: &[u8], element: &[u8]) -> Option<Vec<u8>> {
+    if pattern == b"#" {
+        return Some(element.to_vec());
+    }
+    let star = pattern.iter().position(|&b| b == b'*')?;
+    // `key->field`: the arrow must come after the star.
+    let arrow = pattern
+        .windows(2)
+        .rposition(|w| w == b"->")
+        .filter(|&a| a > star && a + 2 < pattern.len());
+    let key_pattern = arrow.map_or(pattern, |a| &pattern[..a]);
+    let mut key = key_pattern[..star].to_vec();
+    key.extend_from_slice(element);
+    key.extend_from_slice(&key_pattern[star + 1..]);
+    let entry = ex.db().get(&key, ex.now_ms)?;
+    match (arrow, entry.value) {
+        (None, value) => value.to_bytes(),
+        (Some(a), ValueRef::Hash(h)) => h.get(&pattern[a + 2..]).map(|v| v.to_vec()),
+        (Some(_), _) => None,
+    }
+}
+
+fn elements(value: ValueRef) -> Result<Vec<Vec<u8>>, Error> {
+    Ok(match value {
+        ValueRef::List(l) => l.iter().map(|e| e.to_vec()).collect(),
+        ValueRef::Set(s) => s.iter().map(<[u8]>::to_vec).collect(),
+        ValueRef::ZSet(z) => z.iter().map(|(m, _)| m.to_vec()).collect(),
+        _ => return Err(Error::WrongType),
+    })
+}
+
+fn score(text: Option<&[u8]>) -> Result<f64, Error> {
+    let Some(text) = text else {
+        return Ok(0.0);
+    };
+    std::str::from_utf8(text)
+        .ok()
+        .and_then(|t| t.trim_start().parse::<f64>().ok())
+        .filter(|s| !s.is_nan())
+        .ok_or_else(|| Error::msg("ERR One or more scores can't be converted into double"))
+}
+
+fn sort_generic(ex: &mut Exec, args: &[&[u8]], read_only: bool) -> Result<(), Error> {
+    let o = parse(args, read_only)?;
+    let items = match ex.db().get(args[1], ex.now_ms) {
+        Some(entry) => elements(entry.value)?,
+        None => Vec::new(),
+    };
+    // BY without a `*` (conventionally `BY nosort`) skips sorting.
+    let sort = o.by.is_none_or(|p| p.contains(&b'*'));
+    let mut keyed: Vec<(Vec<u8>, Option<Vec<u8>>)> = items
+        .into_iter()
+        .map(|e| {
+            let weight = match o.by {
+                Some(pattern) if sort => lookup(ex, pattern, &e),
+                _ => None,
+            };
+            (e, weight)
+        })
+        .collect();
+    if sort {
+        if o.alpha {
+            let compare =
+                |a: &(Vec<u8>, Option<Vec<u8>>), b: &(Vec<u8>, Option<Vec<u8>>)| match o.by {
+                    Some(_) => a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)),
+                    None => a.0.cmp(&b.0),
+                };
+            keyed.sort_by(compare);
+        } else {
+            let mut scored = Vec::with_capacity(keyed.len());
+            for (element, weight) in keyed {
+                let s = match o.by {
+                    Some(_) => score(weight.as_deref())?,
+                    None => score(Some(&element))?,
+                };
+                scored.push((s, element));
+            }
+            // Equal scores fall back to comparing the elements, so the order is total.
+            scored.sort_by(|a, b| {
+                a.0.partial_cmp(&b.0)
+                    .unwrap_or(Ordering::Equal)
+                    .then_with(|| a.1.cmp(&b.1))
+            });
+            keyed = scored.into_iter().map(|(_, e)| (e, None)).collect();
+        }
+        if o.desc {
+            keyed.reverse();
+        }
+    }
+    let len = keyed.len() as i64;
+    let (start, count) = match o.limit {
+        Some((offset, count)) => {
+            let start = offset.clamp(0, len);
+            let count = if count < 0 {
+                len - start
+            } else {
+                count.min(len - start)
+            };
+            (start as usize, count as usize)
+        }
+        None => (0, len as usize),
+    };
+    let chosen = &keyed[start..start + count];
+    // Each element gives one reply per GET pattern, or itself without GET.
+    let mut results: Vec<Option<Vec<u8>>> = Vec::new();
+    for (element, _) in chosen {
+        if o.gets.is_empty() {
+            results.push(Some(element.clone()));
+        } else {
+            for pattern in &o.gets {
+                results.push(lookup(ex, pattern, element));
+            }
+        }
+    }
+    match o.store {
+        Some(target) => {
+            let stored = results.len();
+            if stored == 0 {
+                if ex.db_mut().delete(target).is_some() {
+                    ex.notify(notify::GENERIC, "del", target);
+                }
+            } else {
+                let list: List = results
+                    .into_iter()
+                    .map(|r| r.unwrap_or_default().into())
+                    .collect();
+                let now = ex.now_ms;
+                ex.db_mut()
+                    .insert(target, Entry::new(Value::List(Box::new(list)), 0, now));
+                ex.notify(notify::LIST, "sortstore", target);
+            }
+            ex.out.int(stored as i64);
+        }
+        None => {
+            ex.out.array(results.len());
+            for r in &results {
+                match r {
+                    Some(v) => ex.out.bulk(v),
+                    None => ex.out.null(),
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn sort(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
+    sort_generic(ex, args, false)
+}
+
+pub(crate) fn sort_ro(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
+    sort_generic(ex, args, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use resp::{Protocol, ReplyWriter};
+
+    use crate::{Exec, Keyspace, lookup};
+
+    fn run(ks: &mut Keyspace, args: &[&[u8]]) -> Vec<u8> {
+        let mut out = ReplyWriter::new(Protocol::Resp2);
+        let mut ex = Exec {
+            ks,
+            db: 0,
+            now_ms: 1_000,
+            seed: 1,
+            out: &mut out,
+        };
+        ex.run(lookup(args[0]).unwrap(), args);
+        out.buf
+    }
+
+    #[test]
+    fn numbers_strings_patterns_and_store() {
+        let mut ks = Keyspace::new(1, 0);
+        run(&mut ks, &[b"RPUSH", b"l", b"3", b"10", b"1", b"2"]);
+        assert_eq!(
+            run(&mut ks, &[b"SORT", b"l"]),
+            b"*4\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n$2\r\n10\r\n"
+        );
+        assert_eq!(
+            run(
+                &mut ks,
+                &[b"SORT", b"l", b"ALPHA", b"DESC", b"LIMIT", b"0", b"2"]
+            ),
+            b"*2\r\n$1\r\n3\r\n$1\r\n2\r\n"
+        );
+        run(&mut ks, &[b"SET", b"w_1", b"30"]);
+        run(&mut ks, &[b"SET", b"w_2", b"20"]);
+        run(&mut ks, &[b"SET", b"w_3", b"10"]);
+        run(&mut ks, &[b"SET", b"name_3", b"three"]);
+        assert_eq!(
+            run(&mut ks, &[b"SORT", b"l", b"BY", b"w_*", b"GET", b"#", b"GET", b"name_*"]),
+            b"*8\r\n$2\r\n10\r\n$-1\r\n$1\r\n3\r\n$5\r\nthree\r\n$1\r\n2\r\n$-1\r\n$1\r\n1\r\n$-1\r\n"
+        );
+        assert_eq!(
+            run(&mut ks, &[b"SORT", b"l", b"BY", b"nosort"]),
+            b"*4\r\n$1\r\n3\r\n$2\r\n10\r\n$1\r\n1\r\n$1\r\n2\r\n"
+        );
+        assert_eq!(run(&mut ks, &[b"SORT", b"l", b"STORE", b"dst"]), b":4\r\n");
+        assert_eq!(
+            run(&mut ks, &[b"LRANGE", b"dst", b"0", b"0"]),
+            b"*1\r\n$1\r\n1\r\n"
+        );
+        assert_eq!(
+            run(&mut ks, &[b"SORT_RO", b"l", b"STORE", b"dst"]),
+            b"-ERR syntax error\r\n"
+        );
+        run(&mut ks, &[b"RPUSH", b"bad", b"a"]);
+        assert_eq!(
+            run(&mut ks, &[b"SORT", b"bad"]),
+            b"-ERR One or more scores can't be converted into double\r\n"
+        );
+        assert_eq!(
+            run(&mut ks, &[b"SORT", b"w_1"]),
+            b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+        );
+        assert_eq!(run(&mut ks, &[b"SORT", b"missing"]), b"*0\r\n");
+    }
+}
