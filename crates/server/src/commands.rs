@@ -326,7 +326,7 @@ const CLIENT_HELP: &[&str] = &[
 fn client_line(handle: &ClientHandle, now: u64) -> String {
     let meta = handle.meta.lock().expect("client meta lock").clone();
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}\n",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}\n",
         handle.id,
         handle.addr,
         handle.laddr,
@@ -334,13 +334,38 @@ fn client_line(handle: &ClientHandle, now: u64) -> String {
         meta.name,
         now.saturating_sub(handle.created_ms) / 1000,
         now.saturating_sub(meta.last_interaction_ms.max(handle.created_ms)) / 1000,
-        if meta.no_evict { "e" } else { "N" },
+        client_flags(&meta),
         meta.db,
+        meta.subscriptions[0],
+        meta.subscriptions[1],
+        meta.subscriptions[2],
+        meta.multi.map_or(-1, |n| n as i64),
         meta.last_command,
         meta.resp,
         meta.lib_name,
         meta.lib_ver,
     )
+}
+
+/// CLIENT LIST's flags: P subscribed, x in MULTI, b blocked, e no-evict, N none of them.
+fn client_flags(meta: &crate::server::ClientMeta) -> String {
+    let mut flags = String::new();
+    if meta.subscriptions.iter().any(|&n| n > 0) {
+        flags.push('P');
+    }
+    if meta.multi.is_some() {
+        flags.push('x');
+    }
+    if meta.blocked {
+        flags.push('b');
+    }
+    if meta.no_evict {
+        flags.push('e');
+    }
+    if flags.is_empty() {
+        flags.push('N');
+    }
+    flags
 }
 
 fn clients(conn: &Conn) -> Vec<std::sync::Arc<ClientHandle>> {

@@ -364,6 +364,7 @@ impl Conn {
                 {
                     return Ok(());
                 }
+                self.publish_meta();
                 self.flush(socket, killed.as_mut()).await?;
                 parse_first = true;
             }
@@ -523,6 +524,13 @@ impl Conn {
         meta.lib_name.clone_from(&self.lib_name);
         meta.lib_ver.clone_from(&self.lib_ver);
         meta.no_evict = self.no_evict;
+        meta.subscriptions = [
+            self.channels.len(),
+            self.patterns.len(),
+            self.shard_channels.len(),
+        ];
+        meta.multi = self.multi.as_ref().map(|m| m.queued.len());
+        meta.blocked = self.pending_block.is_some();
     }
 
     /// Executes one command, writing its reply (unless CLIENT REPLY says otherwise).

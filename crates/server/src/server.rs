@@ -78,6 +78,11 @@ pub struct ClientMeta {
     pub lib_name: String,
     pub lib_ver: String,
     pub no_evict: bool,
+    /// Channels, patterns and shard channels subscribed to.
+    pub subscriptions: [usize; 3],
+    /// Commands queued in MULTI, or None outside a transaction.
+    pub multi: Option<usize>,
+    pub blocked: bool,
 }
 
 /// A CLIENT PAUSE in force.

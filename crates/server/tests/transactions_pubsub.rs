@@ -143,6 +143,15 @@ fn publish_reaches_channel_and_pattern_subscribers() {
         sub.command(&[b"PING"]),
         Some(Frame::Array(vec![bulk("pong"), bulk("")]))
     );
+    let Some(Frame::Bulk(list)) = publisher.command(&[b"CLIENT", b"LIST"]) else {
+        panic!("CLIENT LIST replies with text")
+    };
+    let list = String::from_utf8(list).unwrap();
+    assert!(
+        list.lines()
+            .any(|l| l.contains(" flags=P ") && l.contains(" sub=1 psub=0 ssub=0 multi=-1 ")),
+        "{list}"
+    );
     // RESP3: pushes, and other commands stay allowed.
     assert!(matches!(
         psub.command(&[b"HELLO", b"3"]),
