@@ -26,13 +26,13 @@
 //! The same layout makes lookups of absent keys stop early (at the first larger hash), and makes
 //! a uniformly random element cheap: a random slot, retried while empty.
 //!
-//! The hasher has a fixed seed (see `types`): the order, and so replies, are the same on every
-//! replica. The layout (and with it which element a seeded random pick lands on) is a
+//! The hasher has one seed per process (see `types`), to be shared by the replicas of a group:
+//! the order, and so replies, are the same on every replica. The layout (and with it which
+//! element a seeded random pick lands on) is a
 //! deterministic function of the operations applied, not of the contents alone: a copy rebuilt
 //! from DUMP may have another capacity. Random removals (SPOP) therefore replicate as their
-//! effect, as DESIGN.md has it. A fixed seed also means an adversary can craft keys that share a
-//! home slot; probing then degrades to O(n) per operation, as it does for any table with a known
-//! hash function; memory stays bounded because a table grows by its load, not its probe lengths.
+//! effect, as DESIGN.md has it. The server picks that seed at random at startup, so clients cannot
+//! craft members that share a home slot (with a known seed, probing would degrade to O(n)).
 
 use std::cmp::Ordering;
 use std::collections::HashSet;

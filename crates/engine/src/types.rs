@@ -16,9 +16,22 @@ pub type Hash = crate::robin::RobinMap<Bytes>;
 pub type Set = crate::robin::RobinSet;
 pub use crate::zset::ZSet;
 
-/// The hasher of every hashed collection (fixed, so the order is deterministic).
+/// The seed of collection hashes unless `set_collection_seed` chose one (tests, tools).
+const COLLECTION_SEED_DEFAULT: u64 = 0x5eed_c011_ec71_0a5e;
+static COLLECTION_SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+
+/// Keys the hash of every hashed collection with `seed`, so clients cannot pick members that
+/// all collide (the server passes a random seed at startup; the replicas of one group will have
+/// to share theirs). Call once, before any collection exists; later calls are refused (false),
+/// since changing the hash would reorder existing tables.
+pub fn set_collection_seed(seed: u64) -> bool {
+    COLLECTION_SEED.set(seed).is_ok()
+}
+
+/// The hasher of every hashed collection: one seed for the process, so orders are
+/// deterministic given that seed.
 pub fn collection_hasher() -> FixedState {
-    FixedState::with_seed(0x5eed_c011_ec71_0a5e)
+    FixedState::with_seed(*COLLECTION_SEED.get().unwrap_or(&COLLECTION_SEED_DEFAULT))
 }
 
 pub fn new_hash() -> Hash {
