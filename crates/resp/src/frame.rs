@@ -209,7 +209,7 @@ impl Frame {
             }
             Frame::Double(d) => w.double(*d),
             Frame::Boolean(b) => w.boolean(*b),
-            Frame::BigNumber(n) => w.big_number(&String::from_utf8_lossy(n)),
+            Frame::BigNumber(n) => w.big_number(n),
             Frame::Verbatim { format, text } => {
                 if w.is_resp3() {
                     let mut data = format.to_vec();
@@ -305,6 +305,17 @@ mod tests {
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
             let _ = decode_frame(&bytes);
         }
+    }
+
+    #[test]
+    fn big_numbers_keep_their_bytes() {
+        // Found by the resp_frame fuzzer: non-UTF-8 digits used to be re-encoded lossily.
+        let input = b"*3\r\n#t\r\n_\r\n(12\xe7\x03\x00\x00\x00\x00\x00\x001234567890\r\n";
+        let (frame, used) = decode_frame(input).unwrap().unwrap();
+        assert_eq!(used, input.len());
+        let mut w = ReplyWriter::new(Protocol::Resp3);
+        frame.write(&mut w);
+        assert_eq!(w.buf, input);
     }
 
     #[test]

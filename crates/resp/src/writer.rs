@@ -137,10 +137,11 @@ impl ReplyWriter {
         }
     }
 
-    pub fn big_number(&mut self, digits: &str) {
+    /// A big number; its digits are written as given (a decoded frame may hold any bytes).
+    pub fn big_number(&mut self, digits: &[u8]) {
         match self.proto {
-            Protocol::Resp2 => self.bulk(digits.as_bytes()),
-            Protocol::Resp3 => self.line(b'(', digits.as_bytes()),
+            Protocol::Resp2 => self.bulk(digits),
+            Protocol::Resp3 => self.line(b'(', digits),
         }
     }
 
