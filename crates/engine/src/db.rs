@@ -144,6 +144,26 @@ impl<'a> Fields<'a> {
     }
 }
 
+/// A key's segment and hash.
+fn locate(hasher: &FixedState, key: &[u8]) -> (usize, u64) {
+    let hash = hasher.hash_one(key);
+    (
+        ((hash >> SEGMENT_SHIFT) as usize) & (SEGMENT_COUNT - 1),
+        hash,
+    )
+}
+
+/// The entry under `key`, to change in place. A function of the tables alone (not a method),
+/// so a caller holding the entry can still reach the database's other fields.
+fn find_in<'a>(
+    tables: &'a mut [HashTable<Blob>],
+    hasher: &FixedState,
+    key: &[u8],
+) -> Option<&'a mut Blob> {
+    let (slot, hash) = locate(hasher, key);
+    tables.get_mut(slot)?.find_mut(hash, |b| key_of(b) == key)
+}
+
 /// Values that live outside their entry.
 #[derive(Debug)]
 enum Object {
@@ -316,11 +336,7 @@ impl Db {
 
     /// The key's segment and hash, computed once per lookup.
     fn locate(&self, key: &[u8]) -> (usize, u64) {
-        let hash = self.hasher.hash_one(key);
-        (
-            ((hash >> SEGMENT_SHIFT) as usize) & (SEGMENT_COUNT - 1),
-            hash,
-        )
+        locate(&self.hasher, key)
     }
 
     fn find(&self, key: &[u8]) -> Option<&Blob> {
@@ -475,12 +491,7 @@ impl Db {
     /// (a number for a number, a short string for one of the same length, a long string for a
     /// long string, and a TTL for a TTL): what SET, INCR and MSET on hot keys mostly do.
     fn overwrite_in_place(&mut self, key: &[u8], entry: &Entry) -> bool {
-        let (slot, hash) = self.locate(key);
-        let Some(blob) = self
-            .tables
-            .get_mut(slot)
-            .and_then(|t| t.find_mut(hash, |b| key_of(b) == key))
-        else {
+        let Some(blob) = find_in(&mut self.tables, &self.hasher, key) else {
             return false;
         };
         let f = fields(blob);
@@ -569,11 +580,7 @@ impl Db {
     pub fn value_mut(&mut self, key: &[u8], now_ms: u64) -> Option<ValueMut<'_>> {
         self.touched(key);
         self.signal_ready(key);
-        let (slot, hash) = self.locate(key);
-        let blob = self
-            .tables
-            .get_mut(slot)?
-            .find_mut(hash, |b| key_of(b) == key)?;
+        let blob = find_in(&mut self.tables, &self.hasher, key)?;
         blob[1..5].copy_from_slice(&seconds(now_ms).to_le_bytes());
         let Payload::Object(index) = fields(blob).payload() else {
             return Some(ValueMut::String);
@@ -591,12 +598,7 @@ impl Db {
     /// Rewrites the entry under `key` with `edit` applied to its fields; false if no such key.
     fn rewrite(&mut self, key: &[u8], edit: impl FnOnce(&mut u64, &mut u32)) -> bool {
         self.touched(key);
-        let (slot, hash) = self.locate(key);
-        let Some(blob) = self
-            .tables
-            .get_mut(slot)
-            .and_then(|t| t.find_mut(hash, |b| key_of(b) == key))
-        else {
+        let Some(blob) = find_in(&mut self.tables, &self.hasher, key) else {
             return false;
         };
         let f = fields(blob);
@@ -641,10 +643,8 @@ impl Db {
         };
         if let Some(bytes) = index {
             let object = self.objects.insert(Object::Raw(bytes));
-            let (slot, hash) = self.locate(key);
-            let blob = self.tables[slot]
-                .find_mut(hash, |b| key_of(b) == key)
-                .expect("the key was just found");
+            let blob =
+                find_in(&mut self.tables, &self.hasher, key).expect("the key was just found");
             let f = fields(blob);
             *blob = encode(
                 key,

@@ -24,6 +24,7 @@ pub mod types;
 mod value;
 mod zset;
 
+pub use cmd::blocking::blocking_timeout;
 pub use db::{Db, Keyspace, ScanCursor};
 pub use error::Error;
 pub use exec::{Exec, arg_i64};

@@ -10,7 +10,6 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use engine::{CommandSpec, Exec, Keyspace};
 use resp::{Protocol, ReplyWriter};
@@ -71,23 +70,6 @@ pub fn blocking_shape(spec: &CommandSpec, args: &[&[u8]]) -> (usize, Vec<Vec<u8>
             )
         }
     }
-}
-
-/// Parses a blocking timeout (seconds, fractions allowed); None waits forever.
-pub fn parse_timeout(arg: &[u8]) -> Result<Option<Duration>, engine::Error> {
-    let text = std::str::from_utf8(arg).map_err(|_| timeout_error())?;
-    let seconds: f64 = text.parse().map_err(|_| timeout_error())?;
-    if !seconds.is_finite() {
-        return Err(timeout_error());
-    }
-    if seconds < 0.0 {
-        return Err(engine::Error::msg("ERR timeout is negative"));
-    }
-    Ok((seconds > 0.0).then(|| Duration::from_secs_f64(seconds.min(1e9))))
-}
-
-fn timeout_error() -> engine::Error {
-    engine::Error::msg("ERR timeout is not a float or out of range")
 }
 
 /// The blocked command narrowed to the key that became ready, so it takes from that key (and

@@ -699,7 +699,7 @@ impl Conn {
                 self.out.null_array();
             } else {
                 let (at, _) = crate::blocking::blocking_shape(spec, args);
-                let timeout = crate::blocking::parse_timeout(args[at]).ok().flatten();
+                let timeout = engine::blocking_timeout(args[at]).ok().flatten();
                 let mut blocked = self.shared.blocked.lock().expect("blocked lock");
                 let slot = blocked.block(
                     &mut keyspace,

@@ -16,8 +16,9 @@ use crate::error::Error;
 use crate::exec::{Exec, eq};
 use crate::value::ValueRef;
 
-/// Validates a blocking timeout: seconds as a float, not negative.
-fn check_timeout(arg: &[u8]) -> Result<(), Error> {
+/// Parses a blocking timeout: seconds as a float, not negative; None (0) waits forever. The
+/// server uses it for the deadline, the commands here to validate before anything happens.
+pub fn blocking_timeout(arg: &[u8]) -> Result<Option<std::time::Duration>, Error> {
     let seconds: f64 = std::str::from_utf8(arg)
         .ok()
         .and_then(|t| t.parse().ok())
@@ -26,7 +27,11 @@ fn check_timeout(arg: &[u8]) -> Result<(), Error> {
     if seconds < 0.0 {
         return Err(Error::msg("ERR timeout is negative"));
     }
-    Ok(())
+    Ok((seconds > 0.0).then(|| std::time::Duration::from_secs_f64(seconds.min(1e9))))
+}
+
+fn check_timeout(arg: &[u8]) -> Result<(), Error> {
+    blocking_timeout(arg).map(|_| ())
 }
 
 fn end(arg: &[u8]) -> Result<End, Error> {

@@ -10,12 +10,12 @@
 //! format on every call, as Redis does for a listpack. HRANDFIELD picks with `ex.seed` only.
 
 use super::sets::{
-    RANDOM_REPLY_BYTES_MAX, arg_random_count, arg_scan_cursor, parse_scan_options, reply_scan,
-    write_repeated_picks,
+    RANDOM_REPLY_BYTES_MAX, arg_random_count, parse_scan_options, reply_scan, write_repeated_picks,
 };
 use super::strings::add_floats;
 use crate::db::Db;
 use crate::error::Error;
+use crate::exec::arg_scan_cursor;
 use crate::exec::{Exec, Rng, arg_i64, eq};
 use crate::longdouble;
 use crate::notify;

@@ -183,7 +183,7 @@ pub(crate) fn keys(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
 }
 
 pub(crate) fn scan(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
-    let cursor = super::sets::arg_scan_cursor(args[1])?;
+    let cursor = crate::exec::arg_scan_cursor(args[1])?;
     let mut count = 10usize;
     let mut pattern: Option<&[u8]> = None;
     let mut type_name: Option<&[u8]> = None;

@@ -16,7 +16,7 @@ use std::collections::HashSet;
 
 use crate::db::Db;
 use crate::error::Error;
-use crate::exec::{Exec, Rng, arg_i64, eq};
+use crate::exec::{Exec, Rng, arg_i64, arg_scan_cursor, eq};
 use crate::glob::glob_match;
 use crate::notify;
 use crate::types::{Set, collection_hasher, new_set};
@@ -44,31 +44,6 @@ pub(crate) fn arg_random_count(arg: &[u8]) -> Result<i64, Error> {
         )),
         n => Ok(n),
     }
-}
-
-/// A SCAN cursor, read as Redis reads it (C's `strtoul`): an optional sign and decimal digits,
-/// a negative number wrapping around, and the empty string meaning 0.
-pub(crate) fn arg_scan_cursor(arg: &[u8]) -> Result<u64, Error> {
-    let invalid = || Error::msg("ERR invalid cursor");
-    if arg.is_empty() {
-        return Ok(0);
-    }
-    let (negative, digits) = match arg[0] {
-        b'-' => (true, &arg[1..]),
-        b'+' => (false, &arg[1..]),
-        _ => (false, arg),
-    };
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return Err(invalid());
-    }
-    let mut n: u64 = 0;
-    for d in digits {
-        n = n
-            .checked_mul(10)
-            .and_then(|n| n.checked_add(u64::from(d - b'0')))
-            .ok_or_else(invalid)?;
-    }
-    Ok(if negative { n.wrapping_neg() } else { n })
 }
 
 /// The options of HSCAN and SSCAN.

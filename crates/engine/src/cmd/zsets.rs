@@ -31,7 +31,7 @@ use resp::{ReplyWriter, format_double};
 
 use crate::db::Db;
 use crate::error::Error;
-use crate::exec::{Exec, Rng, arg_i64, eq};
+use crate::exec::{Exec, Rng, arg_i64, arg_scan_cursor, eq};
 use crate::glob::glob_match;
 use crate::notify;
 use crate::types::{Bytes, Set, collection_hasher};
@@ -1429,25 +1429,6 @@ fn distinct_picks(out: &mut ReplyWriter, z: &ZSet, count: u64, withscores: bool,
         .map(|&r| z.get_by_rank(r).expect("in range"))
         .collect::<Vec<_>>();
     reply_elements(out, picks.into_iter(), withscores);
-}
-
-/// A scan cursor as Redis reads it, with C's `strtoul`: digits, optionally signed (`-1` is the
-/// largest cursor), within 64 bits; an empty argument is no number at all, which reads as 0.
-fn arg_scan_cursor(arg: &[u8]) -> Result<u64, Error> {
-    if arg.is_empty() {
-        return Ok(0);
-    }
-    let (negative, digits) = match arg.first() {
-        Some(b'-') => (true, &arg[1..]),
-        Some(b'+') => (false, &arg[1..]),
-        _ => (false, arg),
-    };
-    std::str::from_utf8(digits)
-        .ok()
-        .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
-        .and_then(|d| d.parse::<u64>().ok())
-        .map(|v| if negative { v.wrapping_neg() } else { v })
-        .ok_or_else(|| Error::msg("ERR invalid cursor"))
 }
 
 pub(crate) fn zscan(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
