@@ -1,0 +1,423 @@
+//! One Raft group: the only crate that knows openraft (DESIGN §1).
+//!
+//! A [`Group`] takes opaque proposals (bytes the server encodes), makes them durable in the log
+//! ([`log_store`]), replicates them through a [`Transport`], and applies them in order to a
+//! [`Machine`] (the server's keyspace), returning the machine's reply. It also answers the read
+//! barrier (ReadIndex) that makes local reads linearizable, and the membership and leadership
+//! changes the admin commands ask for.
+//!
+//! What is deliberately absent: sockets, files other than the group's own directory, and any
+//! knowledge of what a proposal means. Network and machine are injected, so the simulator can run
+//! the same code.
+//!
+//! Leader ids are openraft's "advanced" mode (`leader_id_adv`: several candidates may hold the same
+//! term, ordered by node id). It is fixed before anything is on disk and must never change for an
+//! existing data directory (DESIGN §1).
+
+pub mod log_store;
+pub mod network;
+pub mod state_machine;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use openraft::async_runtime::WatchReceiver;
+use openraft::errors::{ClientWriteError, LinearizableReadError, RaftError};
+use openraft::type_config::alias;
+use openraft::{BasicNode, Config, Raft, ReadPolicy, ServerState, SnapshotPolicy};
+use serde::{Deserialize, Serialize};
+
+pub use log_store::{FsyncPolicy, LogStore};
+pub use network::{BoxFuture, Transport};
+pub use state_machine::Machine;
+
+use network::Network;
+use state_machine::StateMachine;
+
+pub type NodeId = u64;
+
+/// One proposal: the server's encoded command batch, with the client session and sequence number
+/// that make a retry apply once (0 = no session).
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct Proposal {
+    pub session: u64,
+    pub seq: u64,
+    pub body: Bytes,
+}
+
+impl std::fmt::Display for Proposal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "proposal(session {}, seq {}, {} bytes)",
+            self.session,
+            self.seq,
+            self.body.len()
+        )
+    }
+}
+
+openraft::declare_raft_types!(
+    /// Redraft's choice of openraft types: node ids are u64, a node's address is its client
+    /// address (the cluster bus is that port + 10000), entries carry [`Proposal`]s and replies
+    /// are the reply bytes.
+    pub TypeConfig:
+        D = Proposal,
+        R = Bytes,
+        NodeId = NodeId,
+        Node = BasicNode,
+);
+
+pub type CommittedLeaderId = alias::CommittedLeaderIdOf<TypeConfig>;
+pub type Entry = alias::EntryOf<TypeConfig>;
+pub type Vote = alias::VoteOf<TypeConfig>;
+pub type LogId = alias::LogIdOf<TypeConfig>;
+pub(crate) type SnapshotMeta = alias::SnapshotMetaOf<TypeConfig>;
+pub(crate) type StoredMembership = alias::StoredMembershipOf<TypeConfig>;
+pub(crate) type Snapshot = alias::SnapshotOf<TypeConfig, state_machine::SnapshotData>;
+
+/// How a group is set up on this node.
+#[derive(Clone, Debug)]
+pub struct GroupConfig {
+    pub node_id: NodeId,
+    /// The group's own directory: log segments, vote and snapshot.
+    pub dir: PathBuf,
+    pub fsync: FsyncPolicy,
+    pub election_timeout_ms_min: u64,
+    pub election_timeout_ms_max: u64,
+    pub heartbeat_ms: u64,
+    /// A snapshot is taken after this many entries since the last one.
+    pub snapshot_entries: u64,
+    /// Entries kept behind a snapshot, so a peer a little behind is caught up from the log
+    /// rather than sent the whole snapshot.
+    pub log_keep_entries: u64,
+}
+
+impl GroupConfig {
+    pub fn new(node_id: NodeId, dir: PathBuf) -> GroupConfig {
+        GroupConfig {
+            node_id,
+            dir,
+            fsync: FsyncPolicy::Always,
+            election_timeout_ms_min: 500,
+            election_timeout_ms_max: 1000,
+            heartbeat_ms: 100,
+            snapshot_entries: 100_000,
+            log_keep_entries: 1000,
+        }
+    }
+}
+
+/// Why a proposal or a read barrier did not go through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProposeError {
+    /// This node is not the leader; the leader, if known, is at this client address.
+    NotLeader(Option<(NodeId, String)>),
+    /// The group cannot serve (storage failed, shutting down). Whether a proposal was applied is
+    /// unknown.
+    Unavailable(String),
+}
+
+impl std::fmt::Display for ProposeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProposeError::NotLeader(Some((id, addr))) => {
+                write!(f, "not the leader; the leader is node {id} at {addr}")
+            }
+            ProposeError::NotLeader(None) => write!(f, "no leader is known"),
+            ProposeError::Unavailable(why) => write!(f, "unavailable: {why}"),
+        }
+    }
+}
+
+/// What INFO replication shows.
+#[derive(Debug, Clone, Default)]
+pub struct Status {
+    pub node_id: NodeId,
+    pub role: &'static str,
+    pub term: u64,
+    pub leader: Option<NodeId>,
+    pub last_log_index: u64,
+    pub commit_index: u64,
+    pub applied_index: u64,
+    pub snapshot_index: u64,
+    pub voters: Vec<(NodeId, String)>,
+    pub learners: Vec<(NodeId, String)>,
+    /// Each peer's matched index, as the leader sees it.
+    pub matched: Vec<(NodeId, u64)>,
+    pub log_entries: usize,
+    pub log_bytes: u64,
+    pub fsync: &'static str,
+}
+
+/// A Raft group on this node.
+#[derive(Clone)]
+pub struct Group {
+    raft: Raft<TypeConfig, StateMachine>,
+    log: LogStore,
+    node_id: NodeId,
+}
+
+fn forward<E>(
+    e: RaftError<TypeConfig, E>,
+    leader_of: impl Fn(&E) -> Option<ProposeError>,
+) -> ProposeError
+where
+    E: std::error::Error,
+{
+    match &e {
+        RaftError::APIError(api) => {
+            leader_of(api).unwrap_or_else(|| ProposeError::Unavailable(e.to_string()))
+        }
+        RaftError::Fatal(_) => ProposeError::Unavailable(e.to_string()),
+    }
+}
+
+fn not_leader(id: Option<NodeId>, node: Option<&BasicNode>) -> ProposeError {
+    ProposeError::NotLeader(id.zip(node.map(|n| n.addr.clone())))
+}
+
+impl Group {
+    /// Opens the group's storage in `config.dir` and starts its Raft node. A new node is not a
+    /// member of anything until [`Group::bootstrap`] or a leader adds it.
+    pub async fn open(
+        config: GroupConfig,
+        machine: Arc<dyn Machine>,
+        transport: Arc<dyn Transport>,
+    ) -> io::Result<Group> {
+        let raft_config = Config {
+            cluster_name: "redraft".into(),
+            election_timeout_min: config.election_timeout_ms_min,
+            election_timeout_max: config.election_timeout_ms_max,
+            heartbeat_interval: config.heartbeat_ms,
+            install_snapshot_timeout: 10_000,
+            snapshot_policy: SnapshotPolicy::LogsSinceLast(config.snapshot_entries),
+            max_in_snapshot_log_to_keep: config.log_keep_entries,
+            enable_pre_vote: Some(true),
+            ..Config::default()
+        };
+        let raft_config = Arc::new(
+            raft_config
+                .validate()
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?,
+        );
+        let log = LogStore::open(&config.dir.join("log"), config.fsync)?;
+        let sm = StateMachine::open(config.dir.join("snapshot"), machine)?;
+        let raft = Raft::new(
+            config.node_id,
+            raft_config,
+            Network { transport },
+            log.clone(),
+            sm,
+        )
+        .await
+        .map_err(|e| io::Error::other(e.to_string()))?;
+        Ok(Group {
+            raft,
+            log,
+            node_id: config.node_id,
+        })
+    }
+
+    pub fn node_id(&self) -> NodeId {
+        self.node_id
+    }
+
+    /// Makes this node the first member of a new group with `members` as voters, unless it is
+    /// already part of one (then nothing changes: a restart must not re-initialise).
+    pub async fn bootstrap(&self, members: BTreeMap<NodeId, String>) -> Result<bool, String> {
+        if self
+            .raft
+            .is_initialized()
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            return Ok(false);
+        }
+        let members: BTreeMap<NodeId, BasicNode> = members
+            .into_iter()
+            .map(|(id, addr)| (id, BasicNode { addr }))
+            .collect();
+        self.raft
+            .initialize(members)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(true)
+    }
+
+    /// Appends a proposal, waits until it is committed and applied here, and returns the reply.
+    pub async fn propose(
+        &self,
+        session: u64,
+        seq: u64,
+        body: Bytes,
+    ) -> Result<Bytes, ProposeError> {
+        let proposal = Proposal { session, seq, body };
+        match self.raft.client_write(proposal).await {
+            Ok(response) => Ok(response.data),
+            Err(e) => Err(forward(e, |api| match api {
+                ClientWriteError::ForwardToLeader(f) => {
+                    Some(not_leader(f.leader_id, f.leader_node.as_ref()))
+                }
+                _ => None,
+            })),
+        }
+    }
+
+    /// Returns once this node's state machine holds every write acknowledged before the call
+    /// (ReadIndex: leadership confirmed by a quorum, then the applied index caught up). Calls that
+    /// arrive together share one round of heartbeats.
+    pub async fn read_barrier(&self) -> Result<(), ProposeError> {
+        match self.raft.ensure_linearizable(ReadPolicy::ReadIndex).await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(forward(e, |api| match api {
+                LinearizableReadError::ForwardToLeader(f) => {
+                    Some(not_leader(f.leader_id, f.leader_node.as_ref()))
+                }
+                _ => None,
+            })),
+        }
+    }
+
+    /// Whether this node leads a group whose only voter is itself: then reads need no barrier.
+    pub fn is_sole_leader(&self) -> bool {
+        let metrics = self.raft.metrics().borrow_watched().clone();
+        metrics.state == ServerState::Leader
+            && metrics.membership_config.voter_ids().count() == 1
+            && metrics.membership_config.membership().learner_ids().count() == 0
+    }
+
+    pub fn is_leader(&self) -> bool {
+        self.raft.metrics().borrow_watched().state == ServerState::Leader
+    }
+
+    /// The leader's id and client address, if known.
+    pub fn leader(&self) -> Option<(NodeId, String)> {
+        let metrics = self.raft.metrics().borrow_watched().clone();
+        let id = metrics.current_leader?;
+        let node = metrics.membership_config.get_node(&id)?;
+        Some((id, node.addr.clone()))
+    }
+
+    /// Waits until some node is leader and this node has applied everything it knew to be
+    /// committed when it started (used before serving after a restart).
+    pub async fn wait_ready(&self, timeout: Duration) -> Result<(), String> {
+        self.raft
+            .wait_for_recovery(Some(timeout))
+            .await
+            .map_err(|e| e.to_string())?;
+        self.raft
+            .wait(Some(timeout))
+            .metrics(|m| m.current_leader.is_some(), "a leader is known")
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
+    /// Serves one encoded Raft RPC from a peer.
+    pub async fn handle_rpc(&self, request: &[u8]) -> Bytes {
+        network::serve(&self.raft, request).await
+    }
+
+    /// Adds a node as a learner and waits until it has caught up.
+    pub async fn add_learner(&self, id: NodeId, addr: String) -> Result<(), ProposeError> {
+        self.raft
+            .add_learner(id, BasicNode { addr }, true)
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                forward(e, |api| match api {
+                    ClientWriteError::ForwardToLeader(f) => {
+                        Some(not_leader(f.leader_id, f.leader_node.as_ref()))
+                    }
+                    _ => None,
+                })
+            })
+    }
+
+    /// Makes `voters` the voting members (learners not named stay learners). openraft runs the
+    /// change through joint consensus and refuses a second change while one is in flight.
+    pub async fn change_voters(&self, voters: BTreeSet<NodeId>) -> Result<(), ProposeError> {
+        self.raft
+            .change_membership(voters, true)
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                forward(e, |api| match api {
+                    ClientWriteError::ForwardToLeader(f) => {
+                        Some(not_leader(f.leader_id, f.leader_node.as_ref()))
+                    }
+                    _ => None,
+                })
+            })
+    }
+
+    /// Asks the leader to hand leadership to `to`.
+    pub async fn transfer_leader(&self, to: NodeId) -> Result<(), ProposeError> {
+        self.raft
+            .trigger()
+            .transfer_leader(to)
+            .await
+            .map_err(|e| ProposeError::Unavailable(e.to_string()))
+    }
+
+    /// Takes a snapshot now (and lets the log be purged behind it).
+    pub async fn snapshot(&self) -> Result<(), ProposeError> {
+        self.raft
+            .trigger()
+            .snapshot()
+            .await
+            .map_err(|e| ProposeError::Unavailable(e.to_string()))
+    }
+
+    pub fn status(&self) -> Status {
+        let m = self.raft.metrics().borrow_watched().clone();
+        let membership = m.membership_config.membership();
+        let voter_ids: BTreeSet<NodeId> = membership.voter_ids().collect();
+        let mut voters = Vec::new();
+        let mut learners = Vec::new();
+        for (id, node) in membership.nodes() {
+            if voter_ids.contains(id) {
+                voters.push((*id, node.addr.clone()));
+            } else {
+                learners.push((*id, node.addr.clone()));
+            }
+        }
+        let (log_entries, log_bytes) = self.log.size();
+        Status {
+            node_id: self.node_id,
+            role: match m.state {
+                ServerState::Leader => "leader",
+                ServerState::Follower => "follower",
+                ServerState::Candidate => "candidate",
+                ServerState::Learner => "learner",
+                ServerState::Shutdown => "shutdown",
+            },
+            term: m.current_term,
+            leader: m.current_leader,
+            last_log_index: m.last_log_index.unwrap_or(0),
+            commit_index: m.cluster_committed.map_or(0, |l| l.index),
+            applied_index: m.last_applied.map_or(0, |l| l.index),
+            snapshot_index: m.snapshot.map_or(0, |l| l.index),
+            voters,
+            learners,
+            matched: m
+                .replication
+                .iter()
+                .flatten()
+                .map(|(id, matched)| (*id, matched.map_or(0, |l| l.index)))
+                .collect(),
+            log_entries,
+            log_bytes,
+            fsync: self.log.policy().name(),
+        }
+    }
+
+    pub async fn shutdown(&self) {
+        let _ = self.raft.shutdown().await;
+    }
+}

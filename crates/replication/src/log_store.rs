@@ -1,0 +1,594 @@
+//! The Raft log on disk: append-only segment files of checksummed records, and a small state file
+//! for the vote.
+//!
+//! A record is `[len: u32 LE][crc32c(payload): u32 LE][payload]`, the payload an entry encoded with
+//! postcard. Recovery reads every segment in order and cuts the last one at the first record that
+//! is short or fails its checksum (a torn tail: the write was in flight when the machine died, so
+//! it was never acknowledged). A bad record anywhere else is corruption and refuses to start.
+//!
+//! Durability is group commit: `append` writes the records and hands the flush callback to one
+//! sync thread, which fsyncs once for every append that arrived while it was busy and only then
+//! reports them flushed, so openraft acknowledges nothing that is not on disk (with `always`). The
+//! vote is written to a new file, fsynced and renamed over the old one before `save_vote` returns.
+//!
+//! Entries since the last purge are also kept in memory: followers are fed from there, and the
+//! snapshot policy bounds how many there are.
+
+use std::collections::VecDeque;
+use std::fmt::Debug;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::ops::{Bound, RangeBounds};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use openraft::OptionalSend;
+use openraft::entry::RaftEntry;
+use openraft::storage::{IOFlushed, LogState, RaftLogReader, RaftLogStorage};
+use serde::{Deserialize, Serialize};
+
+use crate::{Entry, LogId, TypeConfig, Vote};
+
+/// A segment is closed and a new one started past this size.
+pub const SEGMENT_BYTES_MAX: u64 = 64 << 20;
+/// The largest record accepted on recovery (a bigger length field is corruption, not an entry).
+pub const RECORD_BYTES_MAX: usize = 1 << 30;
+const RECORD_HEADER_BYTES: usize = 8;
+
+const CRC32C: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI);
+
+/// When appended entries reach the disk: Redis's `appendfsync`, with the same three values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FsyncPolicy {
+    /// fsync before an append is reported flushed (and so before a write is acknowledged).
+    Always,
+    /// Reported flushed once written; fsynced once a second.
+    EverySec,
+    /// Reported flushed once written; the kernel decides when.
+    No,
+}
+
+impl FsyncPolicy {
+    pub fn parse(name: &str) -> Option<FsyncPolicy> {
+        match name.to_ascii_lowercase().as_str() {
+            "always" => Some(FsyncPolicy::Always),
+            "everysec" => Some(FsyncPolicy::EverySec),
+            "no" => Some(FsyncPolicy::No),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            FsyncPolicy::Always => "always",
+            FsyncPolicy::EverySec => "everysec",
+            FsyncPolicy::No => "no",
+        }
+    }
+}
+
+/// What the state file holds: everything about the log that is not an entry.
+#[derive(Serialize, Deserialize, Default, Clone, Debug)]
+struct StateFile {
+    vote: Option<Vote>,
+    purged: Option<LogId>,
+}
+
+struct Segment {
+    first_index: u64,
+    path: PathBuf,
+    file: Arc<File>,
+    bytes: u64,
+}
+
+struct Inner {
+    dir: PathBuf,
+    state: StateFile,
+    committed: Option<LogId>,
+    /// Entries after the last purge, in index order, and where each one's record starts.
+    entries: VecDeque<(Entry, u64)>,
+    /// Index of `entries[0]` when it is not empty.
+    segments: Vec<Segment>,
+    scratch: Vec<u8>,
+    policy: FsyncPolicy,
+    sync: mpsc::SyncSender<SyncRequest>,
+    /// Set when a write or fsync failed: nothing more is accepted until restart, because the file
+    /// may now hold a record the log does not know about.
+    failed: Option<String>,
+}
+
+/// A handle to the log; clones share it (openraft wants one for writing and some for reading).
+#[derive(Clone)]
+pub struct LogStore {
+    inner: Arc<Mutex<Inner>>,
+}
+
+enum SyncRequest {
+    Flush(Arc<File>, IOFlushed<TypeConfig>),
+    Tick(Arc<File>),
+}
+
+/// Pending flushes are bounded: `append` waits for the sync thread past this many.
+const SYNC_QUEUE_MAX: usize = 4096;
+
+fn sync_thread(requests: mpsc::Receiver<SyncRequest>, policy: FsyncPolicy) {
+    let tick = Duration::from_secs(1);
+    let mut last_file: Option<Arc<File>> = None;
+    loop {
+        let first = match policy {
+            FsyncPolicy::EverySec => match requests.recv_timeout(tick) {
+                Ok(request) => Some(request),
+                Err(mpsc::RecvTimeoutError::Timeout) => None,
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            },
+            _ => match requests.recv() {
+                Ok(request) => Some(request),
+                Err(_) => return,
+            },
+        };
+        let mut callbacks = Vec::new();
+        let mut files: Vec<Arc<File>> = Vec::new();
+        let mut take = |request: SyncRequest| {
+            let file = match request {
+                SyncRequest::Flush(file, callback) => {
+                    callbacks.push(callback);
+                    file
+                }
+                SyncRequest::Tick(file) => file,
+            };
+            if !files.iter().any(|f| Arc::ptr_eq(f, &file)) {
+                files.push(file);
+            }
+        };
+        if let Some(request) = first {
+            take(request);
+        }
+        // Group commit: everything queued while the previous fsync ran shares this one.
+        while let Ok(request) = requests.try_recv() {
+            take(request);
+        }
+        if files.is_empty() {
+            if let Some(file) = &last_file {
+                files.push(file.clone());
+            }
+        }
+        let mut result = Ok(());
+        if policy != FsyncPolicy::No {
+            for file in &files {
+                if let Err(e) = file.sync_data() {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        if let Some(file) = files.pop() {
+            last_file = Some(file);
+        }
+        for callback in callbacks {
+            callback.io_completed(match &result {
+                Ok(()) => Ok(()),
+                Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
+            });
+        }
+    }
+}
+
+fn segment_path(dir: &Path, first_index: u64) -> PathBuf {
+    dir.join(format!("log-{first_index:020}.seg"))
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+fn invalid(message: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, message)
+}
+
+/// Writes `bytes` to `path` so that a crash leaves either the old file or the new one.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    let mut file = File::create(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    sync_dir(path.parent().unwrap_or(Path::new(".")))
+}
+
+/// Encodes `value` as a checksummed record appended to `out`.
+pub(crate) fn encode_record<T: Serialize>(value: &T, out: &mut Vec<u8>) -> io::Result<()> {
+    let start = out.len();
+    out.extend_from_slice(&[0; RECORD_HEADER_BYTES]);
+    let mut out_vec = std::mem::take(out);
+    out_vec = postcard::to_extend(value, out_vec).map_err(|e| invalid(e.to_string()))?;
+    *out = out_vec;
+    let payload_len = out.len() - start - RECORD_HEADER_BYTES;
+    let crc = CRC32C.checksum(&out[start + RECORD_HEADER_BYTES..]);
+    out[start..start + 4].copy_from_slice(&(payload_len as u32).to_le_bytes());
+    out[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
+    Ok(())
+}
+
+/// Decodes the record at the start of `bytes`: `Ok(Some((value, length)))`, `Ok(None)` when the
+/// record is incomplete or its checksum fails (a torn write), `Err` when it decodes to garbage.
+pub(crate) fn decode_record<T: for<'a> Deserialize<'a>>(
+    bytes: &[u8],
+) -> io::Result<Option<(T, usize)>> {
+    if bytes.len() < RECORD_HEADER_BYTES {
+        return Ok(None);
+    }
+    let len = u32::from_le_bytes(bytes[0..4].try_into().expect("4 bytes")) as usize;
+    let crc = u32::from_le_bytes(bytes[4..8].try_into().expect("4 bytes"));
+    if len > RECORD_BYTES_MAX || bytes.len() < RECORD_HEADER_BYTES + len {
+        return Ok(None);
+    }
+    let payload = &bytes[RECORD_HEADER_BYTES..RECORD_HEADER_BYTES + len];
+    if CRC32C.checksum(payload) != crc {
+        return Ok(None);
+    }
+    let value = postcard::from_bytes(payload).map_err(|e| invalid(e.to_string()))?;
+    Ok(Some((value, RECORD_HEADER_BYTES + len)))
+}
+
+impl LogStore {
+    /// Opens (or creates) the log in `dir`, cutting a torn tail off the last segment.
+    pub fn open(dir: &Path, policy: FsyncPolicy) -> io::Result<LogStore> {
+        std::fs::create_dir_all(dir)?;
+        let state = match std::fs::read(dir.join("state")) {
+            Ok(bytes) => match decode_record::<StateFile>(&bytes)? {
+                Some((state, _)) => state,
+                None => return Err(invalid("raft state file fails its checksum".into())),
+            },
+            Err(e) if e.kind() == io::ErrorKind::NotFound => StateFile::default(),
+            Err(e) => return Err(e),
+        };
+        let committed = match std::fs::read(dir.join("committed")) {
+            Ok(bytes) => decode_record(&bytes)?.map(|(c, _)| c).unwrap_or(None),
+            Err(_) => None,
+        };
+        let mut names: Vec<u64> = std::fs::read_dir(dir)?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                name.strip_prefix("log-")?
+                    .strip_suffix(".seg")?
+                    .parse()
+                    .ok()
+            })
+            .collect();
+        names.sort_unstable();
+        let purged_index = state.purged.map(|p| p.index);
+        let mut entries: VecDeque<(Entry, u64)> = VecDeque::new();
+        let mut segments = Vec::new();
+        let count = names.len();
+        for (n, first_index) in names.into_iter().enumerate() {
+            let path = segment_path(dir, first_index);
+            let mut bytes = Vec::new();
+            File::open(&path)?.read_to_end(&mut bytes)?;
+            let mut at = 0;
+            while at < bytes.len() {
+                match decode_record::<Entry>(&bytes[at..]) {
+                    Ok(Some((entry, len))) => {
+                        let index = entry.index();
+                        // Entries rewritten after a truncation replace the ones they follow.
+                        while entries.back().is_some_and(|(e, _)| e.index() >= index) {
+                            entries.pop_back();
+                        }
+                        if purged_index.is_none_or(|p| index > p) {
+                            entries.push_back((entry, at as u64));
+                        }
+                        at += len;
+                    }
+                    Ok(None) | Err(_) if n + 1 == count => {
+                        tracing::warn!(
+                            "cutting a torn tail of {} bytes off {}",
+                            bytes.len() - at,
+                            path.display()
+                        );
+                        let file = OpenOptions::new().write(true).open(&path)?;
+                        file.set_len(at as u64)?;
+                        file.sync_all()?;
+                        bytes.truncate(at);
+                        break;
+                    }
+                    Ok(None) | Err(_) => {
+                        return Err(invalid(format!(
+                            "corrupt record at byte {at} of {}",
+                            path.display()
+                        )));
+                    }
+                }
+            }
+            let file = OpenOptions::new().append(true).open(&path)?;
+            segments.push(Segment {
+                first_index,
+                path,
+                file: Arc::new(file),
+                bytes: bytes.len() as u64,
+            });
+        }
+        let (sync, requests) = mpsc::sync_channel(SYNC_QUEUE_MAX);
+        std::thread::Builder::new()
+            .name("raft-log-sync".into())
+            .spawn(move || sync_thread(requests, policy))?;
+        Ok(LogStore {
+            inner: Arc::new(Mutex::new(Inner {
+                dir: dir.to_path_buf(),
+                state,
+                committed,
+                entries,
+                segments,
+                scratch: Vec::new(),
+                policy,
+                sync,
+                failed: None,
+            })),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().expect("log lock")
+    }
+
+    /// The fsync policy in force.
+    pub fn policy(&self) -> FsyncPolicy {
+        self.lock().policy
+    }
+
+    /// The number of entries held (those after the last purge) and the bytes of the segments.
+    pub fn size(&self) -> (usize, u64) {
+        let inner = self.lock();
+        (
+            inner.entries.len(),
+            inner.segments.iter().map(|s| s.bytes).sum(),
+        )
+    }
+}
+
+impl Inner {
+    fn check(&self) -> io::Result<()> {
+        match &self.failed {
+            Some(message) => Err(io::Error::other(format!(
+                "the raft log failed earlier and accepts nothing until restart: {message}"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    fn first_index(&self) -> Option<u64> {
+        self.entries.front().map(|(e, _)| e.index())
+    }
+
+    fn last_log_id(&self) -> Option<LogId> {
+        self.entries
+            .back()
+            .map(|(e, _)| e.log_id())
+            .or(self.state.purged)
+    }
+
+    fn save_state(&mut self) -> io::Result<()> {
+        let mut bytes = Vec::new();
+        encode_record(&self.state, &mut bytes)?;
+        write_atomically(&self.dir.join("state"), &bytes)
+    }
+
+    /// The segment to append to, starting a new one when there is none or it is full.
+    fn writable_segment(&mut self, next_index: u64) -> io::Result<&mut Segment> {
+        let full = self
+            .segments
+            .last()
+            .is_none_or(|s| s.bytes >= SEGMENT_BYTES_MAX);
+        if full {
+            if let Some(last) = self.segments.last() {
+                // Everything in the closed segment reaches the disk before the new one exists, so
+                // recovery never sees a later segment after a torn earlier one.
+                last.file.sync_data()?;
+            }
+            let path = segment_path(&self.dir, next_index);
+            // O_APPEND: after a truncation every write still lands at the (new) end.
+            let _ = std::fs::remove_file(&path);
+            let file = OpenOptions::new().create(true).append(true).open(&path)?;
+            sync_dir(&self.dir)?;
+            self.segments.push(Segment {
+                first_index: next_index,
+                path,
+                file: Arc::new(file),
+                bytes: 0,
+            });
+        }
+        Ok(self.segments.last_mut().expect("a segment exists"))
+    }
+
+    fn index_range<RB: RangeBounds<u64>>(&self, range: &RB) -> (usize, usize) {
+        let Some(first) = self.first_index() else {
+            return (0, 0);
+        };
+        let len = self.entries.len() as u64;
+        let start = match range.start_bound() {
+            Bound::Included(&s) => s,
+            Bound::Excluded(&s) => s + 1,
+            Bound::Unbounded => first,
+        }
+        .clamp(first, first + len);
+        let end = match range.end_bound() {
+            Bound::Included(&e) => e.saturating_add(1),
+            Bound::Excluded(&e) => e,
+            Bound::Unbounded => first + len,
+        }
+        .clamp(start, first + len);
+        ((start - first) as usize, (end - first) as usize)
+    }
+}
+
+impl RaftLogReader<TypeConfig> for LogStore {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + OptionalSend>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<Entry>, io::Error> {
+        let inner = self.lock();
+        let (start, end) = inner.index_range(&range);
+        Ok(inner
+            .entries
+            .range(start..end)
+            .map(|(e, _)| e.clone())
+            .collect())
+    }
+
+    async fn read_vote(&mut self) -> Result<Option<Vote>, io::Error> {
+        Ok(self.lock().state.vote)
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for LogStore {
+    type LogReader = LogStore;
+
+    async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, io::Error> {
+        let inner = self.lock();
+        Ok(LogState {
+            last_purged_log_id: inner.state.purged,
+            last_log_id: inner.last_log_id(),
+        })
+    }
+
+    async fn get_log_reader(&mut self) -> Self::LogReader {
+        self.clone()
+    }
+
+    async fn save_vote(&mut self, vote: &Vote) -> Result<(), io::Error> {
+        let mut inner = self.lock();
+        inner.check()?;
+        inner.state.vote = Some(*vote);
+        inner.save_state()
+    }
+
+    async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), io::Error> {
+        // Not fsynced: it only lets a restart re-apply committed entries without waiting for an
+        // election, and openraft tolerates it lagging (it is a hint, never a promise).
+        let mut inner = self.lock();
+        inner.committed = committed;
+        let mut bytes = Vec::new();
+        encode_record(&committed, &mut bytes)?;
+        std::fs::write(inner.dir.join("committed"), &bytes)
+    }
+
+    async fn read_committed(&mut self) -> Result<Option<LogId>, io::Error> {
+        Ok(self.lock().committed)
+    }
+
+    async fn append<I>(
+        &mut self,
+        entries: I,
+        callback: IOFlushed<TypeConfig>,
+    ) -> Result<(), io::Error>
+    where
+        I: IntoIterator<Item = Entry> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let sync = {
+            let mut inner = self.lock();
+            inner.check()?;
+            let mut entries = entries.into_iter().peekable();
+            while let Some(first) = entries.peek() {
+                let next_index = first.index();
+                let mut scratch = std::mem::take(&mut inner.scratch);
+                scratch.clear();
+                let segment = inner.writable_segment(next_index)?;
+                let base = segment.bytes;
+                let mut placed = Vec::new();
+                // Fill this segment (one write), then move on to a new one if it is full.
+                while let Some(entry) = entries.next_if(|_| {
+                    base + (scratch.len() as u64) < SEGMENT_BYTES_MAX || scratch.is_empty()
+                }) {
+                    placed.push((base + scratch.len() as u64, entry.clone()));
+                    encode_record(&entry, &mut scratch)?;
+                }
+                let segment = inner.segments.last_mut().expect("a segment exists");
+                let written = (&*segment.file).write_all(&scratch);
+                if let Err(e) = written {
+                    inner.failed = Some(e.to_string());
+                    return Err(e);
+                }
+                segment.bytes += scratch.len() as u64;
+                for (offset, entry) in placed {
+                    inner.entries.push_back((entry, offset));
+                }
+                inner.scratch = scratch;
+            }
+            let file = inner.segments.last().map(|s| s.file.clone());
+            match (inner.policy, file) {
+                (FsyncPolicy::Always, Some(file)) => Some((inner.sync.clone(), file)),
+                _ => None,
+            }
+        };
+        match sync {
+            Some((sender, file)) => {
+                if sender.send(SyncRequest::Flush(file, callback)).is_err() {
+                    return Err(io::Error::other("the raft log sync thread stopped"));
+                }
+            }
+            None => {
+                {
+                    let inner = self.lock();
+                    if let Some(segment) = inner.segments.last() {
+                        // Tells the everysec thread which file to sync; dropped when it is busy.
+                        let _ = inner.sync.try_send(SyncRequest::Tick(segment.file.clone()));
+                    }
+                }
+                callback.io_completed(Ok(()));
+            }
+        }
+        Ok(())
+    }
+
+    async fn truncate_after(&mut self, last_log_id: Option<LogId>) -> Result<(), io::Error> {
+        let mut inner = self.lock();
+        inner.check()?;
+        let keep_through = last_log_id.map(|l| l.index);
+        while let Some((entry, offset)) = inner.entries.back() {
+            if keep_through.is_some_and(|k| entry.index() <= k) {
+                break;
+            }
+            let (index, offset) = (entry.index(), *offset);
+            inner.entries.pop_back();
+            // Cut the file where the first removed entry's record started; drop later segments.
+            while inner.segments.len() > 1
+                && inner.segments.last().is_some_and(|s| s.first_index > index)
+            {
+                let segment = inner.segments.pop().expect("checked");
+                std::fs::remove_file(&segment.path)?;
+            }
+            if let Some(segment) = inner.segments.last_mut() {
+                if segment.first_index <= index && segment.bytes > offset {
+                    segment.file.set_len(offset)?;
+                    segment.file.sync_data()?;
+                    segment.bytes = offset;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn purge(&mut self, log_id: LogId) -> Result<(), io::Error> {
+        let mut inner = self.lock();
+        inner.check()?;
+        assert!(inner.state.purged.is_none_or(|p| p.index <= log_id.index));
+        inner.state.purged = Some(log_id);
+        inner.save_state()?;
+        while inner
+            .entries
+            .front()
+            .is_some_and(|(e, _)| e.index() <= log_id.index)
+        {
+            inner.entries.pop_front();
+        }
+        // A segment goes once every entry in it is purged: the next segment starts at or before
+        // the first entry kept.
+        while inner.segments.len() > 1 && inner.segments[1].first_index <= log_id.index + 1 {
+            let segment = inner.segments.remove(0);
+            std::fs::remove_file(&segment.path)?;
+        }
+        Ok(())
+    }
+}

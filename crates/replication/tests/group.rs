@@ -1,0 +1,208 @@
+//! Whole groups in one process over an in-memory transport: a cluster of one across restarts,
+//! three peers through a leader failure, a learner caught up by snapshot, and retries applied once.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use common::{KvMachine, LocalNet, LocalTransport, wait_for};
+use replication::{Group, GroupConfig, NodeId, ProposeError};
+
+struct Node {
+    group: Group,
+    machine: Arc<KvMachine>,
+}
+
+async fn open(net: &Arc<LocalNet>, id: NodeId, dir: &Path, snapshot_entries: u64) -> Node {
+    let machine = Arc::new(KvMachine::default());
+    let mut config = GroupConfig::new(id, dir.join(format!("node{id}")));
+    config.election_timeout_ms_min = 150;
+    config.election_timeout_ms_max = 300;
+    config.heartbeat_ms = 50;
+    config.snapshot_entries = snapshot_entries;
+    config.log_keep_entries = 0;
+    let transport = Arc::new(LocalTransport {
+        net: net.clone(),
+        from: id,
+    });
+    let group = Group::open(config, machine.clone(), transport)
+        .await
+        .expect("open group");
+    net.groups.lock().unwrap().insert(id, group.clone());
+    Node { group, machine }
+}
+
+fn addr(id: NodeId) -> String {
+    format!("127.0.0.1:{}", 7000 + id)
+}
+
+async fn propose_anywhere(nodes: &BTreeMap<NodeId, Node>, net: &LocalNet, body: &str) -> Bytes {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        for (id, node) in nodes {
+            if net.down.lock().unwrap().contains(id) || !node.group.is_leader() {
+                continue;
+            }
+            match node
+                .group
+                .propose(0, 0, Bytes::copy_from_slice(body.as_bytes()))
+                .await
+            {
+                Ok(reply) => return reply,
+                Err(ProposeError::NotLeader(_)) => {}
+                Err(e) => panic!("proposal failed: {e}"),
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no leader took {body}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_of_one_keeps_every_acknowledged_write_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = Arc::new(LocalNet::default());
+    for round in 0..3 {
+        let node = open(&net, 1, dir.path(), 25).await;
+        node.group
+            .bootstrap(BTreeMap::from([(1, addr(1))]))
+            .await
+            .unwrap();
+        wait_for("leadership", 5000, || node.group.is_leader()).await;
+        // Everything written in earlier rounds is back before the first new write.
+        node.group.read_barrier().await.unwrap();
+        for i in 0..round * 20 {
+            assert_eq!(node.machine.get(&format!("k{i}")), Some(format!("v{i}")));
+        }
+        for i in round * 20..(round + 1) * 20 {
+            let reply = node
+                .group
+                .propose(0, 0, Bytes::from(format!("k{i}=v{i}")))
+                .await
+                .unwrap();
+            assert_eq!(reply, Bytes::from(format!("v{i}")));
+        }
+        node.group.shutdown().await;
+        net.groups.lock().unwrap().clear();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_peers_survive_the_loss_of_the_leader() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = Arc::new(LocalNet::default());
+    let mut nodes = BTreeMap::new();
+    for id in 1..=3 {
+        nodes.insert(id, open(&net, id, dir.path(), 1000).await);
+    }
+    let members: BTreeMap<NodeId, String> = (1..=3).map(|id| (id, addr(id))).collect();
+    nodes[&1].group.bootstrap(members).await.unwrap();
+    for i in 0..50 {
+        propose_anywhere(&nodes, &net, &format!("k{i}=v{i}")).await;
+    }
+    let leader = *nodes.iter().find(|(_, n)| n.group.is_leader()).unwrap().0;
+    net.down.lock().unwrap().insert(leader);
+    // A new leader among the other two, and writes go on.
+    for i in 50..100 {
+        propose_anywhere(&nodes, &net, &format!("k{i}=v{i}")).await;
+    }
+    let new_leader = *nodes
+        .iter()
+        .find(|(id, n)| **id != leader && n.group.is_leader())
+        .unwrap()
+        .0;
+    assert_ne!(new_leader, leader);
+    net.down.lock().unwrap().clear();
+    // The old leader rejoins and catches up; all three hold the same 100 keys.
+    let target = nodes[&new_leader].group.status().last_log_index;
+    wait_for("every peer to apply everything", 10_000, || {
+        nodes
+            .values()
+            .all(|n| n.group.status().applied_index >= target)
+    })
+    .await;
+    let expected = nodes[&new_leader].machine.dump();
+    assert_eq!(expected.len(), 100);
+    for node in nodes.values() {
+        assert_eq!(node.machine.dump(), expected);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_learner_added_later_catches_up_by_snapshot_and_becomes_a_voter() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = Arc::new(LocalNet::default());
+    let mut nodes = BTreeMap::new();
+    nodes.insert(1, open(&net, 1, dir.path(), 20).await);
+    nodes[&1]
+        .group
+        .bootstrap(BTreeMap::from([(1, addr(1))]))
+        .await
+        .unwrap();
+    for i in 0..200 {
+        propose_anywhere(&nodes, &net, &format!("k{i}=v{i}")).await;
+    }
+    nodes[&1].group.snapshot().await.unwrap();
+    wait_for("a purged log", 5000, || {
+        nodes[&1].group.status().snapshot_index > 0 && nodes[&1].group.status().log_entries < 200
+    })
+    .await;
+    nodes.insert(2, open(&net, 2, dir.path(), 20).await);
+    nodes[&1].group.add_learner(2, addr(2)).await.unwrap();
+    nodes[&1]
+        .group
+        .change_voters(BTreeSet::from([1, 2]))
+        .await
+        .unwrap();
+    let target = nodes[&1].group.status().last_log_index;
+    wait_for("the new voter to apply everything", 10_000, || {
+        nodes[&2].group.status().applied_index >= target
+    })
+    .await;
+    assert_eq!(nodes[&2].machine.dump(), nodes[&1].machine.dump());
+    assert_eq!(nodes[&2].machine.dump().len(), 200);
+    assert_eq!(nodes[&1].group.status().voters.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_proposal_applies_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = Arc::new(LocalNet::default());
+    let node = open(&net, 1, dir.path(), 1000).await;
+    node.group
+        .bootstrap(BTreeMap::from([(1, addr(1))]))
+        .await
+        .unwrap();
+    wait_for("leadership", 5000, || node.group.is_leader()).await;
+    let first = node
+        .group
+        .propose(42, 1, Bytes::from_static(b"n+=5"))
+        .await
+        .unwrap();
+    let retry = node
+        .group
+        .propose(42, 1, Bytes::from_static(b"n+=5"))
+        .await
+        .unwrap();
+    assert_eq!(first, Bytes::from_static(b"5"));
+    assert_eq!(retry, Bytes::from_static(b"5"));
+    assert_eq!(node.machine.get("n"), Some("5".into()));
+    let next = node
+        .group
+        .propose(42, 2, Bytes::from_static(b"n+=5"))
+        .await
+        .unwrap();
+    assert_eq!(next, Bytes::from_static(b"10"));
+    // Without a session the same body applies every time.
+    node.group
+        .propose(0, 0, Bytes::from_static(b"n+=5"))
+        .await
+        .unwrap();
+    assert_eq!(node.machine.get("n"), Some("15".into()));
+}

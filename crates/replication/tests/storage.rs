@@ -1,0 +1,199 @@
+//! The log store and state machine: openraft's conformance suite, then what the suite does not
+//! cover (restart, torn tail, corruption, truncation and purge surviving a restart).
+
+mod common;
+
+use std::io::Write;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use common::KvMachine;
+use openraft::entry::RaftEntry;
+use openraft::storage::{IOFlushed, RaftLogReader, RaftLogStorage};
+use openraft::testing::log::{StoreBuilder, Suite};
+use openraft::type_config::TypeConfigExt;
+use openraft::{EntryPayload, StorageError};
+use replication::log_store::{FsyncPolicy, LogStore};
+use replication::state_machine::StateMachine;
+use replication::{Entry, LogId, Proposal, TypeConfig};
+
+struct Builder;
+
+impl StoreBuilder<TypeConfig, LogStore, StateMachine, tempfile::TempDir> for Builder {
+    async fn build(
+        &self,
+    ) -> Result<(tempfile::TempDir, LogStore, StateMachine), StorageError<TypeConfig>> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = LogStore::open(&dir.path().join("log"), FsyncPolicy::Always).expect("open log");
+        let sm = StateMachine::open(dir.path().join("snapshot"), Arc::new(KvMachine::default()))
+            .expect("open state machine");
+        Ok((dir, log, sm))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passes_openraft_storage_suite() {
+    Suite::test_all(Builder).await.expect("storage suite");
+}
+
+fn log_id(term: u64, index: u64) -> LogId {
+    LogId::new(
+        openraft::impls::leader_id_adv::LeaderId { term, node_id: 1 },
+        index,
+    )
+}
+
+fn entry(term: u64, index: u64, body: &str) -> Entry {
+    Entry::new(
+        log_id(term, index),
+        EntryPayload::Normal(Proposal {
+            session: 0,
+            seq: 0,
+            body: Bytes::copy_from_slice(body.as_bytes()),
+        }),
+    )
+}
+
+async fn append(log: &mut LogStore, entries: Vec<Entry>) {
+    let (tx, flushed) = TypeConfig::oneshot();
+    let callback = IOFlushed::<TypeConfig>::signal(tx);
+    log.append(entries, callback).await.expect("append");
+    flushed.await.expect("flush reported").expect("flushed");
+}
+
+async fn indexes(log: &mut LogStore) -> Vec<u64> {
+    log.try_get_log_entries(..)
+        .await
+        .expect("read")
+        .iter()
+        .map(|e| e.index())
+        .collect()
+}
+
+fn segment_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "seg"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[tokio::test]
+async fn entries_and_vote_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut log = LogStore::open(dir.path(), FsyncPolicy::Always).unwrap();
+        append(&mut log, (1..=5).map(|i| entry(1, i, "x")).collect()).await;
+        let vote = replication::Vote::new_committed(1, 7);
+        log.save_vote(&vote).await.unwrap();
+    }
+    let mut log = LogStore::open(dir.path(), FsyncPolicy::Always).unwrap();
+    assert_eq!(indexes(&mut log).await, vec![1, 2, 3, 4, 5]);
+    assert_eq!(
+        log.read_vote().await.unwrap(),
+        Some(replication::Vote::new_committed(1, 7))
+    );
+    let state = log.get_log_state().await.unwrap();
+    assert_eq!(state.last_log_id, Some(log_id(1, 5)));
+}
+
+#[tokio::test]
+async fn a_torn_tail_is_cut_and_appends_continue_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut log = LogStore::open(dir.path(), FsyncPolicy::Always).unwrap();
+        append(&mut log, (1..=3).map(|i| entry(1, i, "value")).collect()).await;
+    }
+    let segment = segment_files(dir.path()).pop().unwrap();
+    let full = std::fs::metadata(&segment).unwrap().len();
+    // Half of a fourth record: a write the machine died in the middle of.
+    let mut record = Vec::new();
+    record.extend_from_slice(&100u32.to_le_bytes());
+    record.extend_from_slice(&[0xAB; 30]);
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&segment)
+        .unwrap()
+        .write_all(&record)
+        .unwrap();
+    let mut log = LogStore::open(dir.path(), FsyncPolicy::Always).unwrap();
+    assert_eq!(indexes(&mut log).await, vec![1, 2, 3]);
+    assert_eq!(std::fs::metadata(&segment).unwrap().len(), full);
+    append(&mut log, vec![entry(1, 4, "after")]).await;
+    drop(log);
+    let mut log = LogStore::open(dir.path(), FsyncPolicy::Always).unwrap();
+    assert_eq!(indexes(&mut log).await, vec![1, 2, 3, 4]);
+}
+
+#[tokio::test]
+async fn a_flipped_bit_in_the_last_record_is_a_torn_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut log = LogStore::open(dir.path(), FsyncPolicy::Always).unwrap();
+        append(&mut log, (1..=3).map(|i| entry(1, i, "value")).collect()).await;
+    }
+    let segment = segment_files(dir.path()).pop().unwrap();
+    let mut bytes = std::fs::read(&segment).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x01;
+    std::fs::write(&segment, &bytes).unwrap();
+    let mut log = LogStore::open(dir.path(), FsyncPolicy::Always).unwrap();
+    assert_eq!(indexes(&mut log).await, vec![1, 2]);
+}
+
+#[tokio::test]
+async fn corruption_before_the_last_record_refuses_to_open() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut log = LogStore::open(dir.path(), FsyncPolicy::Always).unwrap();
+        append(&mut log, (1..=3).map(|i| entry(1, i, "value")).collect()).await;
+        // A second segment, so the corrupt one is not the last.
+    }
+    let first = segment_files(dir.path()).pop().unwrap();
+    std::fs::write(
+        dir.path().join(format!("log-{:020}.seg", 1000)),
+        std::fs::read(&first).unwrap(),
+    )
+    .unwrap();
+    let mut bytes = std::fs::read(&first).unwrap();
+    bytes[10] ^= 0xFF;
+    std::fs::write(&first, &bytes).unwrap();
+    let error = LogStore::open(dir.path(), FsyncPolicy::Always)
+        .err()
+        .expect("a corrupt segment must not open");
+    assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
+}
+
+#[tokio::test]
+async fn truncation_and_purge_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut log = LogStore::open(dir.path(), FsyncPolicy::Always).unwrap();
+        append(&mut log, (1..=10).map(|i| entry(1, i, "a")).collect()).await;
+        log.truncate_after(Some(log_id(1, 6))).await.unwrap();
+        // A new leader's entries replace the truncated ones.
+        append(&mut log, (7..=8).map(|i| entry(2, i, "b")).collect()).await;
+        log.purge(log_id(1, 3)).await.unwrap();
+    }
+    let mut log = LogStore::open(dir.path(), FsyncPolicy::Always).unwrap();
+    assert_eq!(indexes(&mut log).await, vec![4, 5, 6, 7, 8]);
+    let entries = log.try_get_log_entries(7..=8).await.unwrap();
+    assert!(entries.iter().all(|e| e.log_id().leader_id.term == 2));
+    let state = log.get_log_state().await.unwrap();
+    assert_eq!(state.last_purged_log_id, Some(log_id(1, 3)));
+    assert_eq!(state.last_log_id, Some(log_id(2, 8)));
+}
+
+#[tokio::test]
+async fn appends_reported_flushed_under_every_policy() {
+    for policy in [FsyncPolicy::Always, FsyncPolicy::EverySec, FsyncPolicy::No] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = LogStore::open(dir.path(), policy).unwrap();
+        append(&mut log, vec![entry(1, 1, "x")]).await;
+        drop(log);
+        let mut log = LogStore::open(dir.path(), policy).unwrap();
+        assert_eq!(indexes(&mut log).await, vec![1], "{policy:?}");
+    }
+}

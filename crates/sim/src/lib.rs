@@ -1,0 +1,24 @@
+//! Deterministic simulation of whole clusters, and the checkers that judge its histories.
+//!
+//! Map of the crate:
+//! - `history`: what clients saw, operation by operation, with unknown outcomes for timeouts.
+//! - `model`: the sequential specifications a key's operations are judged against (a Redis
+//!   string register, a list that is appended to and read whole).
+//! - `linearizability`: the per-key Wing–Gong–Lowe checker, `check_register` and
+//!   `check_list_append`.
+//!
+//! The checkers are pure: no I/O, no clock, no randomness. The simulator that records histories
+//! is not here yet.
+
+pub mod history;
+pub mod linearizability;
+pub mod model;
+
+pub use history::{
+    History, Key, ListHistory, ListInput, ListOutput, Op, OpId, Outcome, ProcessId,
+    RegisterHistory, RegisterInput, RegisterOutput, Value,
+};
+pub use linearizability::{
+    Exhausted, Limits, Verdict, Violation, check, check_list_append, check_register,
+};
+pub use model::{ListAppend, Model, Register};
