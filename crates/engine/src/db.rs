@@ -258,10 +258,14 @@ pub struct Db {
     misses: Cell<u64>,
     /// Keys deleted because their time came, lazily or actively.
     expired: u64,
-    /// Keys some client WATCHes: (clients watching, version). Every change to such a key bumps
-    /// its version; EXEC compares versions. Empty (and one branch per write) when nobody
-    /// watches.
-    watched: std::collections::HashMap<Key, (u32, u64)>,
+    /// WATCH versions, replicated state: every change to a key stamps its bucket with the next
+    /// value of `version_clock`, and FLUSHDB/SWAPDB stamp `cleared_at`; a key's version is the
+    /// larger of the two. Every replica applies the same writes, so every replica computes the
+    /// same versions and decides an EXEC the same way. Two keys sharing a bucket can make an
+    /// EXEC fail that Redis would run (rarely: 4096 buckets); never the other way round.
+    versions: Box<[u64]>,
+    version_clock: u64,
+    cleared_at: u64,
     /// Keys deleted by expiry since the last drain, kept only while `expired` notifications are
     /// on.
     expired_log: Vec<Key>,
@@ -270,6 +274,15 @@ pub struct Db {
     /// of them lists it in `ready` so the server retries those clients.
     blocked_keys: std::collections::HashMap<Key, u32>,
     ready: Vec<Key>,
+}
+
+/// Buckets of WATCH versions per database.
+const WATCH_BUCKETS: usize = 4096;
+const _: () = assert!(WATCH_BUCKETS.is_power_of_two());
+
+/// A key's WATCH bucket: a fixed-seed hash, the same in every process, unlike the keyspace's.
+fn watch_bucket(key: &[u8]) -> usize {
+    (FixedState::with_seed(0x5741_5443_4845_5321).hash_one(key) as usize) & (WATCH_BUCKETS - 1)
 }
 
 fn seconds(now_ms: u64) -> u32 {
@@ -288,7 +301,9 @@ impl Db {
             hits: Cell::new(0),
             misses: Cell::new(0),
             expired: 0,
-            watched: std::collections::HashMap::new(),
+            versions: vec![0; WATCH_BUCKETS].into_boxed_slice(),
+            version_clock: 0,
+            cleared_at: 0,
             expired_log: Vec::new(),
             log_expired: false,
             blocked_keys: std::collections::HashMap::new(),
@@ -413,38 +428,46 @@ impl Db {
 
     /// Records a change to `key` for WATCH.
     fn touched(&mut self, key: &[u8]) {
-        if self.watched.is_empty() {
-            return;
-        }
-        if let Some((_, version)) = self.watched.get_mut(key) {
-            *version += 1;
-        }
+        self.version_clock += 1;
+        self.versions[watch_bucket(key)] = self.version_clock;
     }
 
-    /// Starts watching `key` for one more client; returns its current version.
+    /// Starts watching `key`; returns its current version.
     pub fn watch(&mut self, key: &[u8]) -> u64 {
-        let (clients, version) = self.watched.entry(key.into()).or_insert((0, 0));
-        *clients += 1;
-        *version
+        self.watch_version(key)
     }
 
-    /// One client stops watching `key`.
-    pub fn unwatch(&mut self, key: &[u8]) {
-        if let Some((clients, _)) = self.watched.get_mut(key) {
-            *clients -= 1;
-            if *clients == 0 {
-                self.watched.remove(key);
-            }
-        }
-    }
+    /// One client stops watching `key` (versions are kept for every key, so nothing to do).
+    pub fn unwatch(&mut self, _key: &[u8]) {}
 
-    /// The version of a watched key (0 if nobody watches it).
+    /// The version of `key`: it changes whenever the key does.
     pub fn watch_version(&self, key: &[u8]) -> u64 {
-        self.watched.get(key).map_or(0, |(_, v)| *v)
+        self.versions[watch_bucket(key)].max(self.cleared_at)
+    }
+
+    /// (version clock, cleared-at, buckets), for snapshots.
+    pub(crate) fn watch_state(&self) -> (u64, u64, &[u64]) {
+        (self.version_clock, self.cleared_at, &self.versions)
+    }
+
+    pub(crate) fn set_watch_state(
+        &mut self,
+        clock: u64,
+        cleared_at: u64,
+        versions: Vec<u64>,
+    ) -> Result<(), String> {
+        if versions.len() != WATCH_BUCKETS {
+            return Err(format!("snapshot has {} WATCH buckets", versions.len()));
+        }
+        self.version_clock = clock;
+        self.cleared_at = cleared_at;
+        self.versions = versions.into_boxed_slice();
+        Ok(())
     }
 
     fn touch_all_watched(&mut self) {
-        self.watched.values_mut().for_each(|(_, v)| *v += 1);
+        self.version_clock += 1;
+        self.cleared_at = self.version_clock;
     }
 
     /// Stores `entry` under `key`, replacing any entry there; true if one was replaced.
@@ -693,7 +716,8 @@ impl Db {
     /// Deletes every key; statistics and watches stay (every watched key counts as changed).
     pub fn clear(&mut self) {
         let (hits, misses, expired) = (self.hits.get(), self.misses.get(), self.expired);
-        let mut watched = std::mem::take(&mut self.watched);
+        let versions = std::mem::take(&mut self.versions);
+        let version_clock = self.version_clock;
         let blocked_keys = std::mem::take(&mut self.blocked_keys);
         let log_expired = self.log_expired;
         *self = Db::new(self.hasher.clone());
@@ -702,8 +726,9 @@ impl Db {
         self.hits.set(hits);
         self.misses.set(misses);
         self.expired = expired;
-        watched.values_mut().for_each(|(_, v)| *v += 1);
-        self.watched = watched;
+        self.versions = versions;
+        self.version_clock = version_clock;
+        self.touch_all_watched();
     }
 
     /// Every stored entry, expired or not, in slot order.
@@ -833,8 +858,11 @@ impl Keyspace {
             let db = &mut self.dbs[index];
             db.ready.extend(db.blocked_keys.keys().cloned());
         }
-        let watched_a = std::mem::take(&mut self.dbs[a].watched);
-        self.dbs[a].watched = std::mem::replace(&mut self.dbs[b].watched, watched_a);
+        // The WATCH versions moved with the data; every key in both counts as changed, at a
+        // version above any either database handed out before.
+        let clock = self.dbs[a].version_clock.max(self.dbs[b].version_clock);
+        self.dbs[a].version_clock = clock;
+        self.dbs[b].version_clock = clock;
         self.dbs[a].touch_all_watched();
         self.dbs[b].touch_all_watched();
     }

@@ -19,6 +19,7 @@ mod longdouble;
 pub mod notify;
 mod robin;
 mod slot;
+mod snapshot;
 mod table;
 pub mod types;
 mod value;

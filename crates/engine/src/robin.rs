@@ -29,10 +29,12 @@
 //! The hasher has one seed per process (see `types`), to be shared by the replicas of a group:
 //! the order, and so replies, are the same on every replica. The layout (and with it which
 //! element a seeded random pick lands on) is a
-//! deterministic function of the operations applied, not of the contents alone: a copy rebuilt
-//! from DUMP may have another capacity. Random removals (SPOP) therefore replicate as their
-//! effect, as DESIGN.md has it. The server picks that seed at random at startup, so clients cannot
-//! craft members that share a home slot (with a known seed, probing would degrade to O(n)).
+//! deterministic function of the contents and the table size (`bits`), and the size depends on
+//! the operations applied: a copy rebuilt from DUMP may have another. Raft snapshots therefore
+//! keep each set's size (`layout_bits`), so SPOP, applied from the log, picks the same members
+//! on every replica. The seed is chosen at random when a cluster is created and kept with its
+//! data, so clients cannot craft members that share a home slot (with a known seed, probing
+//! would degrade to O(n)), and every replica and restart hashes alike.
 
 use std::cmp::Ordering;
 use std::collections::HashSet;
@@ -212,6 +214,20 @@ impl<V> RobinMap<V> {
             self.rebuild(self.bits - 1);
         }
         (slot.key, slot.value)
+    }
+
+    /// The table's size, as `log2` of its home slots. With the contents and the seed it fixes
+    /// the layout, and so which element a seeded random pick lands on: snapshots keep it, so a
+    /// replica restored from one picks as the replica that wrote it would have.
+    pub(crate) fn layout_bits(&self) -> u32 {
+        self.bits
+    }
+
+    /// Lays the table out over `1 << bits` home slots (as [`RobinMap::layout_bits`] reported).
+    pub(crate) fn set_layout_bits(&mut self, bits: u32) {
+        if self.len > 0 && (BITS_MIN..=48).contains(&bits) && bits != self.bits {
+            self.rebuild(bits);
+        }
     }
 
     /// Lays the elements out again over `1 << bits` home slots, in one pass: they are already
@@ -395,6 +411,16 @@ impl RobinSet {
     /// See [`RobinMap::scan`].
     pub fn scan<'a>(&'a self, cursor: u64, count: usize, mut visit: impl FnMut(&'a [u8])) -> u64 {
         self.0.scan(cursor, count, |k, _| visit(k))
+    }
+
+    /// See [`RobinMap::layout_bits`].
+    pub(crate) fn layout_bits(&self) -> u32 {
+        self.0.layout_bits()
+    }
+
+    /// See [`RobinMap::set_layout_bits`].
+    pub(crate) fn set_layout_bits(&mut self, bits: u32) {
+        self.0.set_layout_bits(bits)
     }
 
     /// See [`RobinMap::random_slot`].

@@ -1,0 +1,251 @@
+//! The whole keyspace as bytes, for Raft snapshots: what a replica needs to continue applying
+//! the log exactly as the replica that wrote it would have.
+//!
+//! `magic "RDKS" · version u16 · databases varint · per database: version clock, cleared-at,
+//! the WATCH version buckets, a key count and each key (key, expiry, last write in seconds,
+//! value as a DUMP payload, a set's table size) · CRC-64/XZ of everything before`. The WATCH versions are included
+//! because EXEC decides on them, and every replica must decide the same way.
+
+use crate::cmd::dump;
+use crate::db::Keyspace;
+use crate::value::{Entry, Value, ValueRef};
+
+const MAGIC: &[u8; 4] = b"RDKS";
+const FORMAT_VERSION: u16 = 1;
+const CRC64: crc::Crc<u64> = crc::Crc::<u64>::new(&crc::CRC_64_XZ);
+
+fn put_varint(out: &mut Vec<u8>, mut n: u64) {
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    put_varint(out, bytes.len() as u64);
+    out.extend_from_slice(bytes);
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn varint(&mut self) -> Result<u64, String> {
+        let mut n = 0u64;
+        for shift in (0..64).step_by(7) {
+            let (&byte, rest) = self.0.split_first().ok_or("snapshot ends early")?;
+            self.0 = rest;
+            n |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Ok(n);
+            }
+        }
+        Err("snapshot has an overlong number".into())
+    }
+
+    fn take(&mut self, len: usize) -> Result<&'a [u8], String> {
+        if self.0.len() < len {
+            return Err("snapshot ends early".into());
+        }
+        let (head, rest) = self.0.split_at(len);
+        self.0 = rest;
+        Ok(head)
+    }
+
+    fn bytes(&mut self) -> Result<&'a [u8], String> {
+        let len = self.varint()?;
+        self.take(usize::try_from(len).map_err(|_| "snapshot length too large")?)
+    }
+}
+
+impl Keyspace {
+    /// Appends the whole keyspace to `out`.
+    pub fn write_snapshot(&self, out: &mut Vec<u8>) {
+        let start = out.len();
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        put_varint(out, self.databases() as u64);
+        for index in 0..self.databases() {
+            let db = self.db(index);
+            let (clock, cleared, versions) = db.watch_state();
+            put_varint(out, clock);
+            put_varint(out, cleared);
+            put_varint(out, versions.len() as u64);
+            for &v in versions {
+                put_varint(out, v);
+            }
+            put_varint(out, db.len() as u64);
+            for (key, entry) in db.iter() {
+                put_bytes(out, key);
+                put_varint(out, entry.expire_at_ms);
+                put_varint(out, u64::from(entry.changed_s));
+                put_bytes(out, &dump::serialize(entry.value));
+                let bits = match entry.value {
+                    ValueRef::Set(set) => set.layout_bits(),
+                    _ => 0,
+                };
+                put_varint(out, u64::from(bits));
+            }
+        }
+        let crc = CRC64.checksum(&out[start..]);
+        out.extend_from_slice(&crc.to_le_bytes());
+    }
+
+    /// Replaces every database with the contents of a snapshot made by `write_snapshot`.
+    /// Connection-side state (blocked keys, notification settings) stays.
+    pub fn read_snapshot(&mut self, data: &[u8]) -> Result<(), String> {
+        if data.len() < MAGIC.len() + 2 + 8 {
+            return Err("snapshot too short".into());
+        }
+        let (body, crc) = data.split_at(data.len() - 8);
+        if CRC64.checksum(body).to_le_bytes() != crc {
+            return Err("snapshot fails its checksum".into());
+        }
+        let mut r = Reader(body);
+        if r.take(4)? != MAGIC {
+            return Err("not a keyspace snapshot".into());
+        }
+        let version = r.take(2)?;
+        if u16::from_le_bytes([version[0], version[1]]) > FORMAT_VERSION {
+            return Err("snapshot written by a newer version".into());
+        }
+        let databases = r.varint()? as usize;
+        if databases != self.databases() {
+            return Err(format!(
+                "snapshot has {databases} databases, this server {}",
+                self.databases()
+            ));
+        }
+        for index in 0..databases {
+            let clock = r.varint()?;
+            let cleared = r.varint()?;
+            let buckets = r.varint()? as usize;
+            let mut versions = Vec::with_capacity(buckets.min(1 << 16));
+            for _ in 0..buckets {
+                versions.push(r.varint()?);
+            }
+            let db = self.db_mut(index);
+            db.clear();
+            let keys = r.varint()?;
+            for _ in 0..keys {
+                let key = r.bytes()?;
+                let expire_at_ms = r.varint()?;
+                let changed_s = r.varint()?;
+                let mut value = dump::deserialize(r.bytes()?).map_err(|e| e.to_string())?;
+                let bits = r.varint()?;
+                if let Value::Set(set) = &mut value {
+                    set.set_layout_bits(bits as u32);
+                }
+                db.insert(
+                    key,
+                    Entry {
+                        value,
+                        expire_at_ms,
+                        changed_ms: changed_s * 1000,
+                    },
+                );
+            }
+            db.set_watch_state(clock, cleared, versions)?;
+        }
+        if !r.0.is_empty() {
+            return Err("snapshot has trailing bytes".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::db::Keyspace;
+    use crate::exec::Exec;
+    use resp::{Protocol, ReplyWriter};
+
+    fn run(ks: &mut Keyspace, db: usize, args: &[&str]) -> Vec<u8> {
+        let spec = crate::lookup(args[0].as_bytes()).expect("a command");
+        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        let mut out = ReplyWriter::new(Protocol::Resp2);
+        let mut ex = Exec {
+            ks,
+            db,
+            now_ms: 1_000_000,
+            seed: 7,
+            out: &mut out,
+        };
+        ex.run(spec, &args);
+        out.buf
+    }
+
+    #[test]
+    fn a_snapshot_restores_every_type_expiry_and_watch_version() {
+        let mut ks = Keyspace::new(4, 1);
+        run(&mut ks, 0, &["set", "s", "hello"]);
+        run(&mut ks, 0, &["set", "n", "42"]);
+        run(&mut ks, 0, &["pexpireat", "n", "5000000"]);
+        run(&mut ks, 1, &["rpush", "l", "a", "b", "c"]);
+        run(&mut ks, 1, &["hset", "h", "f", "v", "g", "w"]);
+        run(&mut ks, 2, &["sadd", "set", "x", "y", "z"]);
+        run(&mut ks, 3, &["zadd", "z", "1", "a", "2.5", "b"]);
+        let mut bytes = Vec::new();
+        ks.write_snapshot(&mut bytes);
+
+        let mut restored = Keyspace::new(4, 99);
+        restored.read_snapshot(&bytes).expect("restore");
+        for (db, key) in [(0, "s"), (0, "n"), (1, "l"), (1, "h"), (2, "set"), (3, "z")] {
+            assert_eq!(
+                run(&mut restored, db, &["dump", key]),
+                run(&mut ks, db, &["dump", key]),
+                "{key}"
+            );
+            assert_eq!(
+                restored.db(db).watch_version(key.as_bytes()),
+                ks.db(db).watch_version(key.as_bytes())
+            );
+        }
+        assert_eq!(run(&mut restored, 0, &["pttl", "n"]), b":4000000\r\n");
+        assert_eq!(restored.keys(), ks.keys());
+    }
+
+    #[test]
+    fn spop_picks_the_same_members_after_a_restore() {
+        let mut ks = Keyspace::new(1, 1);
+        let members: Vec<String> = (0..200).map(|i| format!("m{i}")).collect();
+        let mut sadd = vec!["sadd", "s"];
+        sadd.extend(members.iter().map(String::as_str));
+        run(&mut ks, 0, &sadd);
+        // Shrink it by removals, so its table is larger than a fresh one of the same size.
+        let mut srem = vec!["srem", "s"];
+        srem.extend(members[..180].iter().map(String::as_str));
+        run(&mut ks, 0, &srem);
+        let mut bytes = Vec::new();
+        ks.write_snapshot(&mut bytes);
+        let mut restored = Keyspace::new(1, 5);
+        restored.read_snapshot(&bytes).unwrap();
+        for _ in 0..5 {
+            assert_eq!(
+                run(&mut restored, 0, &["spop", "s", "2"]),
+                run(&mut ks, 0, &["spop", "s", "2"])
+            );
+        }
+    }
+
+    #[test]
+    fn damaged_snapshots_are_refused() {
+        let mut ks = Keyspace::new(2, 1);
+        run(&mut ks, 0, &["set", "k", "v"]);
+        let mut bytes = Vec::new();
+        ks.write_snapshot(&mut bytes);
+        let mut flipped = bytes.clone();
+        flipped[10] ^= 1;
+        assert!(Keyspace::new(2, 1).read_snapshot(&flipped).is_err());
+        assert!(
+            Keyspace::new(2, 1)
+                .read_snapshot(&bytes[..bytes.len() - 1])
+                .is_err()
+        );
+        assert!(Keyspace::new(3, 1).read_snapshot(&bytes).is_err());
+    }
+}
