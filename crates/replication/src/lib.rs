@@ -22,6 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -154,12 +155,23 @@ pub struct Status {
     pub fsync: &'static str,
 }
 
+/// This node's role, kept current by a task that follows openraft's metrics, so the hot path
+/// reads two atomics instead of cloning the metrics.
+#[derive(Default)]
+struct Role {
+    leader: AtomicBool,
+    /// Leader of a group whose only member is itself: reads need no barrier.
+    sole: AtomicBool,
+    leader_addr: std::sync::Mutex<Option<(NodeId, String)>>,
+}
+
 /// A Raft group on this node.
 #[derive(Clone)]
 pub struct Group {
     raft: Raft<TypeConfig, StateMachine>,
     log: LogStore,
     node_id: NodeId,
+    role: Arc<Role>,
 }
 
 fn forward<E>(
@@ -216,11 +228,44 @@ impl Group {
         )
         .await
         .map_err(|e| io::Error::other(e.to_string()))?;
+        let role = Arc::new(Role::default());
+        let mut metrics = raft.metrics();
+        let weak = Arc::downgrade(&role);
+        tokio::spawn(async move {
+            loop {
+                let Some(role) = weak.upgrade() else { return };
+                {
+                    let m = metrics.borrow_watched();
+                    let membership = m.membership_config.membership();
+                    let leader = m.state == ServerState::Leader;
+                    let alone = membership.voter_ids().count() == 1
+                        && membership.learner_ids().count() == 0;
+                    role.leader.store(leader, Ordering::SeqCst);
+                    role.sole.store(leader && alone, Ordering::SeqCst);
+                    *role.leader_addr.lock().expect("role lock") =
+                        m.current_leader.and_then(|id| {
+                            m.membership_config
+                                .get_node(&id)
+                                .map(|n| (id, n.addr.clone()))
+                        });
+                }
+                drop(role);
+                if metrics.changed().await.is_err() {
+                    return;
+                }
+            }
+        });
         Ok(Group {
             raft,
             log,
             node_id: config.node_id,
+            role,
         })
+    }
+
+    /// Starts an election now instead of after a timeout (a restarted cluster of one).
+    pub async fn campaign(&self) {
+        let _ = self.raft.trigger().elect(false).await;
     }
 
     pub fn node_id(&self) -> NodeId {
@@ -283,24 +328,18 @@ impl Group {
         }
     }
 
-    /// Whether this node leads a group whose only voter is itself: then reads need no barrier.
+    /// Whether this node leads a group whose only member is itself: then reads need no barrier.
     pub fn is_sole_leader(&self) -> bool {
-        let metrics = self.raft.metrics().borrow_watched().clone();
-        metrics.state == ServerState::Leader
-            && metrics.membership_config.voter_ids().count() == 1
-            && metrics.membership_config.membership().learner_ids().count() == 0
+        self.role.sole.load(Ordering::Relaxed)
     }
 
     pub fn is_leader(&self) -> bool {
-        self.raft.metrics().borrow_watched().state == ServerState::Leader
+        self.role.leader.load(Ordering::Relaxed)
     }
 
     /// The leader's id and client address, if known.
     pub fn leader(&self) -> Option<(NodeId, String)> {
-        let metrics = self.raft.metrics().borrow_watched().clone();
-        let id = metrics.current_leader?;
-        let node = metrics.membership_config.get_node(&id)?;
-        Some((id, node.addr.clone()))
+        self.role.leader_addr.lock().expect("role lock").clone()
     }
 
     /// Waits until some node is leader and this node has applied everything it knew to be

@@ -55,7 +55,7 @@ pub fn run(conn: &mut Conn, command: ServerCommand, args: &[&[u8]]) -> Result<Fl
         ServerCommand::Debug => debug(conn, args),
         ServerCommand::Shutdown => shutdown(conn, args),
         ServerCommand::Multi => multi(conn),
-        ServerCommand::Exec => Ok(exec(conn)),
+        ServerCommand::Exec => unreachable!("the connection runs EXEC itself"),
         ServerCommand::Discard => discard(conn),
         ServerCommand::Watch => watch(conn, args),
         ServerCommand::Unwatch => {
@@ -262,13 +262,18 @@ fn auth(conn: &mut Conn, args: &[&[u8]]) -> Result<Flow, Error> {
     Ok(Flow::Continue)
 }
 
-fn select(conn: &mut Conn, args: &[&[u8]]) -> Result<Flow, Error> {
+/// SELECT's database index, checked against the number of databases.
+pub fn parse_db(args: &[&[u8]], databases: usize) -> Result<usize, Error> {
     let index = arg_i64(args[1])?;
-    let databases = conn.shared.config.lock().expect("config lock").databases;
-    conn.db = usize::try_from(index)
+    usize::try_from(index)
         .ok()
         .filter(|&i| i < databases)
-        .ok_or(Error::DbIndexOutOfRange)?;
+        .ok_or(Error::DbIndexOutOfRange)
+}
+
+fn select(conn: &mut Conn, args: &[&[u8]]) -> Result<Flow, Error> {
+    let databases = conn.shared.config.lock().expect("config lock").databases;
+    conn.db = parse_db(args, databases)?;
     conn.out.ok();
     Ok(Flow::Continue)
 }
@@ -999,49 +1004,13 @@ fn watch(conn: &mut Conn, args: &[&[u8]]) -> Result<Flow, Error> {
 }
 
 /// True if a watched key changed (or expired) since WATCH.
-fn watch_broken(conn: &Conn) -> bool {
+pub fn watch_broken(conn: &Conn) -> bool {
     let now = now_ms();
     let keyspace = conn.shared.keyspace.lock().expect("keyspace lock");
     conn.watched.iter().any(|w| {
         let db = keyspace.db(w.db);
         db.watch_version(&w.key) != w.version || (w.was_live && !db.contains(&w.key, now))
     })
-}
-
-/// EXEC: runs the queued commands one after another with nothing in between (connections are
-/// served by one thread, and no command in a transaction waits), replying with an array of
-/// their replies.
-fn exec(conn: &mut Conn) -> Flow {
-    let Some(multi) = conn.multi.take() else {
-        conn.out.error("ERR EXEC without MULTI");
-        return Flow::Continue;
-    };
-    if multi.failed {
-        conn.unwatch_all();
-        conn.out
-            .error("EXECABORT Transaction discarded because of previous errors.");
-        return Flow::Continue;
-    }
-    let broken = watch_broken(conn);
-    conn.unwatch_all();
-    if broken {
-        conn.out.null_array();
-        return Flow::Continue;
-    }
-    conn.out.array(multi.queued.len());
-    conn.in_exec = true;
-    let mut flow = Flow::Continue;
-    for queued in &multi.queued {
-        let args: Vec<&[u8]> = queued.iter().map(Vec::as_slice).collect();
-        let spec = engine::lookup(args[0]).expect("queued commands were looked up");
-        let mark = conn.out.len();
-        if conn.dispatch(spec, &args) == Flow::Close {
-            flow = Flow::Close;
-        }
-        conn.account(spec.index(), mark);
-    }
-    conn.in_exec = false;
-    flow
 }
 
 fn subscribe(conn: &mut Conn, kind: Kind, args: &[&[u8]]) -> Result<Flow, Error> {

@@ -29,6 +29,19 @@ pub struct Config {
     pub notify_keyspace_events: u32,
     /// The config file given at startup, for INFO and CONFIG REWRITE.
     pub config_file: Option<PathBuf>,
+    /// When the Raft log reaches the disk (Redis's `appendfsync`): always, everysec or no.
+    pub appendfsync: replication::FsyncPolicy,
+    /// Start as a node waiting to join a cluster, instead of as a cluster of one.
+    pub cluster_enabled: bool,
+    /// The cluster bus port; 0 means the client port + 10000.
+    pub cluster_port: u16,
+    /// Raft election timeout (the low end; the high end is twice it), in milliseconds.
+    pub election_timeout_ms: u64,
+    /// Entries between snapshots of the keyspace.
+    pub snapshot_entries: u64,
+    /// The collection hash seed the nodes of a cluster share (keep it secret: it keys the
+    /// hashes that protect collections from crafted collisions).
+    pub cluster_secret: u64,
 }
 
 impl Default for Config {
@@ -47,6 +60,12 @@ impl Default for Config {
             hz: 10,
             notify_keyspace_events: 0,
             config_file: None,
+            appendfsync: replication::FsyncPolicy::Always,
+            cluster_enabled: false,
+            cluster_port: 0,
+            election_timeout_ms: 500,
+            snapshot_entries: 100_000,
+            cluster_secret: 0x5eed_c011_ec71_0a5e,
         }
     }
 }
@@ -100,6 +119,66 @@ fn bounded(value: usize, low: usize, high: usize) -> Result<usize, String> {
 }
 
 pub static SETTINGS: &[Setting] = &[
+    Setting {
+        name: "appendfsync",
+        mutable: false,
+        get: |c| c.appendfsync.name().to_string(),
+        set: |c, v| {
+            c.appendfsync = replication::FsyncPolicy::parse(v).ok_or_else(|| {
+                "argument(s) must be one of the following: always, everysec, no".to_string()
+            })?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "cluster-enabled",
+        mutable: false,
+        get: |c| if c.cluster_enabled { "yes" } else { "no" }.to_string(),
+        set: |c, v| {
+            c.cluster_enabled = match v.to_ascii_lowercase().as_str() {
+                "yes" => true,
+                "no" => false,
+                _ => return Err("argument must be 'yes' or 'no'".into()),
+            };
+            Ok(())
+        },
+    },
+    Setting {
+        name: "cluster-port",
+        mutable: false,
+        get: |c| c.cluster_port.to_string(),
+        set: |c, v| {
+            c.cluster_port = parse_number(v)?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "election-timeout",
+        mutable: false,
+        get: |c| c.election_timeout_ms.to_string(),
+        set: |c, v| {
+            c.election_timeout_ms = bounded(parse_number(v)?, 10, 60_000)? as u64;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "cluster-secret",
+        mutable: false,
+        get: |_| "(hidden)".to_string(),
+        set: |c, v| {
+            c.cluster_secret = parse_number(v)?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "snapshot-entries",
+        mutable: false,
+        get: |c| c.snapshot_entries.to_string(),
+        set: |c, v| {
+            c.snapshot_entries = bounded(parse_number(v)?, 100, 1 << 40)? as u64;
+            Ok(())
+        },
+    },
     Setting {
         name: "bind",
         mutable: false,

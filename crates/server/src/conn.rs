@@ -16,7 +16,12 @@ use tokio::sync::Notify;
 use tracing::debug;
 
 use crate::pubsub::{Kind, Message};
+use crate::replica::{
+    BodyWriter, CHUNK_BLOCKED, CHUNK_LOCAL, Header, KIND_COMMANDS, KIND_TRANSACTION, Watch,
+    split_replies,
+};
 use crate::server::{ClientHandle, ClientMeta, Shared, now_ms};
+use replication::ProposeError;
 
 /// Bytes read per `read` call at least; the buffer grows beyond for large arguments.
 const READ_CHUNK_BYTES: usize = 16 << 10;
@@ -91,11 +96,22 @@ pub enum Flow {
     Block,
 }
 
-/// A blocked command waiting to be served (or to time out).
+/// A blocked command waiting for its keys to change (or to time out).
 pub struct PendingBlock {
     slot: Arc<crate::blocking::Slot>,
     deadline: Option<tokio::time::Instant>,
+    spec: &'static CommandSpec,
+    args: Vec<Vec<u8>>,
 }
+
+/// Writes queued for one log entry: consecutive writes of a pipeline share one proposal.
+struct PendingWrites {
+    body: BodyWriter,
+    commands: Vec<(&'static CommandSpec, Vec<u8>)>,
+}
+
+/// Writes batched into one proposal at most (the rest go in the next).
+const BATCH_COMMANDS_MAX: u32 = 1024;
 
 pub struct Conn {
     pub shared: Arc<Shared>,
@@ -116,6 +132,11 @@ pub struct Conn {
     /// Set while EXEC runs its queue: blocking commands then reply at once instead of blocking.
     pub in_exec: bool,
     pending_block: Option<PendingBlock>,
+    pending_writes: Option<PendingWrites>,
+    /// True once reads in the current batch are known to be linearizable: a read barrier
+    /// passed, or a write of this batch was committed (after every command of the batch
+    /// arrived, so the state it left is one the reads may see).
+    fresh: bool,
     commands: u64,
     /// Commands executed since the last batch was added to INFO's counter.
     processed: u64,
@@ -206,6 +227,8 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr)
         shard_channels: HashSet::new(),
         in_exec: false,
         pending_block: None,
+        pending_writes: None,
+        fresh: false,
         commands: 0,
         processed: 0,
         batch_now_ms: 0,
@@ -311,6 +334,7 @@ impl Conn {
             let mut close = false;
             self.batch_now_ms = now_ms();
             self.last_clock = Instant::now();
+            self.fresh = false;
             loop {
                 let frame = &input[consumed..];
                 match parser.parse(frame) {
@@ -327,6 +351,7 @@ impl Conn {
                                 break;
                             }
                             Flow::Sleep(d) => {
+                                self.flush_writes().await;
                                 self.flush(socket, killed.as_mut()).await?;
                                 tokio::time::sleep(d).await;
                                 self.batch_now_ms = now_ms();
@@ -342,6 +367,7 @@ impl Conn {
                     }
                     Ok(None) => break,
                     Err(e) => {
+                        self.flush_writes().await;
                         self.out.error(&e.to_string());
                         self.shared.record_error(b"ERR");
                         close = true;
@@ -349,6 +375,7 @@ impl Conn {
                     }
                 }
             }
+            self.flush_writes().await;
             input.advance(consumed);
             let processed = std::mem::take(&mut self.processed);
             self.shared
@@ -386,35 +413,43 @@ impl Conn {
         input: &mut BytesMut,
         mut killed: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
     ) -> std::io::Result<bool> {
-        let pending = self
+        let mut pending = self
             .pending_block
             .take()
             .expect("a blocked command is pending");
+        let deadline = pending.deadline;
         let expired = async {
-            match pending.deadline {
+            match deadline {
                 Some(deadline) => tokio::time::sleep_until(deadline).await,
                 None => std::future::pending().await,
             }
         };
         tokio::pin!(expired);
         loop {
-            if let Some(reply) = pending.slot.take() {
-                self.out.buf.extend_from_slice(&reply);
-                return Ok(true);
+            if pending.slot.woken.load(Ordering::SeqCst) {
+                // The keys changed: try again through the log.
+                let args = std::mem::take(&mut pending.args);
+                match self.run_blocking(pending.spec, args, deadline).await {
+                    Flow::Block => {
+                        pending = self.pending_block.take().expect("blocked again");
+                        continue;
+                    }
+                    _ => return Ok(true),
+                }
             }
             tokio::select! {
                 biased;
-                _ = pending.slot.served.notified() => continue,
+                _ = pending.slot.notify.notified() => continue,
                 _ = killed.as_mut() => {
                     self.abandon_block();
                     return Ok(false);
                 }
                 _ = &mut expired => {
-                    if self.abandon_block() {
+                    if self.abandon_block() || !pending.slot.woken.load(Ordering::SeqCst) {
                         self.out.null_array();
                         return Ok(true);
                     }
-                    // Served just as the time ran out: the reply is in the slot.
+                    // Woken just as the time ran out: one last try.
                     continue;
                 }
                 ready = socket.readable() => {
@@ -444,7 +479,7 @@ impl Conn {
         }
     }
 
-    /// Unregisters this blocked client; false if it was served meanwhile.
+    /// Unregisters this blocked client; false if it was woken meanwhile.
     fn abandon_block(&mut self) -> bool {
         let mut keyspace = self.shared.keyspace.lock().expect("keyspace lock");
         let mut blocked = self.shared.blocked.lock().expect("blocked lock");
@@ -580,8 +615,44 @@ impl Conn {
             return Flow::Continue;
         }
         if self.shared.paused.load(Ordering::Relaxed) {
+            self.flush_writes().await;
             self.wait_while_paused(spec).await;
             self.batch_now_ms = now_ms();
+        }
+        let engine_command = matches!(spec.handler, Handler::Engine(_));
+        if engine_command && spec.is_write() && !spec.flags.contains(Flags::BLOCKING) {
+            if self
+                .pending_writes
+                .as_ref()
+                .is_some_and(|p| p.body.len() >= BATCH_COMMANDS_MAX)
+            {
+                self.flush_writes().await;
+            }
+            // Replied to when the batch is committed (at the latest when this read is done).
+            self.queue_write(spec, args);
+            return Flow::Continue;
+        }
+        self.flush_writes().await;
+        if engine_command && spec.flags.contains(Flags::BLOCKING) {
+            let owned = args.iter().map(|a| a.to_vec()).collect();
+            let flow = self.run_blocking(spec, owned, None).await;
+            self.account(index, mark);
+            self.apply_reply_mode(mark);
+            return flow;
+        }
+        if (engine_command || matches!(spec.name, "watch" | "exec"))
+            && !self.fresh
+            && let Err(e) = self.read_barrier().await
+        {
+            self.out.error(&error_text(&e, spec, args));
+            self.account(index, mark);
+            return Flow::Continue;
+        }
+        if spec.name == "exec" {
+            let flow = self.exec().await;
+            self.account(index, mark);
+            self.apply_reply_mode(mark);
+            return flow;
         }
         let mut flow = self.dispatch(spec, args);
         if self.pending_block.is_some() {
@@ -681,7 +752,9 @@ impl Conn {
         }
     }
 
+    /// Runs a read against the local keyspace (writes go through the log: `queue_write`).
     fn run_engine(&mut self, spec: &'static CommandSpec, args: &[&[u8]]) {
+        debug_assert!(!spec.is_write(), "{} is a write", spec.name);
         self.commands += 1;
         let seed = self.shared.seed_base ^ (self.handle.id << 40) ^ self.commands;
         let mut keyspace = self.shared.keyspace.lock().expect("keyspace lock");
@@ -693,33 +766,242 @@ impl Conn {
             out: &mut self.out,
         };
         ex.run(spec, args);
-        if spec.flags.contains(Flags::BLOCKING) && keyspace.take_would_block() {
-            if self.in_exec {
-                // Inside a transaction nothing waits: the command times out at once.
-                self.out.null_array();
-            } else {
-                let (at, _) = crate::blocking::blocking_shape(spec, args);
-                let timeout = engine::blocking_timeout(args[at]).ok().flatten();
-                let mut blocked = self.shared.blocked.lock().expect("blocked lock");
-                let slot = blocked.block(
-                    &mut keyspace,
-                    self.handle.id,
-                    self.db,
-                    args,
-                    spec,
-                    self.out.proto,
-                );
+        self.shared.publish_events(&mut keyspace);
+    }
+
+    /// The leader's inputs for an entry this connection proposes.
+    fn header(&mut self, kind: u8) -> Header {
+        self.commands += 1;
+        Header {
+            kind,
+            proto: self.out.proto,
+            db: self.db as u32,
+            now_ms: self.batch_now_ms,
+            seed: self.shared.seed_base ^ (self.handle.id << 40) ^ self.commands,
+            origin: self.shared.group().node_id(),
+            client: self.handle.id,
+        }
+    }
+
+    /// Adds a write to the proposal being built; its reply comes when the batch is committed.
+    fn queue_write(&mut self, spec: &'static CommandSpec, args: &[&[u8]]) {
+        if self.pending_writes.is_none() {
+            let header = self.header(KIND_COMMANDS);
+            self.pending_writes = Some(PendingWrites {
+                body: BodyWriter::new(&header, &[]),
+                commands: Vec::new(),
+            });
+        }
+        let pending = self.pending_writes.as_mut().expect("just made");
+        pending.body.push(args);
+        let first_key = usize::try_from(spec.keys.0)
+            .ok()
+            .filter(|&i| i > 0 && i < args.len())
+            .map_or_else(Vec::new, |i| args[i].to_vec());
+        pending.commands.push((spec, first_key));
+    }
+
+    /// Proposes the queued writes as one entry and writes their replies, in order.
+    async fn flush_writes(&mut self) {
+        let Some(pending) = self.pending_writes.take() else {
+            return;
+        };
+        let body = pending.body.finish();
+        let result = self.shared.group().propose(0, 0, body).await;
+        let replies = result.as_ref().map(|reply| split_replies(reply, false));
+        for (i, (spec, key)) in pending.commands.iter().enumerate() {
+            let mark = self.out.len();
+            match &replies {
+                Ok(replies) => match replies.chunks.get(i) {
+                    Some(Ok(bytes)) => self.out.buf.extend_from_slice(bytes),
+                    _ => self.out.error("ERR internal error: reply missing"),
+                },
+                Err(e) => {
+                    let key: &[u8] = key;
+                    self.out
+                        .error(&error_text(e, spec, &[spec.name.as_bytes(), key]));
+                }
+            }
+            self.account(spec.index(), mark);
+            self.apply_reply_mode(mark);
+        }
+        if result.is_ok() {
+            self.fresh = true;
+        }
+    }
+
+    /// Linearizable reads: on a leader with peers, confirm leadership and catch up first.
+    async fn read_barrier(&mut self) -> Result<(), ProposeError> {
+        let group = self.shared.group().clone();
+        if !group.is_sole_leader() {
+            group.read_barrier().await?;
+        }
+        self.fresh = true;
+        Ok(())
+    }
+
+    /// Proposes a blocking command alone. It either replies (`Continue`) or found nothing and
+    /// blocked (`Block`, with `pending_block` set to wait on).
+    async fn run_blocking(
+        &mut self,
+        spec: &'static CommandSpec,
+        args: Vec<Vec<u8>>,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Flow {
+        let borrowed: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+        if !spec.arity_ok(borrowed.len()) {
+            self.out
+                .error(&engine::Error::WrongArity(spec.name).to_string());
+            return Flow::Continue;
+        }
+        self.batch_now_ms = now_ms();
+        let header = self.header(KIND_COMMANDS);
+        let mut body = BodyWriter::new(&header, &[]);
+        body.push(&borrowed);
+        let reply = match self.shared.group().propose(0, 0, body.finish()).await {
+            Ok(reply) => reply,
+            Err(e) => {
+                self.out.error(&error_text(&e, spec, &borrowed));
+                return Flow::Continue;
+            }
+        };
+        self.fresh = true;
+        match split_replies(&reply, false).chunks.pop() {
+            Some(Ok(bytes)) => {
+                self.out.buf.extend_from_slice(&bytes);
+                Flow::Continue
+            }
+            Some(Err(CHUNK_BLOCKED)) => {
+                let slot = self
+                    .shared
+                    .blocked
+                    .lock()
+                    .expect("blocked lock")
+                    .claim(self.handle.id)
+                    .expect("a blocked command registered its slot");
+                let deadline = deadline.or_else(|| {
+                    let (at, _) = crate::blocking::blocking_shape(spec, &borrowed);
+                    engine::blocking_timeout(borrowed[at])
+                        .ok()
+                        .flatten()
+                        .map(|t| tokio::time::Instant::now() + t)
+                });
                 self.pending_block = Some(PendingBlock {
                     slot,
-                    deadline: timeout.map(|t| tokio::time::Instant::now() + t),
+                    deadline,
+                    spec,
+                    args,
                 });
+                Flow::Block
+            }
+            _ => {
+                self.out.error("ERR internal error: reply missing");
+                Flow::Continue
             }
         }
-        if keyspace.has_ready() {
-            let mut blocked = self.shared.blocked.lock().expect("blocked lock");
-            blocked.serve(&mut keyspace, self.batch_now_ms, seed);
+    }
+
+    /// EXEC: a transaction with a write is one log entry, applied atomically on every replica,
+    /// WATCHed versions checked when it is applied. One with only reads runs here.
+    async fn exec(&mut self) -> Flow {
+        let Some(multi) = self.multi.take() else {
+            self.out.error("ERR EXEC without MULTI");
+            return Flow::Continue;
+        };
+        if multi.failed {
+            self.unwatch_all();
+            self.out
+                .error("EXECABORT Transaction discarded because of previous errors.");
+            return Flow::Continue;
         }
-        self.shared.publish_events(&mut keyspace);
+        let specs: Vec<&'static CommandSpec> = multi
+            .queued
+            .iter()
+            .map(|q| engine::lookup(&q[0]).expect("queued commands were looked up"))
+            .collect();
+        if !specs.iter().any(|s| s.is_write()) {
+            return self.exec_locally(multi, specs);
+        }
+        let watched = std::mem::take(&mut self.watched);
+        let watches: Vec<Watch> = watched
+            .iter()
+            .map(|w| Watch {
+                db: w.db as u32,
+                key: &w.key,
+                version: w.version,
+                was_live: w.was_live,
+            })
+            .collect();
+        let header = self.header(KIND_TRANSACTION);
+        let mut body = BodyWriter::new(&header, &watches);
+        for queued in &multi.queued {
+            let args: Vec<&[u8]> = queued.iter().map(Vec::as_slice).collect();
+            body.push(&args);
+        }
+        drop(watches);
+        let reply = match self.shared.group().propose(0, 0, body.finish()).await {
+            Ok(reply) => reply,
+            Err(e) => {
+                self.out.error(&error_text(&e, specs[0], &[]));
+                return Flow::Continue;
+            }
+        };
+        self.fresh = true;
+        let replies = split_replies(&reply, true);
+        if replies.aborted {
+            self.out.null_array();
+            return Flow::Continue;
+        }
+        self.out.array(multi.queued.len());
+        self.in_exec = true;
+        let mut flow = Flow::Continue;
+        for ((queued, spec), chunk) in multi.queued.iter().zip(&specs).zip(&replies.chunks) {
+            let mark = self.out.len();
+            let args: Vec<&[u8]> = queued.iter().map(Vec::as_slice).collect();
+            match chunk {
+                Ok(bytes) => {
+                    self.out.buf.extend_from_slice(bytes);
+                    if spec.name == "select" && bytes.starts_with(b"+OK") {
+                        let databases = self.shared.config.lock().expect("config lock").databases;
+                        if let Ok(db) = crate::commands::parse_db(&args, databases) {
+                            self.db = db;
+                        }
+                    }
+                }
+                Err(CHUNK_LOCAL) => {
+                    if self.dispatch(spec, &args) == Flow::Close {
+                        flow = Flow::Close;
+                    }
+                }
+                Err(_) => self.out.null_array(),
+            }
+            self.account(spec.index(), mark);
+        }
+        self.in_exec = false;
+        flow
+    }
+
+    /// A transaction of reads (and server commands): run here, nothing in between.
+    fn exec_locally(&mut self, multi: Multi, specs: Vec<&'static CommandSpec>) -> Flow {
+        let broken = crate::commands::watch_broken(self);
+        self.unwatch_all();
+        if broken {
+            self.out.null_array();
+            return Flow::Continue;
+        }
+        self.out.array(multi.queued.len());
+        self.in_exec = true;
+        let mut flow = Flow::Continue;
+        for (queued, spec) in multi.queued.iter().zip(specs) {
+            let args: Vec<&[u8]> = queued.iter().map(Vec::as_slice).collect();
+            let mark = self.out.len();
+            if self.dispatch(spec, &args) == Flow::Close {
+                flow = Flow::Close;
+            }
+            self.account(spec.index(), mark);
+        }
+        self.in_exec = false;
+        flow
     }
 
     fn apply_reply_mode(&mut self, mark: usize) {
@@ -770,6 +1052,23 @@ impl Conn {
                 Flow::Continue
             }
         }
+    }
+}
+
+/// The error for a command this node could not put through the log. A follower names the
+/// leader the way Redis Cluster does (MOVED, with the key's slot), so cluster-aware clients
+/// follow it.
+pub fn error_text(e: &ProposeError, spec: &CommandSpec, args: &[&[u8]]) -> String {
+    match e {
+        ProposeError::NotLeader(Some((_, addr))) => {
+            let slot = usize::try_from(spec.keys.0)
+                .ok()
+                .filter(|&i| i > 0 && i < args.len())
+                .map_or(0, |i| engine::slot_of(args[i]));
+            format!("MOVED {slot} {addr}")
+        }
+        ProposeError::NotLeader(None) => "CLUSTERDOWN No leader elected yet, try again".into(),
+        ProposeError::Unavailable(why) => format!("ERR replication unavailable: {why}"),
     }
 }
 

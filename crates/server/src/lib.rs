@@ -7,4 +7,5 @@ pub mod config;
 pub mod conn;
 pub mod info;
 pub mod pubsub;
+pub mod replica;
 pub mod server;

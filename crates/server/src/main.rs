@@ -118,8 +118,6 @@ fn main() {
             .build()
     }
     .expect("a tokio runtime");
-    // A secret seed for collection hashes, before any collection exists.
-    engine::types::set_collection_seed(server::server::random_u64());
     let shared = Shared::new(config, set_log_level);
     if let Err(e) = runtime.block_on(run(shared)) {
         eprintln!("redraft: {e}");

@@ -117,6 +117,8 @@ pub struct Shared {
     pub pubsub: Mutex<crate::pubsub::Registry>,
     /// Taken after the keyspace lock, never before.
     pub blocked: Mutex<crate::blocking::Blocked>,
+    /// The Raft group every write goes through, set once at startup.
+    pub group: std::sync::OnceLock<replication::Group>,
 }
 
 impl Shared {
@@ -157,7 +159,15 @@ impl Shared {
             set_log_level,
             pubsub: Mutex::new(crate::pubsub::Registry::default()),
             blocked: Mutex::new(crate::blocking::Blocked::default()),
+            group: std::sync::OnceLock::new(),
         })
+    }
+
+    /// The Raft group (set before any client is accepted).
+    pub fn group(&self) -> &replication::Group {
+        self.group
+            .get()
+            .expect("the group is opened before clients are served")
     }
 
     pub fn config(&self) -> Config {
@@ -215,15 +225,17 @@ pub async fn run(shared: Arc<Shared>) -> std::io::Result<()> {
         shared
             .tcp_port
             .store(u64::from(local.port()), Ordering::Relaxed);
+        listeners.push((listener, local));
+    }
+    let port = shared.tcp_port.load(Ordering::Relaxed) as u16;
+    crate::replica::start(&shared, port).await?;
+    for (listener, local) in listeners {
         info!("listening on {local}");
         // Tests and scripts wait for this line (the port is useful when it was 0).
         println!(
             "Redraft {} ready to accept connections on {local}",
             env!("CARGO_PKG_VERSION")
         );
-        listeners.push(listener);
-    }
-    for listener in listeners {
         tokio::spawn(accept_loop(shared.clone(), listener));
     }
     tokio::spawn(expire_loop(shared.clone()));
@@ -271,18 +283,43 @@ async fn expire_loop(shared: Arc<Shared>) {
     loop {
         let hz = shared.config.lock().expect("config lock").hz.max(1);
         tokio::time::sleep(Duration::from_millis(1000 / hz)).await;
+        // Only the leader expires keys, by proposing a cycle through the log: each replica
+        // deletes the same keys (those due by the entry's time, earliest first).
+        let Some(group) = shared.group.get() else {
+            continue;
+        };
+        if !group.is_leader() {
+            continue;
+        }
         let started = Instant::now();
         loop {
-            let done = {
-                let mut keyspace = shared.keyspace.lock().expect("keyspace lock");
-                let done = keyspace.expire_cycle(now_ms(), EXPIRE_BATCH_KEYS);
-                shared.publish_events(&mut keyspace);
-                done
+            let now = now_ms();
+            let due = {
+                let keyspace = shared.keyspace.lock().expect("keyspace lock");
+                (0..keyspace.databases())
+                    .map(|db| keyspace.db(db).expired_keys(now, EXPIRE_BATCH_KEYS).len())
+                    .sum::<usize>()
             };
-            if done < EXPIRE_BATCH_KEYS || started.elapsed() > EXPIRE_TICK_BUDGET {
+            if due == 0 {
                 break;
             }
-            tokio::task::yield_now().await;
+            let header = crate::replica::Header {
+                kind: crate::replica::KIND_EXPIRE,
+                proto: resp::Protocol::Resp2,
+                db: 0,
+                now_ms: now,
+                // The batch size rides in the seed field: an expire cycle needs no randomness.
+                seed: EXPIRE_BATCH_KEYS as u64,
+                origin: group.node_id(),
+                client: 0,
+            };
+            let body = crate::replica::BodyWriter::new(&header, &[]).finish();
+            if group.propose(0, 0, body).await.is_err() {
+                break;
+            }
+            if due < EXPIRE_BATCH_KEYS || started.elapsed() > EXPIRE_TICK_BUDGET {
+                break;
+            }
         }
     }
 }

@@ -1,0 +1,578 @@
+//! The server's side of replication: what a log entry holds, how it is applied to the keyspace,
+//! and the cluster bus that carries Raft's messages between nodes.
+//!
+//! Every write reaches the keyspace by being applied from the Raft log, on every replica alike;
+//! the connection that sent it gets the reply its own node computed while applying. An entry is a
+//! batch of commands with the leader's inputs, so applying it is deterministic (DESIGN §2):
+//!
+//! ```text
+//! version u8 · kind u8 · proto u8 · db u32 · now_ms u64 · seed u64 · origin node u64 · client u64
+//! · watches u32 × (db u32 · key · version u64 · was-live u8) · commands u32 × (argc u32 × arg)
+//! ```
+//! where a key or an argument is `len u32 · bytes`. The reply is one chunk per command
+//! (`len u32 · RESP bytes`), after a status byte for a transaction.
+//!
+//! The clock applied is the largest `now_ms` seen so far, so expiry never runs backwards when two
+//! connections' entries reach the log out of wall-clock order. It is part of every snapshot.
+//!
+//! Blocking commands: a command that would block registers its waiter only on the node its
+//! client is connected to (`origin`); a later write that feeds the key wakes the waiter, which
+//! proposes its command again. Waiting is local, taking is always through the log.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use engine::{Exec, Flags, Handler, Keyspace};
+use replication::{BoxFuture, Machine, NodeId, Transport};
+use resp::{Protocol, ReplyWriter};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::server::Shared;
+
+const BODY_VERSION: u8 = 1;
+pub const KIND_COMMANDS: u8 = 0;
+pub const KIND_TRANSACTION: u8 = 1;
+pub const KIND_EXPIRE: u8 = 2;
+
+/// Chunk length meaning "a server command: the connection runs it itself".
+pub const CHUNK_LOCAL: u32 = u32::MAX;
+/// Chunk length meaning "found nothing and blocked (the waiter is registered on its node)".
+pub const CHUNK_BLOCKED: u32 = u32::MAX - 1;
+
+/// The largest Raft message the bus accepts (a snapshot travels as one).
+pub const BUS_FRAME_BYTES_MAX: usize = 4 << 30;
+/// Idle bus connections kept per peer.
+const BUS_IDLE_CONNECTIONS_MAX: usize = 4;
+const BUS_CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// The leader's inputs for one entry.
+#[derive(Clone, Copy, Debug)]
+pub struct Header {
+    pub kind: u8,
+    pub proto: Protocol,
+    pub db: u32,
+    pub now_ms: u64,
+    pub seed: u64,
+    pub origin: NodeId,
+    pub client: u64,
+}
+
+/// A watched key as EXEC checks it.
+pub struct Watch<'a> {
+    pub db: u32,
+    pub key: &'a [u8],
+    pub version: u64,
+    pub was_live: bool,
+}
+
+/// Builds an entry body, command by command.
+pub struct BodyWriter {
+    pub buf: Vec<u8>,
+    count_at: usize,
+    count: u32,
+}
+
+fn put_u32(out: &mut Vec<u8>, n: u32) {
+    out.extend_from_slice(&n.to_le_bytes());
+}
+
+fn put_u64(out: &mut Vec<u8>, n: u64) {
+    out.extend_from_slice(&n.to_le_bytes());
+}
+
+fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    put_u32(out, bytes.len() as u32);
+    out.extend_from_slice(bytes);
+}
+
+impl BodyWriter {
+    pub fn new(header: &Header, watches: &[Watch]) -> BodyWriter {
+        let mut buf = Vec::with_capacity(256);
+        buf.push(BODY_VERSION);
+        buf.push(header.kind);
+        buf.push(match header.proto {
+            Protocol::Resp2 => 2,
+            Protocol::Resp3 => 3,
+        });
+        put_u32(&mut buf, header.db);
+        put_u64(&mut buf, header.now_ms);
+        put_u64(&mut buf, header.seed);
+        put_u64(&mut buf, header.origin);
+        put_u64(&mut buf, header.client);
+        put_u32(&mut buf, watches.len() as u32);
+        for w in watches {
+            put_u32(&mut buf, w.db);
+            put_bytes(&mut buf, w.key);
+            put_u64(&mut buf, w.version);
+            buf.push(u8::from(w.was_live));
+        }
+        let count_at = buf.len();
+        put_u32(&mut buf, 0);
+        BodyWriter {
+            buf,
+            count_at,
+            count: 0,
+        }
+    }
+
+    pub fn push(&mut self, args: &[&[u8]]) {
+        put_u32(&mut self.buf, args.len() as u32);
+        for arg in args {
+            put_bytes(&mut self.buf, arg);
+        }
+        self.count += 1;
+    }
+
+    pub fn len(&self) -> u32 {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    pub fn finish(mut self) -> Bytes {
+        self.buf[self.count_at..self.count_at + 4].copy_from_slice(&self.count.to_le_bytes());
+        Bytes::from(self.buf)
+    }
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, len: usize) -> Option<&'a [u8]> {
+        if self.0.len() < len {
+            return None;
+        }
+        let (head, rest) = self.0.split_at(len);
+        self.0 = rest;
+        Some(head)
+    }
+    fn u8(&mut self) -> Option<u8> {
+        self.take(1).map(|b| b[0])
+    }
+    fn u32(&mut self) -> Option<u32> {
+        self.take(4)
+            .map(|b| u32::from_le_bytes(b.try_into().expect("4")))
+    }
+    fn u64(&mut self) -> Option<u64> {
+        self.take(8)
+            .map(|b| u64::from_le_bytes(b.try_into().expect("8")))
+    }
+    fn bytes(&mut self) -> Option<&'a [u8]> {
+        let len = self.u32()? as usize;
+        self.take(len)
+    }
+}
+
+struct Decoded<'a> {
+    header: Header,
+    watches: Vec<Watch<'a>>,
+    commands: Vec<Vec<&'a [u8]>>,
+}
+
+fn decode(body: &[u8]) -> Option<Decoded<'_>> {
+    let mut r = Reader(body);
+    if r.u8()? != BODY_VERSION {
+        return None;
+    }
+    let kind = r.u8()?;
+    let proto = match r.u8()? {
+        3 => Protocol::Resp3,
+        _ => Protocol::Resp2,
+    };
+    let header = Header {
+        kind,
+        proto,
+        db: r.u32()?,
+        now_ms: r.u64()?,
+        seed: r.u64()?,
+        origin: r.u64()?,
+        client: r.u64()?,
+    };
+    let mut watches = Vec::new();
+    for _ in 0..r.u32()? {
+        watches.push(Watch {
+            db: r.u32()?,
+            key: r.bytes()?,
+            version: r.u64()?,
+            was_live: r.u8()? != 0,
+        });
+    }
+    let mut commands = Vec::new();
+    for _ in 0..r.u32()? {
+        let argc = r.u32()? as usize;
+        let mut args = Vec::with_capacity(argc.min(1024));
+        for _ in 0..argc {
+            args.push(r.bytes()?);
+        }
+        commands.push(args);
+    }
+    r.0.is_empty().then_some(Decoded {
+        header,
+        watches,
+        commands,
+    })
+}
+
+/// The reply to one entry, split back into its commands' replies.
+pub struct Replies {
+    pub aborted: bool,
+    pub chunks: Vec<Result<Bytes, u32>>,
+}
+
+pub fn split_replies(reply: &Bytes, transaction: bool) -> Replies {
+    let mut at = 0;
+    let mut aborted = false;
+    if transaction {
+        aborted = reply.first() == Some(&1);
+        at = 1;
+    }
+    let mut chunks = Vec::new();
+    while at + 4 <= reply.len() {
+        let len = u32::from_le_bytes(reply[at..at + 4].try_into().expect("4"));
+        at += 4;
+        if len == CHUNK_LOCAL || len == CHUNK_BLOCKED {
+            chunks.push(Err(len));
+        } else {
+            let end = at + len as usize;
+            chunks.push(Ok(reply.slice(at..end)));
+            at = end;
+        }
+    }
+    Replies { aborted, chunks }
+}
+
+/// Applies entries to the shared keyspace.
+pub struct ServerMachine {
+    pub shared: Arc<Shared>,
+    pub node_id: NodeId,
+    /// The largest `now_ms` applied (under the keyspace lock; atomic only to be shareable).
+    clock_ms: AtomicU64,
+}
+
+impl ServerMachine {
+    pub fn new(shared: Arc<Shared>, node_id: NodeId) -> ServerMachine {
+        ServerMachine {
+            shared,
+            node_id,
+            clock_ms: AtomicU64::new(0),
+        }
+    }
+
+    fn run_commands(
+        &self,
+        keyspace: &mut Keyspace,
+        decoded: &Decoded,
+        now_ms: u64,
+        out: &mut Vec<u8>,
+    ) {
+        let header = &decoded.header;
+        let transaction = header.kind == KIND_TRANSACTION;
+        let mut db = header.db as usize;
+        let mut writer = ReplyWriter::new(header.proto);
+        for (i, args) in decoded.commands.iter().enumerate() {
+            let Some(spec) = engine::lookup(args[0]) else {
+                writer.error("ERR unknown command");
+                continue;
+            };
+            let chunk_at = writer.buf.len();
+            writer.buf.extend_from_slice(&[0; 4]);
+            let start = writer.buf.len();
+            match spec.handler {
+                Handler::Server(_) if spec.name == "select" => {
+                    match crate::commands::parse_db(args, keyspace.databases()) {
+                        Ok(index) => {
+                            db = index;
+                            writer.ok();
+                        }
+                        Err(e) => writer.error(&e.to_string()),
+                    }
+                }
+                Handler::Server(_) => {
+                    writer.buf[chunk_at..start].copy_from_slice(&CHUNK_LOCAL.to_le_bytes());
+                    continue;
+                }
+                Handler::Engine(_) => {
+                    let mut ex = Exec {
+                        ks: keyspace,
+                        db,
+                        now_ms,
+                        seed: header.seed.wrapping_add(i as u64),
+                        out: &mut writer,
+                    };
+                    ex.run(spec, args);
+                    if spec.flags.contains(Flags::BLOCKING) && keyspace.take_would_block() {
+                        writer.buf.truncate(start);
+                        if transaction {
+                            // Inside a transaction nothing waits: the command times out at once.
+                            writer.null_array();
+                        } else {
+                            if header.origin == self.node_id {
+                                let mut blocked = self.shared.blocked.lock().expect("blocked lock");
+                                blocked.block(keyspace, header.client, db, args, spec);
+                            }
+                            writer.buf[chunk_at..start]
+                                .copy_from_slice(&CHUNK_BLOCKED.to_le_bytes());
+                            continue;
+                        }
+                    }
+                }
+            }
+            let len = (writer.buf.len() - start) as u32;
+            writer.buf[chunk_at..start].copy_from_slice(&len.to_le_bytes());
+        }
+        out.extend_from_slice(&writer.buf);
+    }
+}
+
+impl Machine for ServerMachine {
+    fn apply(&self, body: &[u8]) -> Bytes {
+        let Some(decoded) = decode(body) else {
+            // Only this server writes bodies: a body it cannot read is a bug or a version skew,
+            // and skipping it on every replica alike keeps them identical.
+            tracing::error!("skipping a log entry this version cannot read");
+            return Bytes::new();
+        };
+        let mut keyspace = self.shared.keyspace.lock().expect("keyspace lock");
+        let now_ms = self
+            .clock_ms
+            .load(Ordering::Relaxed)
+            .max(decoded.header.now_ms);
+        self.clock_ms.store(now_ms, Ordering::Relaxed);
+        let mut out = Vec::new();
+        match decoded.header.kind {
+            KIND_EXPIRE => {
+                let limit = decoded.header.seed as usize;
+                keyspace.expire_cycle(now_ms, limit);
+            }
+            KIND_TRANSACTION => {
+                let broken = decoded.watches.iter().any(|w| {
+                    let db = keyspace.db(w.db as usize);
+                    db.watch_version(w.key) != w.version
+                        || (w.was_live && !db.contains(w.key, now_ms))
+                });
+                out.push(u8::from(broken));
+                if !broken {
+                    self.run_commands(&mut keyspace, &decoded, now_ms, &mut out);
+                }
+            }
+            _ => self.run_commands(&mut keyspace, &decoded, now_ms, &mut out),
+        }
+        if keyspace.has_ready() {
+            let mut blocked = self.shared.blocked.lock().expect("blocked lock");
+            blocked.wake(&mut keyspace, now_ms);
+        }
+        self.shared.publish_events(&mut keyspace);
+        Bytes::from(out)
+    }
+
+    fn snapshot(&self, out: &mut Vec<u8>) {
+        let keyspace = self.shared.keyspace.lock().expect("keyspace lock");
+        out.extend_from_slice(&self.clock_ms.load(Ordering::Relaxed).to_le_bytes());
+        keyspace.write_snapshot(out);
+    }
+
+    fn restore(&self, data: &[u8]) -> io::Result<()> {
+        let invalid = |e: String| io::Error::new(io::ErrorKind::InvalidData, e);
+        if data.len() < 8 {
+            return Err(invalid("keyspace snapshot too short".into()));
+        }
+        let mut keyspace = self.shared.keyspace.lock().expect("keyspace lock");
+        keyspace.read_snapshot(&data[8..]).map_err(invalid)?;
+        let clock = u64::from_le_bytes(data[..8].try_into().expect("8"));
+        self.clock_ms.store(clock, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// Raft messages over TCP: `len u32 · bytes` each way, a request then its response, on
+/// connections kept open per peer.
+#[derive(Default)]
+pub struct BusTransport {
+    idle: Mutex<BTreeMap<NodeId, Vec<TcpStream>>>,
+}
+
+/// The cluster bus address of a node whose client address is `addr` (client port + 10000).
+pub fn bus_addr(addr: &str) -> String {
+    match addr.rsplit_once(':') {
+        Some((host, port)) => match port.parse::<u16>() {
+            Ok(port) => format!("{host}:{}", u32::from(port) + 10000),
+            Err(_) => addr.to_string(),
+        },
+        None => addr.to_string(),
+    }
+}
+
+async fn write_frame(stream: &mut TcpStream, bytes: &[u8]) -> io::Result<()> {
+    let mut frame = Vec::with_capacity(4 + bytes.len());
+    frame.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    frame.extend_from_slice(bytes);
+    stream.write_all(&frame).await
+}
+
+async fn read_frame(stream: &mut TcpStream) -> io::Result<Vec<u8>> {
+    let len = stream.read_u32_le().await? as usize;
+    if len > BUS_FRAME_BYTES_MAX {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "bus frame over the limit",
+        ));
+    }
+    let mut bytes = vec![0; len];
+    stream.read_exact(&mut bytes).await?;
+    Ok(bytes)
+}
+
+impl Transport for BusTransport {
+    fn call(&self, target: NodeId, addr: &str, request: Bytes) -> BoxFuture<'_, io::Result<Bytes>> {
+        let bus = bus_addr(addr);
+        Box::pin(async move {
+            let pooled = self
+                .idle
+                .lock()
+                .expect("bus pool lock")
+                .get_mut(&target)
+                .and_then(Vec::pop);
+            let mut stream = match pooled {
+                Some(stream) => stream,
+                None => {
+                    let stream =
+                        tokio::time::timeout(BUS_CONNECT_TIMEOUT, TcpStream::connect(&bus))
+                            .await
+                            .map_err(|_| {
+                                io::Error::new(io::ErrorKind::TimedOut, "bus connect")
+                            })??;
+                    stream.set_nodelay(true)?;
+                    stream
+                }
+            };
+            write_frame(&mut stream, &request).await?;
+            let response = read_frame(&mut stream).await?;
+            let mut idle = self.idle.lock().expect("bus pool lock");
+            let pool = idle.entry(target).or_default();
+            if pool.len() < BUS_IDLE_CONNECTIONS_MAX {
+                pool.push(stream);
+            }
+            Ok(Bytes::from(response))
+        })
+    }
+}
+
+/// Serves the cluster bus: every connection is a peer's sequence of Raft RPCs.
+pub async fn serve_bus(listener: TcpListener, group: replication::Group) {
+    loop {
+        let Ok((mut stream, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let group = group.clone();
+        tokio::spawn(async move {
+            while let Ok(request) = read_frame(&mut stream).await {
+                let response = group.handle_rpc(&request).await;
+                if write_frame(&mut stream, &response).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+}
+
+/// Reads a u64 kept in `path`, or makes a random non-zero one and keeps it there.
+fn read_or_create_u64(path: &std::path::Path) -> io::Result<u64> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => text.trim().parse().map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{} is not a number", path.display()),
+            )
+        }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let value = crate::server::random_u64().max(1);
+            let tmp = path.with_extension("tmp");
+            std::fs::write(&tmp, format!("{value}\n"))?;
+            std::fs::File::open(&tmp)?.sync_all()?;
+            std::fs::rename(&tmp, path)?;
+            Ok(value)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Opens this node's Raft group in `dir` and its cluster bus; a node not started for a cluster
+/// (`cluster-enabled no`, the default) makes itself a cluster of one and waits to lead it.
+pub async fn start(shared: &Arc<Shared>, client_port: u16) -> io::Result<()> {
+    let config = shared.config();
+    std::fs::create_dir_all(&config.dir)?;
+    let node_id = read_or_create_u64(&config.dir.join("node-id"))?;
+    // The collection hash seed must be the same on every replica and across restarts (SPOP
+    // replays must pick the same members). A cluster of one keeps a secret one with its data;
+    // the nodes of a larger cluster share the configured `cluster-secret`.
+    let seed = if config.cluster_enabled {
+        config.cluster_secret
+    } else {
+        read_or_create_u64(&config.dir.join("collection-seed"))?
+    };
+    engine::types::set_collection_seed(seed);
+    let host = config
+        .bind
+        .first()
+        .map(|b| b.trim_start_matches('-').to_string())
+        .filter(|b| b != "0.0.0.0" && b != "*" && b != "::")
+        .unwrap_or_else(|| "127.0.0.1".into());
+    let addr = format!("{host}:{client_port}");
+    let bus_port = if config.cluster_port != 0 {
+        config.cluster_port
+    } else {
+        u16::try_from(u32::from(client_port) + 10000).unwrap_or(0)
+    };
+    let listener = match TcpListener::bind((host.as_str(), bus_port)).await {
+        Ok(l) => l,
+        Err(e) if !config.cluster_enabled => {
+            // A cluster of one needs no bus: take any port rather than refuse to start.
+            tracing::warn!("cluster bus port {bus_port} unavailable ({e}); using any port");
+            TcpListener::bind((host.as_str(), 0)).await?
+        }
+        Err(e) => return Err(e),
+    };
+    let mut group_config = replication::GroupConfig::new(node_id, config.dir.join("raft"));
+    group_config.fsync = config.appendfsync;
+    group_config.election_timeout_ms_min = config.election_timeout_ms;
+    group_config.election_timeout_ms_max = config.election_timeout_ms * 2;
+    group_config.heartbeat_ms = (config.election_timeout_ms / 5).max(5);
+    group_config.snapshot_entries = config.snapshot_entries;
+    let machine = Arc::new(ServerMachine::new(shared.clone(), node_id));
+    let group =
+        replication::Group::open(group_config, machine, Arc::new(BusTransport::default())).await?;
+    let _ = shared.group.set(group.clone());
+    tokio::spawn(serve_bus(listener, group.clone()));
+    tracing::info!("node {node_id} at {addr}, cluster bus on port {bus_port}");
+    if !config.cluster_enabled {
+        let created = group
+            .bootstrap(BTreeMap::from([(node_id, addr)]))
+            .await
+            .map_err(io::Error::other)?;
+        if !created {
+            // A restarted cluster of one: lead again now rather than after a timeout.
+            group.campaign().await;
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while !group.is_leader() {
+            if tokio::time::Instant::now() > deadline {
+                return Err(io::Error::other("a cluster of one did not elect itself"));
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        group
+            .read_barrier()
+            .await
+            .map_err(|e| io::Error::other(e.to_string()))?;
+    }
+    Ok(())
+}
