@@ -98,6 +98,10 @@ pub enum ServerCommand {
     Publish,
     Spublish,
     Pubsub,
+    // Replication and cluster administration.
+    Redraft,
+    Readonly,
+    Readwrite,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -1704,6 +1708,24 @@ pub static TABLE: &[CommandSpec] = &[
         ServerCommand::Quit,
     ),
     server(
+        "readonly",
+        1,
+        CONN,
+        "cluster",
+        "3.0.0",
+        "Lets this connection read from a follower (stale reads allowed).",
+        ServerCommand::Readonly,
+    ),
+    server(
+        "readwrite",
+        1,
+        CONN,
+        "cluster",
+        "3.0.0",
+        "Ends READONLY: reads go to the leader again.",
+        ServerCommand::Readwrite,
+    ),
+    server(
         "reset",
         1,
         CONN.with(Flags::NO_AUTH),
@@ -1768,6 +1790,18 @@ pub static TABLE: &[CommandSpec] = &[
         "1.0.0",
         "Returns the Unix time of the last save.",
         ServerCommand::Lastsave,
+    ),
+    server(
+        "redraft",
+        -2,
+        Flags::ADMIN
+            .with(Flags::NOSCRIPT)
+            .with(Flags::LOADING)
+            .with(Flags::STALE),
+        "server",
+        "7.2.0",
+        "Replication: the Raft group's status, bootstrap, membership and leadership.",
+        ServerCommand::Redraft,
     ),
     server(
         "debug",

@@ -378,11 +378,16 @@ impl Group {
             })
     }
 
-    /// Makes `voters` the voting members (learners not named stay learners). openraft runs the
-    /// change through joint consensus and refuses a second change while one is in flight.
-    pub async fn change_voters(&self, voters: BTreeSet<NodeId>) -> Result<(), ProposeError> {
+    /// Makes `voters` the voting members; voters left out become learners or leave the group.
+    /// openraft runs the change through joint consensus and refuses a second change while one
+    /// is in flight.
+    pub async fn change_voters(
+        &self,
+        voters: BTreeSet<NodeId>,
+        keep_removed_as_learners: bool,
+    ) -> Result<(), ProposeError> {
         self.raft
-            .change_membership(voters, true)
+            .change_membership(voters, keep_removed_as_learners)
             .await
             .map(|_| ())
             .map_err(|e| {

@@ -157,7 +157,7 @@ async fn a_learner_added_later_catches_up_by_snapshot_and_becomes_a_voter() {
     nodes[&1].group.add_learner(2, addr(2)).await.unwrap();
     nodes[&1]
         .group
-        .change_voters(BTreeSet::from([1, 2]))
+        .change_voters(BTreeSet::from([1, 2]), true)
         .await
         .unwrap();
     let target = nodes[&1].group.status().last_log_index;

@@ -30,6 +30,16 @@ pub fn run(conn: &mut Conn, command: ServerCommand, args: &[&[u8]]) -> Result<Fl
             Ok(Flow::Close)
         }
         ServerCommand::Reset => reset(conn),
+        ServerCommand::Readonly => {
+            conn.readonly = true;
+            conn.out.ok();
+            Ok(Flow::Continue)
+        }
+        ServerCommand::Readwrite => {
+            conn.readonly = false;
+            conn.out.ok();
+            Ok(Flow::Continue)
+        }
         ServerCommand::Client => client(conn, args),
         ServerCommand::Config => config(conn, args),
         ServerCommand::Command => command_(conn, args),
@@ -55,7 +65,9 @@ pub fn run(conn: &mut Conn, command: ServerCommand, args: &[&[u8]]) -> Result<Fl
         ServerCommand::Debug => debug(conn, args),
         ServerCommand::Shutdown => shutdown(conn, args),
         ServerCommand::Multi => multi(conn),
-        ServerCommand::Exec => unreachable!("the connection runs EXEC itself"),
+        ServerCommand::Exec | ServerCommand::Redraft => {
+            unreachable!("the connection runs {command:?} itself")
+        }
         ServerCommand::Discard => discard(conn),
         ServerCommand::Watch => watch(conn, args),
         ServerCommand::Unwatch => {
@@ -280,6 +292,7 @@ fn select(conn: &mut Conn, args: &[&[u8]]) -> Result<Flow, Error> {
 
 fn reset(conn: &mut Conn) -> Result<Flow, Error> {
     conn.multi = None;
+    conn.readonly = false;
     conn.release();
     conn.db = 0;
     conn.out.proto = Protocol::Resp2;

@@ -94,6 +94,9 @@ pub enum Flow {
     Sleep(Duration),
     /// A blocking command found nothing: write what is buffered and wait to be served.
     Block,
+    /// This node is not the leader: from this command on, relay the connection to the leader
+    /// at this address.
+    Proxy(String),
 }
 
 /// A blocked command waiting for its keys to change (or to time out).
@@ -131,6 +134,8 @@ pub struct Conn {
     pub shard_channels: HashSet<Bytes>,
     /// Set while EXEC runs its queue: blocking commands then reply at once instead of blocking.
     pub in_exec: bool,
+    /// READONLY: reads are served from this node even when it is a follower (may be stale).
+    pub readonly: bool,
     pending_block: Option<PendingBlock>,
     pending_writes: Option<PendingWrites>,
     /// True once reads in the current batch are known to be linearizable: a read barrier
@@ -226,6 +231,7 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr)
         patterns: HashSet::new(),
         shard_channels: HashSet::new(),
         in_exec: false,
+        readonly: false,
         pending_block: None,
         pending_writes: None,
         fresh: false,
@@ -330,6 +336,7 @@ impl Conn {
                 }
             }
             let mut blocked = false;
+            let mut proxy = None;
             let mut consumed = 0;
             let mut close = false;
             self.batch_now_ms = now_ms();
@@ -360,6 +367,10 @@ impl Conn {
                                 blocked = true;
                                 break;
                             }
+                            Flow::Proxy(addr) => {
+                                proxy = Some((consumed - len, addr));
+                                break;
+                            }
                         }
                         if self.out.len() >= REPLY_FLUSH_BYTES {
                             self.flush(socket, killed.as_mut()).await?;
@@ -376,6 +387,11 @@ impl Conn {
                 }
             }
             self.flush_writes().await;
+            if let Some((from, addr)) = proxy {
+                input.advance(from);
+                self.flush(socket, killed.as_mut()).await?;
+                return self.proxy(socket, input, &addr).await;
+            }
             input.advance(consumed);
             let processed = std::mem::take(&mut self.processed);
             self.shared
@@ -620,6 +636,15 @@ impl Conn {
             self.batch_now_ms = now_ms();
         }
         let engine_command = matches!(spec.handler, Handler::Engine(_));
+        let stale_read_allowed = self.readonly && engine_command && !spec.is_write();
+        if (engine_command || matches!(spec.name, "watch" | "multi"))
+            && !stale_read_allowed
+            && !self.shared.group().is_leader()
+            && let Some((_, leader)) = self.shared.group().leader()
+        {
+            self.flush_writes().await;
+            return Flow::Proxy(leader);
+        }
         if engine_command && spec.is_write() && !spec.flags.contains(Flags::BLOCKING) {
             if self
                 .pending_writes
@@ -642,9 +667,17 @@ impl Conn {
         }
         if (engine_command || matches!(spec.name, "watch" | "exec"))
             && !self.fresh
+            && !stale_read_allowed
             && let Err(e) = self.read_barrier().await
         {
             self.out.error(&error_text(&e, spec, args));
+            self.account(index, mark);
+            return Flow::Continue;
+        }
+        if spec.name == "redraft" {
+            if let Err(e) = crate::admin::redraft(self, args).await {
+                self.out.error(&e.to_string());
+            }
             self.account(index, mark);
             return Flow::Continue;
         }
@@ -767,6 +800,76 @@ impl Conn {
         };
         ex.run(spec, args);
         self.shared.publish_events(&mut keyspace);
+    }
+
+    /// Relays the rest of this connection to the leader at `addr`: the connection's state is
+    /// replayed there (protocol, password, database, name), then bytes flow both ways untouched
+    /// until either side closes. `input` starts with the command that needed the leader.
+    async fn proxy(
+        &mut self,
+        socket: &mut TcpStream,
+        input: BytesMut,
+        addr: &str,
+    ) -> std::io::Result<()> {
+        let connect = TcpStream::connect(addr);
+        let mut upstream = tokio::time::timeout(Duration::from_secs(2), connect)
+            .await
+            .map_err(|_| std::io::Error::other("leader unreachable"))??;
+        upstream.set_nodelay(true)?;
+        let mut setup: Vec<Vec<String>> = Vec::new();
+        let password = self.shared.config().requirepass;
+        if self.out.is_resp3() {
+            let mut hello = vec!["HELLO".to_string(), "3".to_string()];
+            if !password.is_empty() {
+                hello.extend(["AUTH".into(), "default".into(), password.clone()]);
+            }
+            setup.push(hello);
+        } else if !password.is_empty() {
+            setup.push(vec!["AUTH".into(), password.clone()]);
+        }
+        if self.db != 0 {
+            setup.push(vec!["SELECT".into(), self.db.to_string()]);
+        }
+        if !self.name.is_empty() {
+            setup.push(vec!["CLIENT".into(), "SETNAME".into(), self.name.clone()]);
+        }
+        let mut request = Vec::new();
+        for command in &setup {
+            request.extend_from_slice(format!("*{}\r\n", command.len()).as_bytes());
+            for arg in command {
+                request.extend_from_slice(format!("${}\r\n{arg}\r\n", arg.len()).as_bytes());
+            }
+        }
+        upstream.write_all(&request).await?;
+        let mut replies = BytesMut::new();
+        let mut seen = 0;
+        while seen < setup.len() {
+            match resp::decode_frame(&replies) {
+                Ok(Some((frame, len))) => {
+                    if let resp::Frame::Error(e) = frame {
+                        tracing::warn!(
+                            "leader refused the connection's state: {}",
+                            String::from_utf8_lossy(&e)
+                        );
+                    }
+                    replies.advance(len);
+                    seen += 1;
+                }
+                Ok(None) => {
+                    if tokio::io::AsyncReadExt::read_buf(&mut upstream, &mut replies).await? == 0 {
+                        return Err(std::io::Error::other("leader closed the connection"));
+                    }
+                }
+                Err(e) => return Err(std::io::Error::other(e.to_string())),
+            }
+        }
+        upstream.write_all(&input).await?;
+        self.shared
+            .stats
+            .proxied_connections
+            .fetch_add(1, Ordering::Relaxed);
+        tokio::io::copy_bidirectional(socket, &mut upstream).await?;
+        Ok(())
     }
 
     /// The leader's inputs for an entry this connection proposes.

@@ -200,8 +200,16 @@ pub fn render(conn: &Conn, args: &[&[u8]]) -> String {
                 field("rdb_changes_since_last_save", &0);
                 field("rdb_bgsave_in_progress", &0);
                 field("rdb_last_save_time", &(shared.started_unix_ms / 1000));
-                field("aof_enabled", &0);
+                // The Raft log plays the AOF's part: every write is in it before it is applied.
+                field("aof_enabled", &1);
                 field("aof_rewrite_in_progress", &0);
+                if let Some(group) = shared.group.get() {
+                    let status = group.status();
+                    field("appendfsync", &status.fsync);
+                    field("raft_log_entries", &status.log_entries);
+                    field("raft_log_bytes", &status.log_bytes);
+                    field("raft_snapshot_index", &status.snapshot_index);
+                }
             }
             "stats" => {
                 field(
@@ -224,6 +232,10 @@ pub fn render(conn: &Conn, args: &[&[u8]]) -> String {
                     "rejected_connections",
                     &stats.rejected_connections.load(Ordering::Relaxed),
                 );
+                field(
+                    "proxied_connections",
+                    &stats.proxied_connections.load(Ordering::Relaxed),
+                );
                 field("expired_keys", &expired);
                 field("evicted_keys", &0);
                 field("keyspace_hits", &hits);
@@ -232,10 +244,54 @@ pub fn render(conn: &Conn, args: &[&[u8]]) -> String {
                 field("total_error_replies", &errors);
             }
             "replication" => {
-                field("role", &"master");
-                field("connected_slaves", &0);
+                let status = shared.group.get().map(|g| g.status()).unwrap_or_default();
+                // Redis's words first (clients read `role`), then the Raft group's own.
+                let leading = status.role == "leader";
+                field("role", &if leading { "master" } else { "slave" });
+                if leading {
+                    field("connected_slaves", &status.matched.len().saturating_sub(1));
+                } else if let Some((host, port)) = status
+                    .leader
+                    .and_then(|l| status.voters.iter().find(|(id, _)| *id == l))
+                    .and_then(|(_, addr)| addr.rsplit_once(':'))
+                {
+                    field("master_host", &host);
+                    field("master_port", &port);
+                    field("master_link_status", &"up");
+                }
                 field("master_replid", &shared.run_id);
-                field("master_repl_offset", &0);
+                field("master_repl_offset", &status.applied_index);
+                field("raft_node_id", &status.node_id);
+                field("raft_role", &status.role);
+                field("raft_term", &status.term);
+                field(
+                    "raft_leader",
+                    &status.leader.map_or("none".to_string(), |l| l.to_string()),
+                );
+                field("raft_last_log_index", &status.last_log_index);
+                field("raft_commit_index", &status.commit_index);
+                field("raft_applied_index", &status.applied_index);
+                let voters: Vec<String> = status
+                    .voters
+                    .iter()
+                    .map(|(id, addr)| format!("{id}@{addr}"))
+                    .collect();
+                field("raft_voters", &voters.join(","));
+                let learners: Vec<String> = status
+                    .learners
+                    .iter()
+                    .map(|(id, addr)| format!("{id}@{addr}"))
+                    .collect();
+                field("raft_learners", &learners.join(","));
+                for (id, matched) in &status.matched {
+                    field(
+                        &format!("raft_peer_{id}"),
+                        &format!(
+                            "match={matched},lag={}",
+                            status.last_log_index.saturating_sub(*matched)
+                        ),
+                    );
+                }
             }
             "cpu" => {
                 let (user, system) = cpu_seconds();

@@ -1,7 +1,9 @@
 //! The tokio shell around the engine: listeners, connections, configuration, INFO, and the
 //! `redraft` binary. The only crate that touches sockets, files, signals or the wall clock.
 
+pub mod admin;
 pub mod blocking;
+pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod conn;

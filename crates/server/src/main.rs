@@ -1,4 +1,5 @@
-//! `redraft`: a Redis-compatible server. With no arguments it serves 127.0.0.1:6379.
+//! `redraft`: a Redis-compatible server. With no arguments it serves 127.0.0.1:6379 as a cluster
+//! of one, with its data in ./data. `redraft cluster ...` administers a multi-node cluster.
 
 use std::path::PathBuf;
 
@@ -43,6 +44,19 @@ struct Args {
     /// fastest on 2 cores shared with the load generator (docs/benchmarks.md).
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// When the Raft log is fsynced: always (before a write is acknowledged), everysec or no.
+    #[arg(long)]
+    appendfsync: Option<String>,
+    /// Wait to be made part of a cluster (`redraft cluster create`) instead of starting as a
+    /// cluster of one.
+    #[arg(long, value_name = "yes|no")]
+    cluster_enabled: Option<String>,
+    /// Raft election timeout in milliseconds (the low end; the high end is twice it).
+    #[arg(long)]
+    election_timeout: Option<u64>,
+    /// Take a snapshot of the keyspace every this many log entries.
+    #[arg(long)]
+    snapshot_entries: Option<u64>,
 }
 
 fn filter_for(level: &str) -> EnvFilter {
@@ -87,10 +101,26 @@ fn load_config(args: &Args) -> Result<Config, String> {
     if let Some(pass) = &args.requirepass {
         set("requirepass", pass.clone())?;
     }
+    if let Some(policy) = &args.appendfsync {
+        set("appendfsync", policy.clone())?;
+    }
+    if let Some(enabled) = &args.cluster_enabled {
+        set("cluster-enabled", enabled.clone())?;
+    }
+    if let Some(ms) = args.election_timeout {
+        set("election-timeout", ms.to_string())?;
+    }
+    if let Some(n) = args.snapshot_entries {
+        set("snapshot-entries", n.to_string())?;
+    }
     Ok(config)
 }
 
 fn main() {
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some("cluster") {
+        std::process::exit(server::cli::main(&argv[2..]));
+    }
     let args = Args::parse();
     let config = match load_config(&args) {
         Ok(config) => config,

@@ -484,8 +484,9 @@ pub async fn serve_bus(listener: TcpListener, group: replication::Group) {
     }
 }
 
-/// Reads a u64 kept in `path`, or makes a random non-zero one and keeps it there.
-fn read_or_create_u64(path: &std::path::Path) -> io::Result<u64> {
+/// Reads a number kept in `path`, or makes a random non-zero one of at most `bits` bits and
+/// keeps it there.
+fn read_or_create_u64(path: &std::path::Path, bits: u32) -> io::Result<u64> {
     match std::fs::read_to_string(path) {
         Ok(text) => text.trim().parse().map_err(|_| {
             io::Error::new(
@@ -494,7 +495,7 @@ fn read_or_create_u64(path: &std::path::Path) -> io::Result<u64> {
             )
         }),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            let value = crate::server::random_u64().max(1);
+            let value = (crate::server::random_u64() >> (64 - bits)).max(1);
             let tmp = path.with_extension("tmp");
             std::fs::write(&tmp, format!("{value}\n"))?;
             std::fs::File::open(&tmp)?.sync_all()?;
@@ -510,14 +511,14 @@ fn read_or_create_u64(path: &std::path::Path) -> io::Result<u64> {
 pub async fn start(shared: &Arc<Shared>, client_port: u16) -> io::Result<()> {
     let config = shared.config();
     std::fs::create_dir_all(&config.dir)?;
-    let node_id = read_or_create_u64(&config.dir.join("node-id"))?;
+    let node_id = read_or_create_u64(&config.dir.join("node-id"), 48)?;
     // The collection hash seed must be the same on every replica and across restarts (SPOP
     // replays must pick the same members). A cluster of one keeps a secret one with its data;
     // the nodes of a larger cluster share the configured `cluster-secret`.
     let seed = if config.cluster_enabled {
         config.cluster_secret
     } else {
-        read_or_create_u64(&config.dir.join("collection-seed"))?
+        read_or_create_u64(&config.dir.join("collection-seed"), 64)?
     };
     engine::types::set_collection_seed(seed);
     let host = config

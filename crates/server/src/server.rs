@@ -50,6 +50,8 @@ pub struct Stats {
     pub commands_processed: AtomicU64,
     pub net_input_bytes: AtomicU64,
     pub net_output_bytes: AtomicU64,
+    /// Client connections relayed to the leader because this node was a follower.
+    pub proxied_connections: AtomicU64,
     pub commands: Vec<CommandStat>,
     /// Error replies by their code (`ERR`, `WRONGTYPE`, ...), for INFO errorstats.
     pub errors: Mutex<HashMap<String, u64>>,

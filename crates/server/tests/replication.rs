@@ -1,0 +1,402 @@
+//! Durability and replication with real processes: `kill -9` of a cluster of one loses nothing
+//! acknowledged; three nodes keep every acknowledged write through repeated leader kills, agree
+//! byte for byte (DEBUG DIGEST), survive a full restart, and a node added later catches up by
+//! snapshot.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use common::{TempDir, wait_until};
+
+/// A `redraft` process on a fixed port (the cluster bus is that port + 10000).
+struct Node {
+    port: u16,
+    dir: PathBuf,
+    extra: Vec<String>,
+    child: Option<Child>,
+}
+
+/// A client port whose bus port (+10000) is free too.
+fn free_port_pair() -> u16 {
+    loop {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        if port < 55000 && std::net::TcpListener::bind(("127.0.0.1", port + 10000)).is_ok() {
+            return port;
+        }
+    }
+}
+
+impl Node {
+    fn new(dir: &Path, name: &str, extra: &[&str]) -> Node {
+        Node {
+            port: free_port_pair(),
+            dir: dir.join(name),
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+            child: None,
+        }
+    }
+
+    fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn start(&mut self) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_redraft"))
+            .args(["--port", &self.port.to_string(), "--loglevel", "warning"])
+            .arg("--dir")
+            .arg(&self.dir)
+            .args(&self.extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the redraft binary starts");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if line.contains("ready to accept connections") {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        rx.recv_timeout(Duration::from_secs(20))
+            .expect("redraft printed its ready line");
+        self.child = Some(child);
+    }
+
+    /// SIGKILL: no chance to flush anything.
+    fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+
+    fn client(&self) -> redis::Connection {
+        let client = redis::Client::open(format!("redis://{}/", self.addr())).unwrap();
+        let conn = client
+            .get_connection_with_timeout(Duration::from_secs(5))
+            .unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        conn
+    }
+
+    fn info_field(&self, name: &str) -> Option<String> {
+        let mut c = self.client();
+        let info: String = redis::cmd("INFO").arg("replication").query(&mut c).ok()?;
+        info.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}:")))
+            .map(|v| v.trim().to_string())
+    }
+
+    fn digest(&self) -> String {
+        let mut c = self.client();
+        redis::cmd("DEBUG").arg("DIGEST").query(&mut c).unwrap()
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+fn cluster_admin(args: &[&str]) {
+    let status = Command::new(env!("CARGO_BIN_EXE_redraft"))
+        .arg("cluster")
+        .args(args)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "redraft cluster {args:?}");
+}
+
+#[test]
+fn kill_9_of_a_cluster_of_one_loses_no_acknowledged_write() {
+    let dir = TempDir::new();
+    let mut node = Node::new(&dir.0, "solo", &[]);
+    node.start();
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let (acked, stop) = (acked.clone(), stop.clone());
+            let url = format!("redis://{}/", node.addr());
+            std::thread::spawn(move || {
+                let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+                for i in 0.. {
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let key = format!("w{w}:{i}");
+                    let set: redis::RedisResult<String> =
+                        redis::cmd("SET").arg(&key).arg(i).query(&mut c);
+                    let incr: redis::RedisResult<i64> =
+                        redis::cmd("INCR").arg(format!("count{w}")).query(&mut c);
+                    match (set, incr) {
+                        (Ok(_), Ok(n)) => acked.lock().unwrap().push((w, key, n)),
+                        // The server died under us: what was not acknowledged may or may not be there.
+                        _ => return,
+                    }
+                }
+            })
+        })
+        .collect();
+    assert!(wait_until(Duration::from_secs(20), || acked
+        .lock()
+        .unwrap()
+        .len()
+        > 500));
+    node.kill9();
+    stop.store(true, Ordering::Relaxed);
+    for writer in writers {
+        writer.join().unwrap();
+    }
+    node.start();
+    let mut c = node.client();
+    let acked = acked.lock().unwrap();
+    let mut highest = [0i64; 4];
+    for (w, key, n) in acked.iter() {
+        let value: Option<String> = redis::cmd("GET").arg(key).query(&mut c).unwrap();
+        assert!(value.is_some(), "acknowledged {key} lost");
+        highest[*w] = highest[*w].max(*n);
+    }
+    for (w, high) in highest.iter().enumerate() {
+        let count: i64 = redis::cmd("GET")
+            .arg(format!("count{w}"))
+            .query(&mut c)
+            .unwrap();
+        assert!(
+            count >= *high,
+            "count{w} is {count}, {high} was acknowledged"
+        );
+    }
+}
+
+struct Cluster {
+    nodes: Vec<Node>,
+    _dir: TempDir,
+}
+
+impl Cluster {
+    fn start(n: usize, extra: &[&str]) -> Cluster {
+        let dir = TempDir::new();
+        let mut flags = vec!["--cluster-enabled", "yes", "--election-timeout", "150"];
+        flags.extend_from_slice(extra);
+        let mut nodes: Vec<Node> = (0..n)
+            .map(|i| Node::new(&dir.0, &format!("n{i}"), &flags))
+            .collect();
+        for node in &mut nodes {
+            node.start();
+        }
+        let mut args = vec!["create".to_string()];
+        args.extend(nodes.iter().map(Node::addr));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        cluster_admin(&args);
+        Cluster { nodes, _dir: dir }
+    }
+
+    fn leader(&self) -> usize {
+        let mut found = None;
+        assert!(
+            wait_until(Duration::from_secs(15), || {
+                found = self.nodes.iter().position(|n| {
+                    n.child.is_some() && n.info_field("raft_role").as_deref() == Some("leader")
+                });
+                found.is_some()
+            }),
+            "no leader"
+        );
+        found.unwrap()
+    }
+
+    /// Waits until every running node has applied the leader's last index, then compares them.
+    fn assert_identical(&self) {
+        let leader = &self.nodes[self.leader()];
+        let target: u64 = leader
+            .info_field("raft_last_log_index")
+            .unwrap()
+            .parse()
+            .unwrap();
+        for node in self.nodes.iter().filter(|n| n.child.is_some()) {
+            assert!(
+                wait_until(Duration::from_secs(20), || {
+                    node.info_field("raft_applied_index")
+                        .and_then(|v| v.parse::<u64>().ok())
+                        .is_some_and(|a| a >= target)
+                }),
+                "node at {} did not catch up",
+                node.addr()
+            );
+        }
+        let digests: Vec<String> = self
+            .nodes
+            .iter()
+            .filter(|n| n.child.is_some())
+            .map(Node::digest)
+            .collect();
+        assert!(
+            digests.windows(2).all(|w| w[0] == w[1]),
+            "replicas differ: {digests:?}"
+        );
+    }
+}
+
+/// Writes with the `redis` crate through any node (followers relay to the leader), retrying
+/// other nodes when one fails; records what was acknowledged.
+fn write_until(
+    addrs: Vec<String>,
+    stop: Arc<AtomicBool>,
+    acked: Arc<Mutex<Vec<String>>>,
+    writer: usize,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut i = 0u64;
+        let mut target = writer;
+        while !stop.load(Ordering::Relaxed) {
+            let addr = &addrs[target % addrs.len()];
+            let Ok(client) = redis::Client::open(format!("redis://{addr}/")) else {
+                continue;
+            };
+            let Ok(mut c) = client.get_connection_with_timeout(Duration::from_millis(500)) else {
+                target += 1;
+                continue;
+            };
+            let _ = c.set_read_timeout(Some(Duration::from_secs(3)));
+            while !stop.load(Ordering::Relaxed) {
+                let key = format!("k{writer}:{i}");
+                let r: redis::RedisResult<String> =
+                    redis::cmd("SET").arg(&key).arg(i).query(&mut c);
+                i += 1;
+                match r {
+                    Ok(_) => acked.lock().unwrap().push(key),
+                    Err(_) => {
+                        target += 1;
+                        break;
+                    }
+                }
+            }
+        }
+    })
+}
+
+#[test]
+fn three_nodes_keep_every_acknowledged_write_through_leader_kills() {
+    let mut cluster = Cluster::start(3, &[]);
+    let addrs: Vec<String> = cluster.nodes.iter().map(Node::addr).collect();
+    let stop = Arc::new(AtomicBool::new(false));
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let writers: Vec<_> = (0..3)
+        .map(|w| write_until(addrs.clone(), stop.clone(), acked.clone(), w))
+        .collect();
+    for round in 0..3 {
+        let before = acked.lock().unwrap().len();
+        assert!(
+            wait_until(Duration::from_secs(20), || acked.lock().unwrap().len()
+                > before + 200),
+            "writes did not resume in round {round}"
+        );
+        let leader = cluster.leader();
+        cluster.nodes[leader].kill9();
+        let before = acked.lock().unwrap().len();
+        assert!(
+            wait_until(Duration::from_secs(20), || acked.lock().unwrap().len()
+                > before + 200),
+            "no writes after killing the leader in round {round}"
+        );
+        cluster.nodes[leader].start();
+    }
+    stop.store(true, Ordering::Relaxed);
+    for writer in writers {
+        writer.join().unwrap();
+    }
+    cluster.assert_identical();
+    let mut c = cluster.nodes[cluster.leader()].client();
+    for key in acked.lock().unwrap().iter() {
+        let value: Option<String> = redis::cmd("GET").arg(key).query(&mut c).unwrap();
+        assert!(value.is_some(), "acknowledged {key} lost");
+    }
+
+    // A full restart of every node loses nothing either.
+    for node in &mut cluster.nodes {
+        node.kill9();
+    }
+    for node in &mut cluster.nodes {
+        node.start();
+    }
+    let mut c = cluster.nodes[cluster.leader()].client();
+    for key in acked.lock().unwrap().iter() {
+        let value: Option<String> = redis::cmd("GET").arg(key).query(&mut c).unwrap();
+        assert!(
+            value.is_some(),
+            "acknowledged {key} lost in the full restart"
+        );
+    }
+    cluster.assert_identical();
+}
+
+#[test]
+fn a_node_added_later_catches_up_by_snapshot() {
+    let mut cluster = Cluster::start(3, &["--snapshot-entries", "200"]);
+    let leader = cluster.leader();
+    let mut c = cluster.nodes[leader].client();
+    for i in 0..1000 {
+        let _: () = redis::cmd("RPUSH")
+            .arg(format!("list{}", i % 10))
+            .arg(i)
+            .query(&mut c)
+            .unwrap();
+        let _: () = redis::cmd("SADD").arg("set").arg(i).query(&mut c).unwrap();
+    }
+    // Random removals must land on the same members everywhere, snapshot or not.
+    for _ in 0..50 {
+        let _: Option<String> = redis::cmd("SPOP").arg("set").query(&mut c).unwrap();
+    }
+    let _: () = redis::cmd("REDRAFT").arg("SNAPSHOT").query(&mut c).unwrap();
+    let dir = cluster.nodes[0].dir.parent().unwrap().to_path_buf();
+    let mut newcomer = Node::new(
+        &dir,
+        "n3",
+        &[
+            "--cluster-enabled",
+            "yes",
+            "--election-timeout",
+            "150",
+            "--snapshot-entries",
+            "200",
+        ],
+    );
+    newcomer.start();
+    cluster_admin(&["add-node", &cluster.nodes[leader].addr(), &newcomer.addr()]);
+    cluster.nodes.push(newcomer);
+    for _ in 0..20 {
+        let _: Option<String> = redis::cmd("SPOP").arg("set").query(&mut c).unwrap();
+    }
+    cluster.assert_identical();
+    let voters = cluster.nodes[leader].info_field("raft_voters").unwrap();
+    assert_eq!(voters.split(',').count(), 4, "{voters}");
+    let started = Instant::now();
+    let snapshot_index: u64 = {
+        let mut c = cluster.nodes[3].client();
+        let info: String = redis::cmd("INFO").arg("persistence").query(&mut c).unwrap();
+        info.lines()
+            .find_map(|l| l.strip_prefix("raft_snapshot_index:"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    assert!(
+        snapshot_index > 0,
+        "the newcomer was caught up from a snapshot"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
