@@ -307,7 +307,8 @@ pub static SETTINGS: &[Setting] = &[
     Setting {
         name: "appendonly",
         mutable: false,
-        get: |_| "no".into(),
+        // The Raft log is always on: it is where every write goes first.
+        get: |_| "yes".into(),
         set: |_, _| Ok(()),
     },
 ];
