@@ -16,6 +16,7 @@
 
 pub mod log_store;
 pub mod network;
+pub mod runtime;
 pub mod state_machine;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -71,6 +72,7 @@ openraft::declare_raft_types!(
         R = Bytes,
         NodeId = NodeId,
         Node = BasicNode,
+        AsyncRuntime = runtime::SeededTokio,
 );
 
 pub type CommittedLeaderId = alias::CommittedLeaderIdOf<TypeConfig>;

@@ -542,6 +542,8 @@ pub async fn start(shared: &Arc<Shared>, client_port: u16) -> io::Result<()> {
         }
         Err(e) => return Err(e),
     };
+    // Election timeouts must differ between nodes: seed Raft's randomness per process.
+    replication::runtime::seed(crate::server::random_u64());
     let mut group_config = replication::GroupConfig::new(node_id, config.dir.join("raft"));
     group_config.fsync = config.appendfsync;
     group_config.election_timeout_ms_min = config.election_timeout_ms;

@@ -1,0 +1,967 @@
+//! Whole clusters in one process, driven by one seed: the real replication (`replication::Group`
+//! over openraft, the real log store on disk) and the real apply path (`server::replica`'s
+//! `ServerMachine` on the engine), with a simulated network, clock and nemesis.
+//!
+//! - Clock: a current-thread tokio runtime with paused time; simulated time advances only when
+//!   every task waits, so a run takes as long as its work, not its simulated seconds.
+//! - Randomness: one seeded generator for the network, the clients and the nemesis; openraft's own
+//!   (election timeouts) is seeded with the same seed (`replication::runtime`).
+//! - Network: every Raft RPC goes through [`Net`], which delays, drops, duplicates and cuts links
+//!   (one direction or both) as the seed decides.
+//! - Clients send real commands as log entries (the same entry format the server's connections
+//!   build) and read through the ReadIndex barrier, recording a history that the linearizability
+//!   checker judges per key. An operation that timed out may or may not have happened.
+//! - Faults: leader isolation, random majority/minority splits, one-way cuts, lossy links, crash
+//!   and restart of a node (its in-memory state lost, its files kept), leadership transfers.
+//!
+//! Not yet: disk faults and the loss of unsynced writes on a crash (the log runs with
+//! `appendfsync no` here, so a crash is a process crash, not a power cut), membership changes
+//! during faults, and RESP parsing between client and node.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{BuildHasher, Hasher};
+use std::io;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use engine::Exec;
+use rand_core::{RngCore, SeedableRng};
+use rand_pcg::Pcg64;
+use replication::{BoxFuture, FsyncPolicy, Group, GroupConfig, NodeId, ProposeError, Transport};
+use resp::{Frame, Protocol, ReplyWriter};
+use server::replica::{BodyWriter, Header, KIND_COMMANDS, KIND_TRANSACTION, ServerMachine};
+use server::server::Shared;
+
+use crate::history::{
+    ListHistory, ListInput, ListOutput, Op, Outcome, RegisterHistory, RegisterInput,
+    RegisterOutput, Value,
+};
+use crate::linearizability::{Verdict, check_list_append, check_register};
+
+/// What the clients do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Workload {
+    /// GET, SET, INCR and DEL on a few string keys.
+    Register,
+    /// RPUSH of unique elements and LRANGE 0 -1 on a few lists (Jepsen's Elle shape).
+    ListAppend,
+    /// MULTI/EXEC transfers between accounts and reads of every balance: the total never changes.
+    Bank,
+}
+
+/// Bugs the simulator must catch, switched on one at a time by the tests that prove it does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bug {
+    /// A node that believes it leads serves reads without confirming it (no ReadIndex).
+    ReadsWithoutBarrier,
+    /// Any node serves reads from its own state, leader or not.
+    FollowerReads,
+    /// A bank transfer is two entries instead of one transaction.
+    SplitTransfers,
+}
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub seed: u64,
+    pub workload: Workload,
+    pub nodes: usize,
+    pub clients: usize,
+    /// Simulated time the clients run for.
+    pub duration_ms: u64,
+    pub faults: bool,
+    pub bug: Option<Bug>,
+}
+
+impl Options {
+    pub fn new(seed: u64, workload: Workload) -> Options {
+        Options {
+            seed,
+            workload,
+            nodes: 3,
+            clients: 4,
+            duration_ms: 8_000,
+            faults: true,
+            bug: None,
+        }
+    }
+}
+
+/// What a run did and found.
+#[derive(Clone, Debug)]
+pub struct Report {
+    pub seed: u64,
+    pub operations: usize,
+    pub unknown_outcomes: usize,
+    pub simulated_ms: u64,
+    pub faults: BTreeMap<&'static str, u32>,
+    /// A hash of every client event and the final state: equal for equal seeds.
+    pub trace_hash: u64,
+    /// What went wrong, if anything: a linearizability violation, a broken invariant, replicas
+    /// that differ after healing.
+    pub failure: Option<String>,
+}
+
+impl Report {
+    /// The command that replays this run.
+    pub fn replay_command(&self, options: &Options) -> String {
+        let workload = match options.workload {
+            Workload::Register => "register",
+            Workload::ListAppend => "list-append",
+            Workload::Bank => "bank",
+        };
+        let bug = match options.bug {
+            None => String::new(),
+            Some(Bug::ReadsWithoutBarrier) => " --bug reads-without-barrier".into(),
+            Some(Bug::FollowerReads) => " --bug follower-reads".into(),
+            Some(Bug::SplitTransfers) => " --bug split-transfers".into(),
+        };
+        let faults = if options.faults { "" } else { " --no-faults" };
+        format!(
+            "cargo run --release -p sim --bin sim -- --seed {} --workload {workload} --duration-ms {}{faults}{bug}",
+            self.seed, options.duration_ms
+        )
+    }
+}
+
+const BASE_UNIX_MS: u64 = 1_767_225_600_000;
+const KEYS: usize = 3;
+const ACCOUNTS: usize = 4;
+const ACCOUNT_START: i64 = 100;
+const OP_TIMEOUT: Duration = Duration::from_millis(1500);
+
+/// The simulated network between nodes.
+struct Net {
+    state: Mutex<NetState>,
+}
+
+struct NetState {
+    rng: Pcg64,
+    groups: BTreeMap<NodeId, Group>,
+    /// Links (from, to) that deliver nothing.
+    cut: BTreeSet<(NodeId, NodeId)>,
+    drop_per_mille: u32,
+    duplicate_per_mille: u32,
+    delay_ms_max: u64,
+}
+
+struct NodeTransport {
+    net: Arc<Net>,
+    from: NodeId,
+}
+
+impl Transport for NodeTransport {
+    fn call(
+        &self,
+        target: NodeId,
+        _addr: &str,
+        request: Bytes,
+    ) -> BoxFuture<'_, io::Result<Bytes>> {
+        Box::pin(async move {
+            let (delay_ms, lost, duplicate, group) = {
+                let mut s = self.net.state.lock().expect("net lock");
+                let delay_ms = s.rng.next_u64() % (s.delay_ms_max + 1);
+                let lost = s.cut.contains(&(self.from, target))
+                    || (s.rng.next_u32() % 1000) < s.drop_per_mille;
+                let duplicate = (s.rng.next_u32() % 1000) < s.duplicate_per_mille;
+                (delay_ms, lost, duplicate, s.groups.get(&target).cloned())
+            };
+            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+            let Some(group) = group else {
+                return Err(io::Error::new(
+                    io::ErrorKind::ConnectionRefused,
+                    "node down",
+                ));
+            };
+            if lost {
+                return Err(io::Error::new(io::ErrorKind::TimedOut, "message lost"));
+            }
+            let mut response = group.handle_rpc(&request).await;
+            if duplicate {
+                response = group.handle_rpc(&request).await;
+            }
+            let back_cut = self
+                .net
+                .state
+                .lock()
+                .expect("net lock")
+                .cut
+                .contains(&(target, self.from));
+            if back_cut {
+                return Err(io::Error::new(io::ErrorKind::TimedOut, "reply lost"));
+            }
+            Ok(response)
+        })
+    }
+}
+
+struct Node {
+    id: NodeId,
+    dir: PathBuf,
+    shared: Arc<Shared>,
+    group: Group,
+}
+
+/// The running cluster: nodes up (by id) and the network.
+struct Cluster {
+    net: Arc<Net>,
+    nodes: Mutex<BTreeMap<NodeId, Node>>,
+    dirs: BTreeMap<NodeId, PathBuf>,
+    _root: tempfile::TempDir,
+    options: Options,
+}
+
+fn addr(id: NodeId) -> String {
+    format!("sim-node-{id}:6379")
+}
+
+impl Cluster {
+    async fn open_node(&self, id: NodeId) -> Node {
+        let config = server::config::Config {
+            databases: 1,
+            ..Default::default()
+        };
+        let shared = Shared::new(config, Box::new(|_| {}));
+        let dir = self.dirs[&id].clone();
+        let mut group_config = GroupConfig::new(id, dir.clone());
+        group_config.fsync = FsyncPolicy::No;
+        group_config.election_timeout_ms_min = 150;
+        group_config.election_timeout_ms_max = 300;
+        group_config.heartbeat_ms = 30;
+        group_config.snapshot_entries = 64;
+        group_config.log_keep_entries = 16;
+        let machine = Arc::new(ServerMachine::new(shared.clone(), id));
+        let transport = Arc::new(NodeTransport {
+            net: self.net.clone(),
+            from: id,
+        });
+        let group = Group::open(group_config, machine, transport)
+            .await
+            .expect("open a simulated node");
+        let _ = shared.group.set(group.clone());
+        self.net
+            .state
+            .lock()
+            .expect("net lock")
+            .groups
+            .insert(id, group.clone());
+        Node {
+            id,
+            dir,
+            shared,
+            group,
+        }
+    }
+
+    fn node(&self, id: NodeId) -> Option<(Group, Arc<Shared>)> {
+        self.nodes
+            .lock()
+            .expect("nodes lock")
+            .get(&id)
+            .map(|n| (n.group.clone(), n.shared.clone()))
+    }
+
+    fn up(&self) -> Vec<NodeId> {
+        self.nodes
+            .lock()
+            .expect("nodes lock")
+            .keys()
+            .copied()
+            .collect()
+    }
+
+    fn leader(&self) -> Option<NodeId> {
+        let nodes = self.nodes.lock().expect("nodes lock");
+        nodes.values().find(|n| n.group.is_leader()).map(|n| n.id)
+    }
+
+    async fn crash(&self, id: NodeId) {
+        let node = self.nodes.lock().expect("nodes lock").remove(&id);
+        self.net.state.lock().expect("net lock").groups.remove(&id);
+        if let Some(node) = node {
+            let _ = &node.dir;
+            node.group.shutdown().await;
+        }
+    }
+
+    async fn restart(&self, id: NodeId) {
+        let node = self.open_node(id).await;
+        self.nodes.lock().expect("nodes lock").insert(id, node);
+    }
+
+    fn heal(&self) {
+        let mut s = self.net.state.lock().expect("net lock");
+        s.cut.clear();
+        s.drop_per_mille = 0;
+        s.duplicate_per_mille = 0;
+        s.delay_ms_max = 2;
+    }
+}
+
+fn now_unix_ms(start: tokio::time::Instant) -> u64 {
+    BASE_UNIX_MS + start.elapsed().as_millis() as u64
+}
+
+fn parse_reply(bytes: &[u8]) -> Option<Frame> {
+    resp::decode_frame(bytes).ok().flatten().map(|(f, _)| f)
+}
+
+/// How one client operation ended.
+enum Ended {
+    Reply(Frame),
+    /// Refused before it could take effect (not the leader, no leader): not in the history.
+    Refused,
+    /// Timed out or the node failed: it may or may not have taken effect.
+    Unknown,
+}
+
+struct Client {
+    id: u32,
+    rng: Pcg64,
+    cluster: Arc<Cluster>,
+    start: tokio::time::Instant,
+    hint: Option<NodeId>,
+    commands: u64,
+    /// The last operation was refused (no leader here): wait a little before the next.
+    refused: bool,
+}
+
+impl Client {
+    fn pick_node(&mut self) -> Option<NodeId> {
+        let up = self.cluster.up();
+        if up.is_empty() {
+            return None;
+        }
+        match self.hint {
+            Some(h) if up.contains(&h) => Some(h),
+            _ => Some(up[(self.rng.next_u32() as usize) % up.len()]),
+        }
+    }
+
+    /// Proposes commands as one entry (a transaction when `transaction`) through the node this
+    /// client believes leads.
+    async fn write(&mut self, commands: &[Vec<Vec<u8>>], transaction: bool) -> Ended {
+        let Some(id) = self.pick_node() else {
+            return Ended::Refused;
+        };
+        let Some((group, _)) = self.cluster.node(id) else {
+            return Ended::Refused;
+        };
+        self.commands += 1;
+        let header = Header {
+            kind: if transaction {
+                KIND_TRANSACTION
+            } else {
+                KIND_COMMANDS
+            },
+            proto: Protocol::Resp2,
+            db: 0,
+            now_ms: now_unix_ms(self.start),
+            seed: self.rng.next_u64(),
+            origin: id,
+            client: u64::from(self.id),
+        };
+        let mut body = BodyWriter::new(&header, &[]);
+        for command in commands {
+            let args: Vec<&[u8]> = command.iter().map(Vec::as_slice).collect();
+            body.push(&args);
+        }
+        match tokio::time::timeout(OP_TIMEOUT, group.propose(0, 0, body.finish())).await {
+            Ok(Ok(reply)) => {
+                self.hint = Some(id);
+                let replies = server::replica::split_replies(&reply, transaction);
+                if transaction && replies.aborted {
+                    return Ended::Refused;
+                }
+                let frames: Vec<Frame> = replies
+                    .chunks
+                    .iter()
+                    .filter_map(|c| c.as_ref().ok().and_then(|b| parse_reply(b)))
+                    .collect();
+                if frames.len() == 1 && !transaction {
+                    Ended::Reply(frames.into_iter().next().expect("one"))
+                } else {
+                    Ended::Reply(Frame::Array(frames))
+                }
+            }
+            Ok(Err(ProposeError::NotLeader(leader))) => {
+                self.hint = leader.map(|(l, _)| l);
+                self.refused = true;
+                Ended::Refused
+            }
+            Ok(Err(ProposeError::Unavailable(_))) | Err(_) => {
+                self.hint = None;
+                Ended::Unknown
+            }
+        }
+    }
+
+    /// Reads on a node: through the ReadIndex barrier, unless a bug says otherwise.
+    async fn read(&mut self, args: &[&[u8]]) -> Ended {
+        let bug = self.cluster.options.bug;
+        let id = match bug {
+            Some(Bug::FollowerReads) => {
+                let up = self.cluster.up();
+                if up.is_empty() {
+                    return Ended::Refused;
+                }
+                up[(self.rng.next_u32() as usize) % up.len()]
+            }
+            _ => match self.pick_node() {
+                Some(id) => id,
+                None => return Ended::Refused,
+            },
+        };
+        let Some((group, shared)) = self.cluster.node(id) else {
+            return Ended::Refused;
+        };
+        match bug {
+            Some(Bug::FollowerReads) => {}
+            Some(Bug::ReadsWithoutBarrier) => {
+                if !group.is_leader() {
+                    self.hint = group.leader().map(|(l, _)| l);
+                    self.refused = true;
+                    return Ended::Refused;
+                }
+            }
+            _ => match tokio::time::timeout(OP_TIMEOUT, group.read_barrier()).await {
+                Ok(Ok(())) => self.hint = Some(id),
+                Ok(Err(ProposeError::NotLeader(leader))) => {
+                    self.hint = leader.map(|(l, _)| l);
+                    self.refused = true;
+                    return Ended::Refused;
+                }
+                _ => {
+                    self.hint = None;
+                    self.refused = true;
+                    return Ended::Refused;
+                }
+            },
+        }
+        let spec = engine::lookup(args[0]).expect("a known command");
+        let mut out = ReplyWriter::new(Protocol::Resp2);
+        {
+            let mut keyspace = shared.keyspace.lock().expect("keyspace lock");
+            let mut exec = Exec {
+                ks: &mut keyspace,
+                db: 0,
+                now_ms: now_unix_ms(self.start),
+                seed: 0,
+                out: &mut out,
+            };
+            exec.run(spec, args);
+        }
+        match parse_reply(&out.buf) {
+            Some(frame) => Ended::Reply(frame),
+            None => Ended::Unknown,
+        }
+    }
+}
+
+fn bulk_value(frame: &Frame) -> Option<Value> {
+    match frame {
+        Frame::Bulk(b) => Some(Value::from_bytes(b)),
+        _ => None,
+    }
+}
+
+/// Everything the clients saw, per workload.
+#[derive(Default)]
+struct Histories {
+    register: RegisterHistory,
+    list: ListHistory,
+    /// Bank reads that saw a total other than the starting one: (tick, balances).
+    bank_violations: Vec<String>,
+    trace: Vec<String>,
+    unknown: usize,
+}
+
+fn tick(start: tokio::time::Instant) -> u64 {
+    start.elapsed().as_millis() as u64
+}
+
+async fn run_client(
+    mut client: Client,
+    deadline: tokio::time::Instant,
+    histories: Arc<Mutex<Histories>>,
+) {
+    let workload = client.cluster.options.workload;
+    let mut counter = 0u64;
+    while tokio::time::Instant::now() < deadline {
+        // Think time, and a back-off after a refusal (below, `continue`s land here): simulated
+        // time only moves when every task waits, so a client that never waits would stop it.
+        let pause_ms = if std::mem::take(&mut client.refused) {
+            10 + client.rng.next_u64() % 20
+        } else {
+            1 + client.rng.next_u64() % 3
+        };
+        tokio::time::sleep(Duration::from_millis(pause_ms)).await;
+        counter += 1;
+        let key_index = (client.rng.next_u32() as usize) % KEYS;
+        let invoke = tick(client.start);
+        let choice = client.rng.next_u32() % 100;
+        match workload {
+            Workload::Register => {
+                let key = format!("r{key_index}").into_bytes();
+                let (input, ended) = if choice < 40 {
+                    (RegisterInput::Get, client.read(&[b"get", &key]).await)
+                } else if choice < 70 {
+                    let value = (u64::from(client.id) << 32 | counter) as i64;
+                    let v = value.to_string().into_bytes();
+                    let ended = client
+                        .write(&[vec![b"set".to_vec(), key.clone(), v]], false)
+                        .await;
+                    (RegisterInput::Set(Value::from(value)), ended)
+                } else if choice < 90 {
+                    let ended = client
+                        .write(&[vec![b"incr".to_vec(), key.clone()]], false)
+                        .await;
+                    (RegisterInput::Incr, ended)
+                } else {
+                    let ended = client
+                        .write(&[vec![b"del".to_vec(), key.clone()]], false)
+                        .await;
+                    (RegisterInput::Del, ended)
+                };
+                let complete = tick(client.start);
+                let outcome = match (&input, ended) {
+                    (_, Ended::Refused) => {
+                        client.refused = true;
+                        continue;
+                    }
+                    (_, Ended::Unknown) => Outcome::Unknown,
+                    (RegisterInput::Get, Ended::Reply(f)) => Outcome::Returned {
+                        tick: complete,
+                        output: RegisterOutput::Get(bulk_value(&f)),
+                    },
+                    (RegisterInput::Set(_), Ended::Reply(Frame::Simple(_))) => Outcome::Returned {
+                        tick: complete,
+                        output: RegisterOutput::Set,
+                    },
+                    (RegisterInput::Incr, Ended::Reply(Frame::Integer(n))) => Outcome::Returned {
+                        tick: complete,
+                        output: RegisterOutput::Incr(n),
+                    },
+                    (RegisterInput::Del, Ended::Reply(Frame::Integer(n))) => Outcome::Returned {
+                        tick: complete,
+                        output: RegisterOutput::Del(n as u64),
+                    },
+                    // An error reply (INCR of a value past i64): it changed nothing.
+                    (_, Ended::Reply(_)) => continue,
+                };
+                let mut h = histories.lock().expect("histories lock");
+                if matches!(outcome, Outcome::Unknown) {
+                    h.unknown += 1;
+                }
+                h.trace
+                    .push(format!("{} {invoke} {input:?} {outcome:?}", client.id));
+                h.register.push(Op {
+                    process: client.id,
+                    key,
+                    invoke_tick: invoke,
+                    input,
+                    outcome,
+                });
+            }
+            Workload::ListAppend => {
+                let key = format!("l{key_index}").into_bytes();
+                let (input, ended) = if choice < 50 {
+                    (
+                        ListInput::Read,
+                        client.read(&[b"lrange", &key, b"0", b"-1"]).await,
+                    )
+                } else {
+                    let element = (u64::from(client.id) << 32 | counter) as i64;
+                    let ended = client
+                        .write(
+                            &[vec![
+                                b"rpush".to_vec(),
+                                key.clone(),
+                                element.to_string().into_bytes(),
+                            ]],
+                            false,
+                        )
+                        .await;
+                    (ListInput::Append(Value::from(element)), ended)
+                };
+                let complete = tick(client.start);
+                let outcome = match (&input, ended) {
+                    (_, Ended::Refused) => {
+                        client.refused = true;
+                        continue;
+                    }
+                    (_, Ended::Unknown) => Outcome::Unknown,
+                    (ListInput::Read, Ended::Reply(Frame::Array(items))) => Outcome::Returned {
+                        tick: complete,
+                        output: ListOutput::Read(items.iter().filter_map(bulk_value).collect()),
+                    },
+                    (ListInput::Append(_), Ended::Reply(Frame::Integer(n))) => Outcome::Returned {
+                        tick: complete,
+                        output: ListOutput::Append(n as u64),
+                    },
+                    (_, Ended::Reply(_)) => continue,
+                };
+                let mut h = histories.lock().expect("histories lock");
+                if matches!(outcome, Outcome::Unknown) {
+                    h.unknown += 1;
+                }
+                h.trace
+                    .push(format!("{} {invoke} {input:?} {outcome:?}", client.id));
+                h.list.push(Op {
+                    process: client.id,
+                    key,
+                    invoke_tick: invoke,
+                    input,
+                    outcome,
+                });
+            }
+            Workload::Bank => {
+                if choice < 40 {
+                    let mut args: Vec<Vec<u8>> = vec![b"mget".to_vec()];
+                    args.extend((0..ACCOUNTS).map(|a| format!("acct{a}").into_bytes()));
+                    let borrowed: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+                    if let Ended::Reply(Frame::Array(items)) = client.read(&borrowed).await {
+                        let balances: Vec<i64> = items
+                            .iter()
+                            .map(|f| match f {
+                                Frame::Bulk(b) => String::from_utf8_lossy(b).parse().unwrap_or(0),
+                                _ => 0,
+                            })
+                            .collect();
+                        let total: i64 = balances.iter().sum();
+                        let mut h = histories.lock().expect("histories lock");
+                        h.trace
+                            .push(format!("{} {invoke} read {balances:?}", client.id));
+                        if total != ACCOUNT_START * ACCOUNTS as i64 {
+                            h.bank_violations.push(format!(
+                                "tick {invoke}: balances {balances:?} total {total}"
+                            ));
+                        }
+                    }
+                } else {
+                    let from = (client.rng.next_u32() as usize) % ACCOUNTS;
+                    let to =
+                        (from + 1 + (client.rng.next_u32() as usize) % (ACCOUNTS - 1)) % ACCOUNTS;
+                    let amount = (1 + client.rng.next_u32() % 10).to_string().into_bytes();
+                    let debit = vec![
+                        b"decrby".to_vec(),
+                        format!("acct{from}").into_bytes(),
+                        amount.clone(),
+                    ];
+                    let credit = vec![b"incrby".to_vec(), format!("acct{to}").into_bytes(), amount];
+                    let ended = if client.cluster.options.bug == Some(Bug::SplitTransfers) {
+                        let first = client.write(&[debit], false).await;
+                        if matches!(first, Ended::Reply(_)) {
+                            client.write(&[credit], false).await
+                        } else {
+                            first
+                        }
+                    } else {
+                        client.write(&[debit, credit], true).await
+                    };
+                    let mut h = histories.lock().expect("histories lock");
+                    if matches!(ended, Ended::Unknown) {
+                        h.unknown += 1;
+                    }
+                    h.trace.push(format!(
+                        "{} {invoke} transfer {from}->{to} {}",
+                        client.id,
+                        matches!(ended, Ended::Reply(_))
+                    ));
+                }
+            }
+        }
+    }
+}
+
+async fn nemesis(
+    cluster: Arc<Cluster>,
+    seed: u64,
+    deadline: tokio::time::Instant,
+) -> BTreeMap<&'static str, u32> {
+    let mut rng = Pcg64::seed_from_u64(seed ^ 0x6e65_6d65_7369_7321);
+    let mut faults = BTreeMap::new();
+    let ids: Vec<NodeId> = cluster.dirs.keys().copied().collect();
+    let mut down: Vec<NodeId> = Vec::new();
+    while tokio::time::Instant::now() + Duration::from_millis(1500) < deadline {
+        tokio::time::sleep(Duration::from_millis(100 + rng.next_u64() % 400)).await;
+        let hold = Duration::from_millis(200 + rng.next_u64() % 1000);
+        let kind = match rng.next_u32() % 7 {
+            0 => {
+                let Some(leader) = cluster.leader() else {
+                    continue;
+                };
+                let mut s = cluster.net.state.lock().expect("net lock");
+                for &other in &ids {
+                    if other != leader {
+                        s.cut.insert((leader, other));
+                        s.cut.insert((other, leader));
+                    }
+                }
+                "isolate-leader"
+            }
+            1 => {
+                let mut shuffled = ids.clone();
+                for i in (1..shuffled.len()).rev() {
+                    shuffled.swap(i, (rng.next_u64() as usize) % (i + 1));
+                }
+                let minority = &shuffled[..shuffled.len() / 2];
+                let mut s = cluster.net.state.lock().expect("net lock");
+                for &a in minority {
+                    for &b in &shuffled[shuffled.len() / 2..] {
+                        s.cut.insert((a, b));
+                        s.cut.insert((b, a));
+                    }
+                }
+                "partition"
+            }
+            2 => {
+                let a = ids[(rng.next_u64() as usize) % ids.len()];
+                let b = ids[(rng.next_u64() as usize) % ids.len()];
+                if a == b {
+                    continue;
+                }
+                cluster
+                    .net
+                    .state
+                    .lock()
+                    .expect("net lock")
+                    .cut
+                    .insert((a, b));
+                "one-way-cut"
+            }
+            3 => {
+                let mut s = cluster.net.state.lock().expect("net lock");
+                s.drop_per_mille = 50 + (s.rng.next_u32() % 200);
+                s.duplicate_per_mille = 50;
+                s.delay_ms_max = 40;
+                "lossy-links"
+            }
+            4 | 5 => {
+                if !down.is_empty() {
+                    continue;
+                }
+                let leader = cluster.leader();
+                let id = match leader {
+                    Some(leader) if rng.next_u32() % 2 == 0 => leader,
+                    _ => ids[(rng.next_u64() as usize) % ids.len()],
+                };
+                debug(|| format!("crashing {id}"));
+                cluster.crash(id).await;
+                debug(|| format!("crashed {id}"));
+                down.push(id);
+                "crash"
+            }
+            _ => {
+                let Some(leader) = cluster.leader() else {
+                    continue;
+                };
+                let to = ids[(rng.next_u64() as usize) % ids.len()];
+                if to == leader || !cluster.up().contains(&to) {
+                    continue;
+                }
+                if let Some((group, _)) = cluster.node(leader) {
+                    let _ = group.transfer_leader(to).await;
+                }
+                "transfer-leader"
+            }
+        };
+        *faults.entry(kind).or_insert(0) += 1;
+        debug(|| format!("{:?} fault {kind}", tokio::time::Instant::now()));
+        tokio::time::sleep(hold).await;
+        cluster.heal();
+        debug(|| "healed".into());
+        for id in down.drain(..) {
+            debug(|| format!("restarting {id}"));
+            cluster.restart(id).await;
+            debug(|| format!("restarted {id}"));
+            *faults.entry("restart").or_insert(0) += 1;
+        }
+    }
+    faults
+}
+
+/// Runs one seeded simulation and checks it.
+pub fn run(options: &Options) -> Report {
+    // tokio's own randomness (which branch of a `select!` is polled first) comes from the seed
+    // too: with paused time and one thread, the seed then fixes the whole schedule.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .rng_seed(tokio::runtime::RngSeed::from_bytes(
+            &options.seed.to_le_bytes(),
+        ))
+        .build()
+        .expect("a runtime");
+    runtime.block_on(run_async(options.clone()))
+}
+
+async fn run_async(options: Options) -> Report {
+    replication::runtime::seed(options.seed);
+    let _ = engine::types::set_collection_seed(0x5eed);
+    let root = tempfile::tempdir().expect("a temp dir");
+    let ids: Vec<NodeId> = (1..=options.nodes as u64).collect();
+    let dirs = ids
+        .iter()
+        .map(|&id| (id, root.path().join(format!("node{id}"))))
+        .collect();
+    let net = Arc::new(Net {
+        state: Mutex::new(NetState {
+            rng: Pcg64::seed_from_u64(options.seed),
+            groups: BTreeMap::new(),
+            cut: BTreeSet::new(),
+            drop_per_mille: 0,
+            duplicate_per_mille: 0,
+            delay_ms_max: 2,
+        }),
+    });
+    let cluster = Arc::new(Cluster {
+        net,
+        nodes: Mutex::new(BTreeMap::new()),
+        dirs,
+        _root: root,
+        options: options.clone(),
+    });
+    for &id in &ids {
+        cluster.restart(id).await;
+    }
+    let members: BTreeMap<NodeId, String> = ids.iter().map(|&id| (id, addr(id))).collect();
+    let (first, _) = cluster.node(ids[0]).expect("node 1 is up");
+    first.bootstrap(members).await.expect("bootstrap");
+    let start = tokio::time::Instant::now();
+    // Wait for a leader, then fund the bank's accounts.
+    while cluster.leader().is_none() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    if options.workload == Workload::Bank {
+        let mut setup = Client {
+            id: 999,
+            rng: Pcg64::seed_from_u64(options.seed),
+            cluster: cluster.clone(),
+            start,
+            hint: cluster.leader(),
+            commands: 0,
+            refused: false,
+        };
+        let mut mset = vec![b"mset".to_vec()];
+        for a in 0..ACCOUNTS {
+            mset.push(format!("acct{a}").into_bytes());
+            mset.push(ACCOUNT_START.to_string().into_bytes());
+        }
+        while !matches!(setup.write(&[mset.clone()], false).await, Ended::Reply(_)) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(options.duration_ms);
+    let histories = Arc::new(Mutex::new(Histories::default()));
+    let mut tasks = Vec::new();
+    for c in 0..options.clients as u32 {
+        let client = Client {
+            id: c,
+            rng: Pcg64::seed_from_u64(options.seed.wrapping_mul(31).wrapping_add(u64::from(c))),
+            cluster: cluster.clone(),
+            start,
+            hint: None,
+            commands: 0,
+            refused: false,
+        };
+        tasks.push(tokio::spawn(run_client(
+            client,
+            deadline,
+            histories.clone(),
+        )));
+    }
+    let faults = if options.faults {
+        nemesis(cluster.clone(), options.seed, deadline).await
+    } else {
+        BTreeMap::new()
+    };
+    for task in tasks {
+        task.await.expect("a client task");
+    }
+    debug(|| "clients done".into());
+    // Heal, let everyone catch up, and compare the replicas.
+    cluster.heal();
+    for id in ids.iter().copied() {
+        if cluster.node(id).is_none() {
+            cluster.restart(id).await;
+        }
+    }
+    let mut failure = None;
+    let settle = tokio::time::Instant::now() + Duration::from_secs(30);
+    let digests = loop {
+        let leader = cluster.leader();
+        let states: Vec<(u64, u64, String)> = ids
+            .iter()
+            .map(|&id| {
+                let (group, shared) = cluster.node(id).expect("every node is up");
+                let status = group.status();
+                let digest = server::info::digest(&shared.keyspace.lock().expect("keyspace lock"));
+                (status.applied_index, status.last_log_index, digest)
+            })
+            .collect();
+        let applied: BTreeSet<u64> = states.iter().map(|s| s.0).collect();
+        if leader.is_some() && applied.len() == 1 && states.iter().all(|s| s.0 == s.1) {
+            break states.into_iter().map(|s| s.2).collect::<Vec<_>>();
+        }
+        if tokio::time::Instant::now() > settle {
+            failure = Some(format!(
+                "replicas did not converge after healing: {states:?}"
+            ));
+            break Vec::new();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    if failure.is_none() && digests.windows(2).any(|w| w[0] != w[1]) {
+        failure = Some(format!(
+            "replicas differ at the same applied index: {digests:?}"
+        ));
+    }
+    let simulated_ms = start.elapsed().as_millis() as u64;
+    for id in ids.iter().copied() {
+        cluster.crash(id).await;
+    }
+    let histories = std::mem::take(&mut *histories.lock().expect("histories lock"));
+    if failure.is_none() {
+        failure = match options.workload {
+            Workload::Register => verdict_failure(check_register(&histories.register)),
+            Workload::ListAppend => verdict_failure(check_list_append(&histories.list)),
+            Workload::Bank => histories
+                .bank_violations
+                .first()
+                .map(|v| format!("bank total changed: {v}")),
+        };
+    }
+    let mut hasher = foldhash::fast::FixedState::with_seed(0).build_hasher();
+    for line in &histories.trace {
+        hasher.write(line.as_bytes());
+    }
+    for digest in &digests {
+        hasher.write(digest.as_bytes());
+    }
+    Report {
+        seed: options.seed,
+        operations: histories.trace.len(),
+        unknown_outcomes: histories.unknown,
+        simulated_ms,
+        faults,
+        trace_hash: hasher.finish(),
+        failure,
+    }
+}
+
+/// Progress on stderr when `SIM_DEBUG` is set (to find where a seed hangs).
+fn debug(line: impl FnOnce() -> String) {
+    if std::env::var_os("SIM_DEBUG").is_some() {
+        eprintln!("sim: {}", line());
+    }
+}
+
+fn verdict_failure(verdict: Verdict) -> Option<String> {
+    match verdict {
+        Verdict::Linearizable => None,
+        // A search that ran out is not a violation, but it is not a pass either: say so.
+        other => Some(other.to_string()),
+    }
+}
