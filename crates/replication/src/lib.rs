@@ -319,7 +319,18 @@ impl Group {
     /// (ReadIndex: leadership confirmed by a quorum, then the applied index caught up). Calls that
     /// arrive together share one round of heartbeats.
     pub async fn read_barrier(&self) -> Result<(), ProposeError> {
-        match self.raft.ensure_linearizable(ReadPolicy::ReadIndex).await {
+        self.read_barrier_with(false).await
+    }
+
+    /// [`Group::read_barrier`], or with `lease` a leader lease instead of a round of heartbeats:
+    /// cheaper, and correct only while clocks drift less than the lease assumes.
+    pub async fn read_barrier_with(&self, lease: bool) -> Result<(), ProposeError> {
+        let policy = if lease {
+            ReadPolicy::LeaseRead
+        } else {
+            ReadPolicy::ReadIndex
+        };
+        match self.raft.ensure_linearizable(policy).await {
             Ok(_) => Ok(()),
             Err(e) => Err(forward(e, |api| match api {
                 LinearizableReadError::ForwardToLeader(f) => {

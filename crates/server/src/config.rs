@@ -39,6 +39,8 @@ pub struct Config {
     pub election_timeout_ms: u64,
     /// Entries between snapshots of the keyspace.
     pub snapshot_entries: u64,
+    /// Linearizable reads by leader lease instead of ReadIndex (`read-policy lease`).
+    pub lease_reads: bool,
     /// The collection hash seed the nodes of a cluster share (keep it secret: it keys the
     /// hashes that protect collections from crafted collisions).
     pub cluster_secret: u64,
@@ -65,6 +67,7 @@ impl Default for Config {
             cluster_port: 0,
             election_timeout_ms: 300,
             snapshot_entries: 100_000,
+            lease_reads: false,
             cluster_secret: 0x5eed_c011_ec71_0a5e,
         }
     }
@@ -158,6 +161,19 @@ pub static SETTINGS: &[Setting] = &[
         get: |c| c.election_timeout_ms.to_string(),
         set: |c, v| {
             c.election_timeout_ms = bounded(parse_number(v)?, 10, 60_000)? as u64;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "read-policy",
+        mutable: true,
+        get: |c| if c.lease_reads { "lease" } else { "readindex" }.to_string(),
+        set: |c, v| {
+            c.lease_reads = match v.to_ascii_lowercase().as_str() {
+                "lease" => true,
+                "readindex" => false,
+                _ => return Err("argument must be 'readindex' or 'lease'".into()),
+            };
             Ok(())
         },
     },

@@ -155,6 +155,8 @@ pub struct Conn {
     limits: Limits,
     query_buffer_limit: usize,
     timeout: Option<Duration>,
+    /// `read-policy lease`: confirm leadership by lease rather than by a round of heartbeats.
+    lease_reads: bool,
     config_generation: u64,
 }
 
@@ -244,12 +246,16 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr)
         limits: Limits::default(),
         query_buffer_limit: usize::MAX,
         timeout: None,
+        lease_reads: false,
         config_generation: u64::MAX,
     };
     if let Err(e) = conn.run(&mut socket).await {
         debug!("client {id} closed: {e}");
     }
     conn.release();
+    // A blocking command applied for this client after it stopped waiting (its proposal failed,
+    // or it left mid-way) may have registered a waiter: nothing must stay behind for nobody.
+    conn.abandon_block();
 }
 
 impl Conn {
@@ -262,6 +268,7 @@ impl Conn {
         self.limits.bulk_bytes_max = config.proto_max_bulk_len;
         self.query_buffer_limit = config.client_query_buffer_limit;
         self.timeout = (config.timeout_s > 0).then(|| Duration::from_secs(config.timeout_s));
+        self.lease_reads = config.lease_reads;
         self.config_generation = generation;
     }
 
@@ -937,7 +944,7 @@ impl Conn {
     async fn read_barrier(&mut self) -> Result<(), ProposeError> {
         let group = self.shared.group().clone();
         if !group.is_sole_leader() {
-            group.read_barrier().await?;
+            group.read_barrier_with(self.lease_reads).await?;
         }
         self.fresh = true;
         Ok(())

@@ -400,3 +400,51 @@ fn a_node_added_later_catches_up_by_snapshot() {
     );
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+#[test]
+fn lease_reads_and_relayed_clients_see_every_acknowledged_write() {
+    let cluster = Cluster::start(3, &[]);
+    let leader = cluster.leader();
+    let follower = (leader + 1) % 3;
+    let mut on_leader = cluster.nodes[leader].client();
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("read-policy")
+        .arg("lease")
+        .query(&mut on_leader)
+        .unwrap();
+    let policy: Vec<String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("read-policy")
+        .query(&mut on_leader)
+        .unwrap();
+    assert_eq!(policy, vec!["read-policy", "lease"]);
+    // A client of a follower is relayed to the leader: its writes and reads are the leader's.
+    let mut on_follower = cluster.nodes[follower].client();
+    for i in 0..100 {
+        let _: () = redis::cmd("SET")
+            .arg(format!("key{i}"))
+            .arg(i)
+            .query(&mut on_follower)
+            .unwrap();
+        let seen: i64 = redis::cmd("GET")
+            .arg(format!("key{i}"))
+            .query(&mut on_leader)
+            .unwrap();
+        assert_eq!(seen, i);
+        let back: i64 = redis::cmd("GET")
+            .arg(format!("key{i}"))
+            .query(&mut on_follower)
+            .unwrap();
+        assert_eq!(back, i);
+    }
+    let relayed = {
+        let mut c = cluster.nodes[follower].client();
+        let info: String = redis::cmd("INFO").arg("stats").query(&mut c).unwrap();
+        info.lines()
+            .find_map(|l| l.strip_prefix("proxied_connections:"))
+            .map(|v| v.trim().parse::<u64>().unwrap())
+            .unwrap()
+    };
+    assert!(relayed >= 1, "the follower relayed its client");
+}
