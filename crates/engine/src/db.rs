@@ -698,6 +698,15 @@ impl Db {
             .collect()
     }
 
+    /// How many keys are due to expire by `now_ms`, counting at most `limit` (no copies).
+    pub fn expired_count(&self, now_ms: u64, limit: usize) -> usize {
+        self.expires
+            .iter()
+            .take_while(|(at, _)| *at <= now_ms)
+            .take(limit)
+            .count()
+    }
+
     /// Deletes up to `limit` expired keys; returns how many. Bounded so that a mass expiry is
     /// spread over many cycles instead of stalling clients.
     pub fn expire_cycle(&mut self, now_ms: u64, limit: usize) -> usize {

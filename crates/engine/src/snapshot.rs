@@ -6,7 +6,7 @@
 //! value as a DUMP payload, a set's table size) · CRC-64/XZ of everything before`. The WATCH versions are included
 //! because EXEC decides on them, and every replica must decide the same way.
 
-use crate::cmd::dump;
+use crate::cmd::dump::{self, Reader, put_bytes, put_varint};
 use crate::db::Keyspace;
 use crate::value::{Entry, Value, ValueRef};
 
@@ -14,52 +14,17 @@ const MAGIC: &[u8; 4] = b"RDKS";
 const FORMAT_VERSION: u16 = 1;
 const CRC64: crc::Crc<u64> = crc::Crc::<u64>::new(&crc::CRC_64_XZ);
 
-fn put_varint(out: &mut Vec<u8>, mut n: u64) {
-    loop {
-        let byte = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
+const ENDS_EARLY: &str = "snapshot ends early";
+
+/// A length-prefixed byte string (DUMP's encoding).
+fn read_bytes<'a>(r: &mut Reader<'a>) -> Result<&'a [u8], String> {
+    let len = r.varint().ok_or(ENDS_EARLY)?;
+    r.take(usize::try_from(len).map_err(|_| "snapshot length too large")?)
+        .ok_or_else(|| ENDS_EARLY.to_string())
 }
 
-fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
-    put_varint(out, bytes.len() as u64);
-    out.extend_from_slice(bytes);
-}
-
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn varint(&mut self) -> Result<u64, String> {
-        let mut n = 0u64;
-        for shift in (0..64).step_by(7) {
-            let (&byte, rest) = self.0.split_first().ok_or("snapshot ends early")?;
-            self.0 = rest;
-            n |= u64::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
-                return Ok(n);
-            }
-        }
-        Err("snapshot has an overlong number".into())
-    }
-
-    fn take(&mut self, len: usize) -> Result<&'a [u8], String> {
-        if self.0.len() < len {
-            return Err("snapshot ends early".into());
-        }
-        let (head, rest) = self.0.split_at(len);
-        self.0 = rest;
-        Ok(head)
-    }
-
-    fn bytes(&mut self) -> Result<&'a [u8], String> {
-        let len = self.varint()?;
-        self.take(usize::try_from(len).map_err(|_| "snapshot length too large")?)
-    }
+fn read_varint(r: &mut Reader) -> Result<u64, String> {
+    r.varint().ok_or_else(|| ENDS_EARLY.to_string())
 }
 
 impl Keyspace {
@@ -106,14 +71,14 @@ impl Keyspace {
             return Err("snapshot fails its checksum".into());
         }
         let mut r = Reader(body);
-        if r.take(4)? != MAGIC {
+        if r.take(4).ok_or(ENDS_EARLY)? != MAGIC {
             return Err("not a keyspace snapshot".into());
         }
-        let version = r.take(2)?;
+        let version = r.take(2).ok_or(ENDS_EARLY)?;
         if u16::from_le_bytes([version[0], version[1]]) > FORMAT_VERSION {
             return Err("snapshot written by a newer version".into());
         }
-        let databases = r.varint()? as usize;
+        let databases = read_varint(&mut r)? as usize;
         if databases != self.databases() {
             return Err(format!(
                 "snapshot has {databases} databases, this server {}",
@@ -121,22 +86,23 @@ impl Keyspace {
             ));
         }
         for index in 0..databases {
-            let clock = r.varint()?;
-            let cleared = r.varint()?;
-            let buckets = r.varint()? as usize;
+            let clock = read_varint(&mut r)?;
+            let cleared = read_varint(&mut r)?;
+            let buckets = read_varint(&mut r)? as usize;
             let mut versions = Vec::with_capacity(buckets.min(1 << 16));
             for _ in 0..buckets {
-                versions.push(r.varint()?);
+                versions.push(read_varint(&mut r)?);
             }
             let db = self.db_mut(index);
             db.clear();
-            let keys = r.varint()?;
+            let keys = read_varint(&mut r)?;
             for _ in 0..keys {
-                let key = r.bytes()?;
-                let expire_at_ms = r.varint()?;
-                let changed_s = r.varint()?;
-                let mut value = dump::deserialize(r.bytes()?).map_err(|e| e.to_string())?;
-                let bits = r.varint()?;
+                let key = read_bytes(&mut r)?;
+                let expire_at_ms = read_varint(&mut r)?;
+                let changed_s = read_varint(&mut r)?;
+                let mut value =
+                    dump::deserialize(read_bytes(&mut r)?).map_err(|e| e.to_string())?;
+                let bits = read_varint(&mut r)?;
                 if let Value::Set(set) = &mut value {
                     set.set_layout_bits(bits as u32);
                 }

@@ -195,6 +195,16 @@ fn not_leader(id: Option<NodeId>, node: Option<&BasicNode>) -> ProposeError {
     ProposeError::NotLeader(id.zip(node.map(|n| n.addr.clone())))
 }
 
+/// The error of a write (a proposal or a membership change): a redirect, or unavailable.
+fn write_error(e: RaftError<TypeConfig, ClientWriteError<TypeConfig>>) -> ProposeError {
+    forward(e, |api| match api {
+        ClientWriteError::ForwardToLeader(f) => {
+            Some(not_leader(f.leader_id, f.leader_node.as_ref()))
+        }
+        _ => None,
+    })
+}
+
 impl Group {
     /// Opens the group's storage in `config.dir` and starts its Raft node. A new node is not a
     /// member of anything until [`Group::bootstrap`] or a leader adds it.
@@ -306,12 +316,7 @@ impl Group {
         let proposal = Proposal { session, seq, body };
         match self.raft.client_write(proposal).await {
             Ok(response) => Ok(response.data),
-            Err(e) => Err(forward(e, |api| match api {
-                ClientWriteError::ForwardToLeader(f) => {
-                    Some(not_leader(f.leader_id, f.leader_node.as_ref()))
-                }
-                _ => None,
-            })),
+            Err(e) => Err(write_error(e)),
         }
     }
 
@@ -381,14 +386,7 @@ impl Group {
             .add_learner(id, BasicNode { addr }, true)
             .await
             .map(|_| ())
-            .map_err(|e| {
-                forward(e, |api| match api {
-                    ClientWriteError::ForwardToLeader(f) => {
-                        Some(not_leader(f.leader_id, f.leader_node.as_ref()))
-                    }
-                    _ => None,
-                })
-            })
+            .map_err(write_error)
     }
 
     /// Makes `voters` the voting members; voters left out become learners or leave the group.
@@ -403,14 +401,7 @@ impl Group {
             .change_membership(voters, keep_removed_as_learners)
             .await
             .map(|_| ())
-            .map_err(|e| {
-                forward(e, |api| match api {
-                    ClientWriteError::ForwardToLeader(f) => {
-                        Some(not_leader(f.leader_id, f.leader_node.as_ref()))
-                    }
-                    _ => None,
-                })
-            })
+            .map_err(write_error)
     }
 
     /// Asks the leader to hand leadership to `to`.

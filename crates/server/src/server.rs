@@ -299,7 +299,7 @@ async fn expire_loop(shared: Arc<Shared>) {
             let due = {
                 let keyspace = shared.keyspace.lock().expect("keyspace lock");
                 (0..keyspace.databases())
-                    .map(|db| keyspace.db(db).expired_keys(now, EXPIRE_BATCH_KEYS).len())
+                    .map(|db| keyspace.db(db).expired_count(now, EXPIRE_BATCH_KEYS))
                     .sum::<usize>()
             };
             if due == 0 {

@@ -477,6 +477,24 @@ struct Histories {
     unknown: usize,
 }
 
+impl Histories {
+    /// Adds a finished operation to the trace and to the history `pick` chooses.
+    fn record<I: std::fmt::Debug, O: std::fmt::Debug>(
+        &mut self,
+        op: Op<I, O>,
+        pick: impl FnOnce(&mut Histories) -> &mut crate::history::History<I, O>,
+    ) {
+        if matches!(op.outcome, Outcome::Unknown) {
+            self.unknown += 1;
+        }
+        self.trace.push(format!(
+            "{} {} {:?} {:?}",
+            op.process, op.invoke_tick, op.input, op.outcome
+        ));
+        pick(self).push(op);
+    }
+}
+
 fn tick(start: tokio::time::Instant) -> u64 {
     start.elapsed().as_millis() as u64
 }
@@ -550,19 +568,17 @@ async fn run_client(
                     // An error reply (INCR of a value past i64): it changed nothing.
                     (_, Ended::Reply(_)) => continue,
                 };
-                let mut h = histories.lock().expect("histories lock");
-                if matches!(outcome, Outcome::Unknown) {
-                    h.unknown += 1;
-                }
-                h.trace
-                    .push(format!("{} {invoke} {input:?} {outcome:?}", client.id));
-                h.register.push(Op {
+                let op = Op {
                     process: client.id,
                     key,
                     invoke_tick: invoke,
                     input,
                     outcome,
-                });
+                };
+                histories
+                    .lock()
+                    .expect("histories lock")
+                    .record(op, |h| &mut h.register);
             }
             Workload::ListAppend => {
                 let key = format!("l{key_index}").into_bytes();
@@ -602,19 +618,17 @@ async fn run_client(
                     },
                     (_, Ended::Reply(_)) => continue,
                 };
-                let mut h = histories.lock().expect("histories lock");
-                if matches!(outcome, Outcome::Unknown) {
-                    h.unknown += 1;
-                }
-                h.trace
-                    .push(format!("{} {invoke} {input:?} {outcome:?}", client.id));
-                h.list.push(Op {
+                let op = Op {
                     process: client.id,
                     key,
                     invoke_tick: invoke,
                     input,
                     outcome,
-                });
+                };
+                histories
+                    .lock()
+                    .expect("histories lock")
+                    .record(op, |h| &mut h.list);
             }
             Workload::Bank => {
                 if choice < 40 {
