@@ -16,14 +16,33 @@ use rand::rngs::SmallRng;
 
 static SEED: AtomicU64 = AtomicU64::new(0x005e_ed0f_7af7_0000);
 
-/// Restarts the sequence every Raft random number is drawn from.
+thread_local! {
+    /// A sequence of this thread's own, which takes precedence over the process-wide one: the
+    /// simulator runs each cluster on one thread, and runs on other threads (parallel tests)
+    /// must not draw from its sequence.
+    static THREAD_SEED: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
+}
+
+const WEYL: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// Restarts the process-wide sequence every Raft random number is drawn from.
 pub fn seed(seed: u64) {
     SEED.store(seed, Ordering::SeqCst);
 }
 
+/// Gives the calling thread its own sequence, starting at `seed` (the simulator's runs).
+pub fn seed_this_thread(seed: u64) {
+    THREAD_SEED.with(|s| s.set(Some(seed)));
+}
+
 /// SplitMix64: each call takes the next seed of a Weyl sequence and mixes it.
 fn next_seed() -> u64 {
-    let z = SEED.fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::SeqCst);
+    let local = THREAD_SEED.with(|s| {
+        let current = s.get()?;
+        s.set(Some(current.wrapping_add(WEYL)));
+        Some(current)
+    });
+    let z = local.unwrap_or_else(|| SEED.fetch_add(WEYL, Ordering::SeqCst));
     let z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     let z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)

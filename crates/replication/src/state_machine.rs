@@ -18,7 +18,8 @@ use openraft::entry::RaftEntry;
 use openraft::storage::{EntryResponder, RaftSnapshotBuilder, RaftStateMachine};
 use serde::{Deserialize, Serialize};
 
-use crate::log_store::{decode_record, encode_record, write_atomically};
+use crate::disk::{Disk, OsDisk};
+use crate::log_store::{decode_record, encode_record};
 use crate::{LogId, Snapshot, SnapshotMeta, StoredMembership, TypeConfig};
 
 /// The application behind the log: the server's keyspace. Called on one task at a time.
@@ -30,6 +31,9 @@ pub trait Machine: Send + Sync + 'static {
     fn snapshot(&self, out: &mut Vec<u8>);
     /// Replaces the whole state with a serialisation made by [`Machine::snapshot`].
     fn restore(&self, data: &[u8]) -> io::Result<()>;
+    /// Empties the state (a group reopened in place, with no snapshot yet, replays its log from
+    /// the start).
+    fn reset(&self);
 }
 
 /// Sessions remembered for retries; the least recently used one is forgotten past this many.
@@ -86,33 +90,54 @@ struct SnapshotHeader {
 pub struct StateMachine {
     machine: Arc<dyn Machine>,
     applied: Arc<Mutex<Applied>>,
+    disk: Arc<dyn Disk>,
     /// Where the latest snapshot is kept (a file per group), and that snapshot in memory.
     path: PathBuf,
     current: Arc<Mutex<Option<(SnapshotMeta, Bytes)>>>,
+    /// Test-only (the simulator's `skip-dedup` bug): apply retried proposals again.
+    skip_dedup: bool,
 }
 
 /// Snapshot bytes as stored and sent: a checksummed header record, then the machine's bytes.
 pub type SnapshotData = Bytes;
 
 impl StateMachine {
-    /// Opens the state machine, restoring the snapshot at `path` if there is one.
+    /// Opens the state machine on the machine's disk, restoring the snapshot at `path` if there
+    /// is one.
     pub fn open(path: PathBuf, machine: Arc<dyn Machine>) -> io::Result<StateMachine> {
+        StateMachine::open_on(Arc::new(OsDisk), path, machine)
+    }
+
+    /// Opens the state machine on `disk`: the machine restored from the snapshot at `path`, or
+    /// reset to empty when there is none (it may hold state from before a reopen).
+    pub fn open_on(
+        disk: Arc<dyn Disk>,
+        path: PathBuf,
+        machine: Arc<dyn Machine>,
+    ) -> io::Result<StateMachine> {
         let sm = StateMachine {
             machine,
             applied: Arc::new(Mutex::new(Applied::default())),
+            disk,
             path,
             current: Arc::new(Mutex::new(None)),
+            skip_dedup: false,
         };
-        match std::fs::read(&sm.path) {
+        match sm.disk.read(&sm.path) {
             Ok(bytes) => {
                 let bytes = Bytes::from(bytes);
                 let meta = sm.restore(&bytes)?;
                 *sm.current.lock().expect("snapshot lock") = Some((meta, bytes));
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => sm.machine.reset(),
             Err(e) => return Err(e),
         }
         Ok(sm)
+    }
+
+    /// Test-only, for the simulator's `skip-dedup` bug: a retried proposal is applied again.
+    pub(crate) fn set_unsafe_skip_dedup(&mut self) {
+        self.skip_dedup = true;
     }
 
     /// Restores state from snapshot bytes; returns the snapshot's meta.
@@ -164,7 +189,7 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
             (meta, Bytes::from(bytes))
         };
         let locked = started.elapsed();
-        write_atomically(&self.path, &bytes)?;
+        self.disk.write_atomically(&self.path, &bytes)?;
         tracing::info!(
             "snapshot at {:?}: {} bytes, state locked {:?}, written in {:?}",
             meta.last_log_id,
@@ -202,7 +227,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                     EntryPayload::Blank => Bytes::new(),
                     EntryPayload::Normal(proposal) => {
                         match applied.sessions.cached(proposal.session, proposal.seq) {
-                            Some(reply) if proposal.session != 0 => reply,
+                            Some(reply) if proposal.session != 0 && !self.skip_dedup => reply,
                             _ => {
                                 let reply = self.machine.apply(&proposal.body);
                                 if proposal.session != 0 {
@@ -249,7 +274,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 "snapshot data does not match its meta",
             ));
         }
-        write_atomically(&self.path, &snapshot)?;
+        self.disk.write_atomically(&self.path, &snapshot)?;
         *self.current.lock().expect("snapshot lock") = Some((meta.clone(), snapshot));
         Ok(())
     }

@@ -254,14 +254,24 @@ pub struct ServerMachine {
     pub node_id: NodeId,
     /// The largest `now_ms` applied (under the keyspace lock; atomic only to be shareable).
     clock_ms: AtomicU64,
+    /// The keyspace as it was before anything was applied, for [`Machine::reset`].
+    empty: Vec<u8>,
 }
 
 impl ServerMachine {
+    /// Wraps `shared`'s keyspace, which must still be empty (nothing applied yet).
     pub fn new(shared: Arc<Shared>, node_id: NodeId) -> ServerMachine {
+        let mut empty = Vec::new();
+        shared
+            .keyspace
+            .lock()
+            .expect("keyspace lock")
+            .write_snapshot(&mut empty);
         ServerMachine {
             shared,
             node_id,
             clock_ms: AtomicU64::new(0),
+            empty,
         }
     }
 
@@ -388,6 +398,14 @@ impl Machine for ServerMachine {
         let clock = u64::from_le_bytes(data[..8].try_into().expect("8"));
         self.clock_ms.store(clock, Ordering::Relaxed);
         Ok(())
+    }
+
+    fn reset(&self) {
+        let mut keyspace = self.shared.keyspace.lock().expect("keyspace lock");
+        keyspace
+            .read_snapshot(&self.empty)
+            .expect("the empty keyspace's own snapshot reads back");
+        self.clock_ms.store(0, Ordering::Relaxed);
     }
 }
 

@@ -29,11 +29,14 @@ use bytes::Bytes;
 use engine::Exec;
 use rand_core::{RngCore, SeedableRng};
 use rand_pcg::Pcg64;
-use replication::{BoxFuture, FsyncPolicy, Group, GroupConfig, NodeId, ProposeError, Transport};
+use replication::{
+    BoxFuture, FsyncPolicy, Group, GroupConfig, NodeId, ProposeError, Transport, UnsafeBugs,
+};
 use resp::{Frame, Protocol, ReplyWriter};
 use server::replica::{BodyWriter, Header, KIND_COMMANDS, KIND_TRANSACTION, ServerMachine};
 use server::server::Shared;
 
+use crate::disk::SimDisk;
 use crate::history::{
     ListHistory, ListInput, ListOutput, Op, Outcome, RegisterHistory, RegisterInput,
     RegisterOutput, Value,
@@ -60,6 +63,11 @@ pub enum Bug {
     FollowerReads,
     /// A bank transfer is two entries instead of one transaction.
     SplitTransfers,
+    /// The log reports appends flushed before they are fsynced (a power cut then loses
+    /// acknowledged writes).
+    AckBeforeFsync,
+    /// A retried proposal is applied again instead of answered from the session table.
+    SkipDedup,
 }
 
 #[derive(Clone, Debug)]
@@ -116,6 +124,8 @@ impl Report {
             Some(Bug::ReadsWithoutBarrier) => " --bug reads-without-barrier".into(),
             Some(Bug::FollowerReads) => " --bug follower-reads".into(),
             Some(Bug::SplitTransfers) => " --bug split-transfers".into(),
+            Some(Bug::AckBeforeFsync) => " --bug ack-before-fsync".into(),
+            Some(Bug::SkipDedup) => " --bug skip-dedup".into(),
         };
         let faults = if options.faults { "" } else { " --no-faults" };
         format!(
@@ -130,6 +140,10 @@ const KEYS: usize = 3;
 const ACCOUNTS: usize = 4;
 const ACCOUNT_START: i64 = 100;
 const OP_TIMEOUT: Duration = Duration::from_millis(1500);
+/// Attempts of one write before its outcome is left unknown.
+const WRITE_ATTEMPTS: u32 = 3;
+/// How long a simulated fsync takes.
+const SYNC_LATENCY: Duration = Duration::from_millis(2);
 
 /// The simulated network between nodes.
 struct Net {
@@ -198,7 +212,6 @@ impl Transport for NodeTransport {
 
 struct Node {
     id: NodeId,
-    dir: PathBuf,
     shared: Arc<Shared>,
     group: Group,
 }
@@ -207,8 +220,10 @@ struct Node {
 struct Cluster {
     net: Arc<Net>,
     nodes: Mutex<BTreeMap<NodeId, Node>>,
-    dirs: BTreeMap<NodeId, PathBuf>,
-    _root: tempfile::TempDir,
+    /// Each node's disk, which outlives the node's crashes.
+    disks: BTreeMap<NodeId, SimDisk>,
+    /// Times a group reopened itself after its disk failed (summed over crashed incarnations).
+    reopens: std::sync::atomic::AtomicU64,
     options: Options,
 }
 
@@ -223,9 +238,15 @@ impl Cluster {
             ..Default::default()
         };
         let shared = Shared::new(config, Box::new(|_| {}));
-        let dir = self.dirs[&id].clone();
-        let mut group_config = GroupConfig::new(id, dir.clone());
-        group_config.fsync = FsyncPolicy::No;
+        let dir = PathBuf::from(format!("/sim/node{id}"));
+        let mut group_config = GroupConfig::new(id, dir);
+        group_config.disk = Arc::new(self.disks[&id].handle());
+        group_config.fsync = FsyncPolicy::Always;
+        group_config.reopen_interval = Duration::from_millis(300);
+        group_config.unsafe_bugs = UnsafeBugs {
+            ack_before_fsync: self.options.bug == Some(Bug::AckBeforeFsync),
+            skip_dedup: self.options.bug == Some(Bug::SkipDedup),
+        };
         group_config.election_timeout_ms_min = 150;
         group_config.election_timeout_ms_max = 300;
         group_config.heartbeat_ms = 30;
@@ -246,12 +267,7 @@ impl Cluster {
             .expect("net lock")
             .groups
             .insert(id, group.clone());
-        Node {
-            id,
-            dir,
-            shared,
-            group,
-        }
+        Node { id, shared, group }
     }
 
     fn node(&self, id: NodeId) -> Option<(Group, Arc<Shared>)> {
@@ -276,11 +292,23 @@ impl Cluster {
         nodes.values().find(|n| n.group.is_leader()).map(|n| n.id)
     }
 
+    /// Cuts a node's power: its memory and everything its disk had not synced are lost.
     async fn crash(&self, id: NodeId) {
         let node = self.nodes.lock().expect("nodes lock").remove(&id);
         self.net.state.lock().expect("net lock").groups.remove(&id);
+        if let Some(node) = &node {
+            let st = node.group.status();
+            debug(|| {
+                format!(
+                    "power cut {id}: {} term {} last {} commit {} applied {}",
+                    st.role, st.term, st.last_log_index, st.commit_index, st.applied_index
+                )
+            });
+        }
+        self.disks[&id].power_cut();
         if let Some(node) = node {
-            let _ = &node.dir;
+            self.reopens
+                .fetch_add(node.group.reopens(), std::sync::atomic::Ordering::Relaxed);
             node.group.shutdown().await;
         }
     }
@@ -291,6 +319,9 @@ impl Cluster {
     }
 
     fn heal(&self) {
+        for disk in self.disks.values() {
+            disk.set_failing(false);
+        }
         let mut s = self.net.state.lock().expect("net lock");
         s.cut.clear();
         s.drop_per_mille = 0;
@@ -322,6 +353,7 @@ struct Client {
     cluster: Arc<Cluster>,
     start: tokio::time::Instant,
     hint: Option<NodeId>,
+    /// Proposals so far: the sequence number of the next one, in this client's session.
     commands: u64,
     /// The last operation was refused (no leader here): wait a little before the next.
     refused: bool,
@@ -340,15 +372,11 @@ impl Client {
     }
 
     /// Proposes commands as one entry (a transaction when `transaction`) through the node this
-    /// client believes leads.
+    /// client believes leads. An attempt whose outcome is unknown (timed out, the node failed) is
+    /// retried with the same session and sequence number, so the log applies it at most once.
     async fn write(&mut self, commands: &[Vec<Vec<u8>>], transaction: bool) -> Ended {
-        let Some(id) = self.pick_node() else {
-            return Ended::Refused;
-        };
-        let Some((group, _)) = self.cluster.node(id) else {
-            return Ended::Refused;
-        };
         self.commands += 1;
+        let (session, seq) = (u64::from(self.id) + 1, self.commands);
         let header = Header {
             kind: if transaction {
                 KIND_TRANSACTION
@@ -359,7 +387,7 @@ impl Client {
             db: 0,
             now_ms: now_unix_ms(self.start),
             seed: self.rng.next_u64(),
-            origin: id,
+            origin: 0,
             client: u64::from(self.id),
         };
         let mut body = BodyWriter::new(&header, &[]);
@@ -367,34 +395,48 @@ impl Client {
             let args: Vec<&[u8]> = command.iter().map(Vec::as_slice).collect();
             body.push(&args);
         }
-        match tokio::time::timeout(OP_TIMEOUT, group.propose(0, 0, body.finish())).await {
-            Ok(Ok(reply)) => {
-                self.hint = Some(id);
-                let replies = server::replica::split_replies(&reply, transaction);
-                if transaction && replies.aborted {
-                    return Ended::Refused;
-                }
-                let frames: Vec<Frame> = replies
-                    .chunks
-                    .iter()
-                    .filter_map(|c| c.as_ref().ok().and_then(|b| parse_reply(b)))
-                    .collect();
-                if frames.len() == 1 && !transaction {
-                    Ended::Reply(frames.into_iter().next().expect("one"))
-                } else {
-                    Ended::Reply(Frame::Array(frames))
-                }
+        let body = body.finish();
+        // Whether an earlier attempt may have been applied: then the write cannot be reported
+        // refused any more, only done or unknown.
+        let mut maybe_applied = false;
+        for _ in 0..WRITE_ATTEMPTS {
+            if maybe_applied {
+                tokio::time::sleep(Duration::from_millis(30 + self.rng.next_u64() % 50)).await;
             }
-            Ok(Err(ProposeError::NotLeader(leader))) => {
-                self.hint = leader.map(|(l, _)| l);
-                self.refused = true;
-                Ended::Refused
-            }
-            Ok(Err(ProposeError::Unavailable(_))) | Err(_) => {
-                self.hint = None;
-                Ended::Unknown
+            let node = self
+                .pick_node()
+                .and_then(|id| Some((id, self.cluster.node(id)?.0)));
+            let Some((id, group)) = node else {
+                if maybe_applied {
+                    continue;
+                }
+                return Ended::Refused;
+            };
+            match tokio::time::timeout(OP_TIMEOUT, group.propose(session, seq, body.clone())).await
+            {
+                Ok(Ok(_)) if self.cluster.options.faults && self.rng.next_u32() % 100 < 3 => {
+                    // The connection dropped before the reply arrived: applied, but the client
+                    // cannot know, and retries.
+                    maybe_applied = true;
+                }
+                Ok(Ok(reply)) => {
+                    self.hint = Some(id);
+                    return reply_frames(&reply, transaction);
+                }
+                Ok(Err(ProposeError::NotLeader(leader))) => {
+                    self.hint = leader.map(|(l, _)| l);
+                    if !maybe_applied {
+                        self.refused = true;
+                        return Ended::Refused;
+                    }
+                }
+                Ok(Err(ProposeError::Unavailable(_))) | Err(_) => {
+                    self.hint = None;
+                    maybe_applied = true;
+                }
             }
         }
+        Ended::Unknown
     }
 
     /// Reads on a node: through the ReadIndex barrier, unless a bug says otherwise.
@@ -456,6 +498,24 @@ impl Client {
             Some(frame) => Ended::Reply(frame),
             None => Ended::Unknown,
         }
+    }
+}
+
+/// The client's view of a proposal's reply: one frame, or an array for a transaction.
+fn reply_frames(reply: &Bytes, transaction: bool) -> Ended {
+    let replies = server::replica::split_replies(reply, transaction);
+    if transaction && replies.aborted {
+        return Ended::Refused;
+    }
+    let frames: Vec<Frame> = replies
+        .chunks
+        .iter()
+        .filter_map(|c| c.as_ref().ok().and_then(|b| parse_reply(b)))
+        .collect();
+    if frames.len() == 1 && !transaction {
+        Ended::Reply(frames.into_iter().next().expect("one"))
+    } else {
+        Ended::Reply(Frame::Array(frames))
     }
 }
 
@@ -696,12 +756,12 @@ async fn nemesis(
 ) -> BTreeMap<&'static str, u32> {
     let mut rng = Pcg64::seed_from_u64(seed ^ 0x6e65_6d65_7369_7321);
     let mut faults = BTreeMap::new();
-    let ids: Vec<NodeId> = cluster.dirs.keys().copied().collect();
+    let ids: Vec<NodeId> = cluster.disks.keys().copied().collect();
     let mut down: Vec<NodeId> = Vec::new();
     while tokio::time::Instant::now() + Duration::from_millis(1500) < deadline {
         tokio::time::sleep(Duration::from_millis(100 + rng.next_u64() % 400)).await;
         let hold = Duration::from_millis(200 + rng.next_u64() % 1000);
-        let kind = match rng.next_u32() % 7 {
+        let kind = match rng.next_u32() % 9 {
             0 => {
                 let Some(leader) = cluster.leader() else {
                     continue;
@@ -767,6 +827,27 @@ async fn nemesis(
                 down.push(id);
                 "crash"
             }
+            6 => {
+                // The whole cluster loses power at once: only what each disk synced survives.
+                if !down.is_empty() {
+                    continue;
+                }
+                for &id in &ids {
+                    cluster.crash(id).await;
+                    down.push(id);
+                }
+                "power-cut-all"
+            }
+            7 => {
+                // One node's disk fills: its writes fail until the space comes back, and the
+                // node must recover by itself (the group reopens from its files).
+                let id = match cluster.leader() {
+                    Some(leader) if rng.next_u32() % 2 == 0 => leader,
+                    _ => ids[(rng.next_u64() as usize) % ids.len()],
+                };
+                cluster.disks[&id].set_failing(true);
+                "disk-full"
+            }
             _ => {
                 let Some(leader) = cluster.leader() else {
                     continue;
@@ -796,8 +877,37 @@ async fn nemesis(
     faults
 }
 
+thread_local! {
+    /// Panics raised on this thread (the run's runtime thread) since the run began: a panic in
+    /// any node task, openraft's own assertions included, fails the run.
+    static PANICS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Records every panic on the thread it happens on, then reports it as usual.
+fn capture_panics() {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let message = match info.payload().downcast_ref::<&str>() {
+                Some(s) => s.to_string(),
+                None => info
+                    .payload()
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .unwrap_or_default(),
+            };
+            let at = info.location().map(|l| l.to_string()).unwrap_or_default();
+            PANICS.with(|p| p.borrow_mut().push(format!("{message} (at {at})")));
+            previous(info);
+        }));
+    });
+    PANICS.with(|p| p.borrow_mut().clear());
+}
+
 /// Runs one seeded simulation and checks it.
 pub fn run(options: &Options) -> Report {
+    capture_panics();
     // tokio's own randomness (which branch of a `select!` is polled first) comes from the seed
     // too: with paused time and one thread, the seed then fixes the whole schedule.
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -808,17 +918,23 @@ pub fn run(options: &Options) -> Report {
         ))
         .build()
         .expect("a runtime");
-    runtime.block_on(run_async(options.clone()))
+    let mut report = runtime.block_on(run_async(options.clone()));
+    if let Some(panic) = PANICS.with(|p| p.borrow().first().cloned()) {
+        report.failure = Some(format!("a node task panicked: {panic}"));
+    }
+    report
 }
 
 async fn run_async(options: Options) -> Report {
-    replication::runtime::seed(options.seed);
+    replication::runtime::seed_this_thread(options.seed);
     let _ = engine::types::set_collection_seed(0x5eed);
-    let root = tempfile::tempdir().expect("a temp dir");
     let ids: Vec<NodeId> = (1..=options.nodes as u64).collect();
-    let dirs = ids
+    let disks = ids
         .iter()
-        .map(|&id| (id, root.path().join(format!("node{id}"))))
+        .map(|&id| {
+            let seed = options.seed ^ id.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            (id, SimDisk::new(seed, SYNC_LATENCY))
+        })
         .collect();
     let net = Arc::new(Net {
         state: Mutex::new(NetState {
@@ -833,8 +949,8 @@ async fn run_async(options: Options) -> Report {
     let cluster = Arc::new(Cluster {
         net,
         nodes: Mutex::new(BTreeMap::new()),
-        dirs,
-        _root: root,
+        disks,
+        reopens: Default::default(),
         options: options.clone(),
     });
     for &id in &ids {
@@ -936,6 +1052,11 @@ async fn run_async(options: Options) -> Report {
     for id in ids.iter().copied() {
         cluster.crash(id).await;
     }
+    let mut faults = faults;
+    let reopens = cluster.reopens.load(std::sync::atomic::Ordering::Relaxed) as u32;
+    if reopens > 0 {
+        faults.insert("recovered-from-disk-failure", reopens);
+    }
     let histories = std::mem::take(&mut *histories.lock().expect("histories lock"));
     if failure.is_none() {
         failure = match options.workload {
@@ -946,6 +1067,11 @@ async fn run_async(options: Options) -> Report {
                 .first()
                 .map(|v| format!("bank total changed: {v}")),
         };
+    }
+    if std::env::var_os("SIM_TRACE").is_some() {
+        for line in &histories.trace {
+            eprintln!("trace: {line}");
+        }
     }
     let mut hasher = foldhash::fast::FixedState::with_seed(0).build_hasher();
     for line in &histories.trace {

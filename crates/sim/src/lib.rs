@@ -13,6 +13,7 @@
 //! The checkers are pure: no I/O, no clock, no randomness.
 
 pub mod cluster;
+pub mod disk;
 pub mod history;
 pub mod linearizability;
 pub mod model;

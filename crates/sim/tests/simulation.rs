@@ -73,3 +73,17 @@ fn non_atomic_transfers_are_caught() {
     let seeds = seeds_to_catch(Bug::SplitTransfers, Workload::Bank, 10);
     eprintln!("split transfers caught after {seeds} seeds");
 }
+
+#[test]
+fn acknowledging_before_fsync_is_caught() {
+    // Power cuts (one node, or all at once) lose what the disk had not synced.
+    let seeds = seeds_to_catch(Bug::AckBeforeFsync, Workload::ListAppend, 40);
+    eprintln!("ack before fsync caught after {seeds} seeds");
+}
+
+#[test]
+fn applying_retries_twice_is_caught() {
+    // Clients retry a write whose reply they lost, with the same session and sequence number.
+    let seeds = seeds_to_catch(Bug::SkipDedup, Workload::ListAppend, 10);
+    eprintln!("skipped dedup caught after {seeds} seeds");
+}

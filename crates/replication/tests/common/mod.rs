@@ -45,6 +45,10 @@ impl Machine for KvMachine {
         }
         Ok(())
     }
+
+    fn reset(&self) {
+        self.map.lock().unwrap().clear();
+    }
 }
 
 impl KvMachine {

@@ -3,7 +3,8 @@
 //! ```text
 //! cargo run --release -p sim --bin sim -- --seeds 0..1000 [--workload register|list-append|bank|all]
 //!                                         [--seed N] [--duration-ms MS] [--no-faults]
-//!                                         [--bug reads-without-barrier|follower-reads|split-transfers]
+//!                                         [--bug reads-without-barrier|follower-reads|split-transfers|
+//!                                               ack-before-fsync|skip-dedup]
 //! ```
 //! A failure prints its seed and the command that replays it, and the exit status is 1.
 
@@ -60,6 +61,8 @@ fn main() {
                     "reads-without-barrier" => Bug::ReadsWithoutBarrier,
                     "follower-reads" => Bug::FollowerReads,
                     "split-transfers" => Bug::SplitTransfers,
+                    "ack-before-fsync" => Bug::AckBeforeFsync,
+                    "skip-dedup" => Bug::SkipDedup,
                     other => {
                         eprintln!("sim: unknown bug {other}");
                         std::process::exit(2);

@@ -1,0 +1,126 @@
+//! Every file a group keeps goes through [`Disk`], so the simulator can put a disk under the same
+//! log code that loses what was not fsynced on a power cut, tears the last write, and fails on
+//! command (DESIGN §3: disk behind a seam). [`OsDisk`] is the real one.
+//!
+//! The operations are the few the log and the snapshot need: whole-file reads, appends with an
+//! explicit sync, truncation, and an atomic replace for small state files.
+
+use std::fmt::Debug;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A directory tree of files with explicit durability.
+pub trait Disk: Send + Sync + Debug + 'static {
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()>;
+    /// The whole contents of `path` (`NotFound` when it does not exist).
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
+    /// The names of the files in `dir`.
+    fn list(&self, dir: &Path) -> io::Result<Vec<String>>;
+    /// Opens `path` for appending. With `create`, any file there is replaced by an empty one, and
+    /// the new file's directory entry is durable before this returns.
+    fn open_append(&self, path: &Path, create: bool) -> io::Result<Arc<dyn DiskFile>>;
+    fn remove(&self, path: &Path) -> io::Result<()>;
+    /// Replaces `path` so that a crash leaves either the old contents or the new, and the new are
+    /// durable when this returns.
+    fn write_atomically(&self, path: &Path, bytes: &[u8]) -> io::Result<()>;
+    /// Replaces `path` without waiting for the disk: a crash may leave the old contents, the new
+    /// or a torn mix (only for hints that are checked when read).
+    fn write_unsynced(&self, path: &Path, bytes: &[u8]) -> io::Result<()>;
+    /// `None` (a real disk): fsyncs run on a dedicated OS thread. `Some(latency)` (the
+    /// simulator's): they run as a task on the async runtime, each taking this long, so a
+    /// seeded, paused runtime schedules them deterministically.
+    fn simulated_sync_latency(&self) -> Option<Duration> {
+        None
+    }
+}
+
+/// A file open for appending.
+pub trait DiskFile: Send + Sync {
+    /// Writes `bytes` at the end. On an error some prefix of them may have been written.
+    fn append(&self, bytes: &[u8]) -> io::Result<()>;
+    /// Makes everything written so far durable.
+    fn sync(&self) -> io::Result<()>;
+    /// Cuts the file to `len` bytes (durable after the next [`DiskFile::sync`]).
+    fn truncate(&self, len: u64) -> io::Result<()>;
+}
+
+/// The machine's own file system.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OsDisk;
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+impl Disk for OsDisk {
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        std::fs::create_dir_all(dir)
+    }
+
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        std::fs::read(path)
+    }
+
+    fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
+        Ok(std::fs::read_dir(dir)?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect())
+    }
+
+    fn open_append(&self, path: &Path, create: bool) -> io::Result<Arc<dyn DiskFile>> {
+        let file = if create {
+            // O_APPEND: after a truncation every write still lands at the (new) end.
+            let _ = std::fs::remove_file(path);
+            let file = OpenOptions::new().create(true).append(true).open(path)?;
+            sync_dir(parent(path))?;
+            file
+        } else {
+            OpenOptions::new().append(true).open(path)?
+        };
+        Ok(Arc::new(OsFile(file)))
+    }
+
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        std::fs::remove_file(path)
+    }
+
+    fn write_atomically(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        let tmp = path.with_extension("tmp");
+        let mut file = File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        sync_dir(parent(path))
+    }
+
+    fn write_unsynced(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        std::fs::write(path, bytes)
+    }
+}
+
+struct OsFile(File);
+
+impl DiskFile for OsFile {
+    fn append(&self, bytes: &[u8]) -> io::Result<()> {
+        (&self.0).write_all(bytes)
+    }
+
+    fn sync(&self) -> io::Result<()> {
+        self.0.sync_data()
+    }
+
+    fn truncate(&self, len: u64) -> io::Result<()> {
+        self.0.set_len(len)
+    }
+}
