@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use common::{KvMachine, LocalNet, LocalTransport, wait_for};
-use replication::{Group, GroupConfig, NodeId, ProposeError};
+use replication::{Disk, DiskFile, Group, GroupConfig, NodeId, OsDisk, ProposeError};
 
 struct Node {
     group: Group,
@@ -205,4 +205,128 @@ async fn a_retried_proposal_applies_once() {
         .await
         .unwrap();
     assert_eq!(node.machine.get("n"), Some("15".into()));
+}
+
+/// The machine's disk, failing every write (ENOSPC) while `full` is set.
+#[derive(Debug, Default)]
+struct FillableDisk {
+    full: Arc<std::sync::atomic::AtomicBool>,
+}
+
+fn no_space(full: &std::sync::atomic::AtomicBool) -> std::io::Result<()> {
+    if full.load(std::sync::atomic::Ordering::SeqCst) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::StorageFull,
+            "No space left on device",
+        ));
+    }
+    Ok(())
+}
+
+impl Disk for FillableDisk {
+    fn create_dir_all(&self, dir: &Path) -> std::io::Result<()> {
+        OsDisk.create_dir_all(dir)
+    }
+    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        OsDisk.read(path)
+    }
+    fn list(&self, dir: &Path) -> std::io::Result<Vec<String>> {
+        OsDisk.list(dir)
+    }
+    fn open_append(&self, path: &Path, create: bool) -> std::io::Result<Arc<dyn DiskFile>> {
+        if create {
+            no_space(&self.full)?;
+        }
+        Ok(Arc::new(FillableFile {
+            inner: OsDisk.open_append(path, create)?,
+            full: self.full.clone(),
+        }))
+    }
+    fn remove(&self, path: &Path) -> std::io::Result<()> {
+        OsDisk.remove(path)
+    }
+    fn write_atomically(&self, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+        no_space(&self.full)?;
+        OsDisk.write_atomically(path, bytes)
+    }
+    fn write_unsynced(&self, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+        no_space(&self.full)?;
+        OsDisk.write_unsynced(path, bytes)
+    }
+}
+
+struct FillableFile {
+    inner: Arc<dyn DiskFile>,
+    full: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl DiskFile for FillableFile {
+    fn append(&self, bytes: &[u8]) -> std::io::Result<()> {
+        if self.full.load(std::sync::atomic::Ordering::SeqCst) {
+            // A full disk takes part of a write, then refuses the rest.
+            self.inner.append(&bytes[..bytes.len() / 2])?;
+        }
+        no_space(&self.full)?;
+        self.inner.append(bytes)
+    }
+    fn sync(&self) -> std::io::Result<()> {
+        no_space(&self.full)?;
+        self.inner.sync()
+    }
+    fn truncate(&self, len: u64) -> std::io::Result<()> {
+        self.inner.truncate(len)
+    }
+}
+
+#[tokio::test]
+async fn a_full_disk_refuses_writes_and_the_group_recovers_when_space_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = Arc::new(LocalNet::default());
+    let disk = Arc::new(FillableDisk::default());
+    let machine = Arc::new(KvMachine::default());
+    let mut config = GroupConfig::new(1, dir.path().join("node1"));
+    config.disk = disk.clone();
+    config.reopen_interval = std::time::Duration::from_millis(50);
+    let transport = Arc::new(LocalTransport {
+        net: net.clone(),
+        from: 1,
+    });
+    let group = Group::open(config, machine.clone(), transport)
+        .await
+        .unwrap();
+    group
+        .bootstrap(BTreeMap::from([(1, addr(1))]))
+        .await
+        .unwrap();
+    wait_for("leadership", 5000, || group.is_leader()).await;
+    for i in 0..10 {
+        group
+            .propose(0, 0, Bytes::from(format!("k{i}=v{i}")))
+            .await
+            .unwrap();
+    }
+    disk.full.store(true, std::sync::atomic::Ordering::SeqCst);
+    // Nothing is acknowledged while the disk refuses the write.
+    let refused = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        group.propose(0, 0, Bytes::from("lost=1")),
+    )
+    .await
+    .expect("a failed write answers, it does not hang");
+    assert!(refused.is_err(), "{refused:?}");
+    assert!(group.propose(0, 0, Bytes::from("k0=x")).await.is_err());
+    assert_eq!(group.reopens(), 0, "the disk is still full");
+    disk.full.store(false, std::sync::atomic::Ordering::SeqCst);
+    // Space is back: the group reopens from its files by itself and serves again, with every
+    // acknowledged write (and the half-written record cut off the log).
+    wait_for("the group to reopen", 10_000, || group.reopens() >= 1).await;
+    wait_for("leadership again", 10_000, || group.is_leader()).await;
+    let reply = group.propose(0, 0, Bytes::from("after=1")).await.unwrap();
+    assert_eq!(reply, Bytes::from("1"));
+    group.read_barrier().await.unwrap();
+    for i in 0..10 {
+        assert_eq!(machine.get(&format!("k{i}")), Some(format!("v{i}")));
+    }
+    assert_eq!(machine.get("after"), Some("1".into()));
+    group.shutdown().await;
 }

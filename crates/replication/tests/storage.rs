@@ -197,3 +197,27 @@ async fn appends_reported_flushed_under_every_policy() {
         assert_eq!(indexes(&mut log).await, vec![1], "{policy:?}");
     }
 }
+
+#[tokio::test]
+async fn a_committed_hint_beyond_the_log_is_dropped() {
+    // The committed index is written without fsync; after a power cut it can name an entry the
+    // log never synced. Reopening must not trust it (openraft would try to apply an entry that is
+    // not there and refuse to start).
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut log = LogStore::open(dir.path(), FsyncPolicy::Always).unwrap();
+        append(&mut log, (1..=3).map(|i| entry(1, i, "v")).collect()).await;
+        log.save_committed(Some(log_id(1, 3))).await.unwrap();
+    }
+    let mut log = LogStore::open(dir.path(), FsyncPolicy::Always).unwrap();
+    assert_eq!(log.read_committed().await.unwrap(), Some(log_id(1, 3)));
+    log.save_committed(Some(log_id(1, 5))).await.unwrap();
+    drop(log);
+    let mut log = LogStore::open(dir.path(), FsyncPolicy::Always).unwrap();
+    assert_eq!(log.read_committed().await.unwrap(), None);
+    // Same index, other term: an entry that was replaced, not the committed one.
+    log.save_committed(Some(log_id(2, 3))).await.unwrap();
+    drop(log);
+    let mut log = LogStore::open(dir.path(), FsyncPolicy::Always).unwrap();
+    assert_eq!(log.read_committed().await.unwrap(), None);
+}

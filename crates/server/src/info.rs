@@ -209,6 +209,8 @@ pub fn render(conn: &Conn, args: &[&[u8]]) -> String {
                     field("raft_log_entries", &status.log_entries);
                     field("raft_log_bytes", &status.log_bytes);
                     field("raft_snapshot_index", &status.snapshot_index);
+                    // Times the log reopened itself after a disk error (a full disk, say).
+                    field("raft_storage_recoveries", &status.reopens);
                 }
             }
             "stats" => {

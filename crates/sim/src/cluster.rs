@@ -1,22 +1,28 @@
 //! Whole clusters in one process, driven by one seed: the real replication (`replication::Group`
-//! over openraft, the real log store on disk) and the real apply path (`server::replica`'s
-//! `ServerMachine` on the engine), with a simulated network, clock and nemesis.
+//! over openraft, the real log store) and the real apply path (`server::replica`'s
+//! `ServerMachine` on the engine), with a simulated network, disk, clock and nemesis.
 //!
 //! - Clock: a current-thread tokio runtime with paused time; simulated time advances only when
 //!   every task waits, so a run takes as long as its work, not its simulated seconds.
 //! - Randomness: one seeded generator for the network, the clients and the nemesis; openraft's own
-//!   (election timeouts) is seeded with the same seed (`replication::runtime`).
+//!   (election timeouts) is seeded with the same seed, per thread (`replication::runtime`).
 //! - Network: every Raft RPC goes through [`Net`], which delays, drops, duplicates and cuts links
-//!   (one direction or both) as the seed decides.
+//!   (one direction or both), and holds everything to and from a stalled node.
+//! - Disk: every node's files live on a [`SimDisk`](crate::disk::SimDisk), with `appendfsync
+//!   always`: a crash is a power cut that loses what was not fsynced (tearing the tail), and a
+//!   full disk fails writes until it heals, when the group must reopen itself.
 //! - Clients send real commands as log entries (the same entry format the server's connections
-//!   build) and read through the ReadIndex barrier, recording a history that the linearizability
-//!   checker judges per key. An operation that timed out may or may not have happened.
+//!   build), retry a write whose outcome they do not know with the same session and sequence
+//!   number, and read through the ReadIndex barrier, recording a history that the
+//!   linearizability checker judges per key. An operation that timed out may or may not have
+//!   happened.
 //! - Faults: leader isolation, random majority/minority splits, one-way cuts, lossy links, crash
-//!   and restart of a node (its in-memory state lost, its files kept), leadership transfers.
+//!   (power cut) and restart of one node, a power cut of the whole cluster, a full disk, a stalled
+//!   node, a voter demoted to learner and promoted back, leadership transfers.
+//! - A panic in any task (openraft's assertions included) fails the run.
 //!
-//! Not yet: disk faults and the loss of unsynced writes on a crash (the log runs with
-//! `appendfsync no` here, so a crash is a process crash, not a power cut), membership changes
-//! during faults, and RESP parsing between client and node.
+//! Not yet: RESP parsing and the server's connection code between client and node (clients
+//! propose entries directly), and disk latency spikes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{BuildHasher, Hasher};
@@ -158,6 +164,30 @@ struct NetState {
     drop_per_mille: u32,
     duplicate_per_mille: u32,
     delay_ms_max: u64,
+    /// Nodes stalled until the given time: nothing reaches them or leaves them before it (a
+    /// stop-the-world pause, a swapped-out process, a hung NIC). Held messages arrive late.
+    stalled: BTreeMap<NodeId, tokio::time::Instant>,
+}
+
+impl Net {
+    /// Waits while `id` is stalled.
+    async fn wait_unstalled(&self, id: NodeId) {
+        loop {
+            let until = self
+                .state
+                .lock()
+                .expect("net lock")
+                .stalled
+                .get(&id)
+                .copied();
+            match until {
+                Some(until) if until > tokio::time::Instant::now() => {
+                    tokio::time::sleep_until(until).await
+                }
+                _ => return,
+            }
+        }
+    }
 }
 
 struct NodeTransport {
@@ -182,6 +212,8 @@ impl Transport for NodeTransport {
                 (delay_ms, lost, duplicate, s.groups.get(&target).cloned())
             };
             tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+            self.net.wait_unstalled(self.from).await;
+            self.net.wait_unstalled(target).await;
             let Some(group) = group else {
                 return Err(io::Error::new(
                     io::ErrorKind::ConnectionRefused,
@@ -195,6 +227,8 @@ impl Transport for NodeTransport {
             if duplicate {
                 response = group.handle_rpc(&request).await;
             }
+            self.net.wait_unstalled(target).await;
+            self.net.wait_unstalled(self.from).await;
             let back_cut = self
                 .net
                 .state
@@ -327,6 +361,7 @@ impl Cluster {
         s.drop_per_mille = 0;
         s.duplicate_per_mille = 0;
         s.delay_ms_max = 2;
+        s.stalled.clear();
     }
 }
 
@@ -455,6 +490,7 @@ impl Client {
                 None => return Ended::Refused,
             },
         };
+        self.cluster.net.wait_unstalled(id).await;
         let Some((group, shared)) = self.cluster.node(id) else {
             return Ended::Refused;
         };
@@ -758,10 +794,11 @@ async fn nemesis(
     let mut faults = BTreeMap::new();
     let ids: Vec<NodeId> = cluster.disks.keys().copied().collect();
     let mut down: Vec<NodeId> = Vec::new();
+    let mut demoted: Option<NodeId> = None;
     while tokio::time::Instant::now() + Duration::from_millis(1500) < deadline {
         tokio::time::sleep(Duration::from_millis(100 + rng.next_u64() % 400)).await;
         let hold = Duration::from_millis(200 + rng.next_u64() % 1000);
-        let kind = match rng.next_u32() % 9 {
+        let kind = match rng.next_u32() % 11 {
             0 => {
                 let Some(leader) = cluster.leader() else {
                     continue;
@@ -848,6 +885,41 @@ async fn nemesis(
                 cluster.disks[&id].set_failing(true);
                 "disk-full"
             }
+            8 => {
+                let id = match cluster.leader() {
+                    Some(leader) if rng.next_u32() % 2 == 0 => leader,
+                    _ => ids[(rng.next_u64() as usize) % ids.len()],
+                };
+                let until = tokio::time::Instant::now() + hold;
+                cluster
+                    .net
+                    .state
+                    .lock()
+                    .expect("net lock")
+                    .stalled
+                    .insert(id, until);
+                "stall"
+            }
+            9 => {
+                // Membership change under whatever else is going on: a voter is demoted to
+                // learner, and made a voter again when the fault heals.
+                let Some(leader) = cluster.leader() else {
+                    continue;
+                };
+                let Some((group, _)) = cluster.node(leader) else {
+                    continue;
+                };
+                let id = ids[(rng.next_u64() as usize) % ids.len()];
+                let voters: BTreeSet<NodeId> = ids.iter().copied().filter(|&v| v != id).collect();
+                let changed =
+                    tokio::time::timeout(Duration::from_secs(2), group.change_voters(voters, true))
+                        .await;
+                if !matches!(changed, Ok(Ok(()))) {
+                    continue;
+                }
+                demoted = Some(id);
+                "demote-voter"
+            }
             _ => {
                 let Some(leader) = cluster.leader() else {
                     continue;
@@ -873,8 +945,32 @@ async fn nemesis(
             debug(|| format!("restarted {id}"));
             *faults.entry("restart").or_insert(0) += 1;
         }
+        if demoted.take().is_some() {
+            restore_voters(&cluster, &ids).await;
+            *faults.entry("promote-voter").or_insert(0) += 1;
+        }
     }
     faults
+}
+
+/// Makes every node a voter again, retrying through whichever node leads.
+async fn restore_voters(cluster: &Cluster, ids: &[NodeId]) {
+    let voters: BTreeSet<NodeId> = ids.iter().copied().collect();
+    // Bounded: if no leader emerges, the convergence check after the run reports it.
+    let give_up = tokio::time::Instant::now() + Duration::from_secs(10);
+    while tokio::time::Instant::now() < give_up {
+        let leader = cluster.leader().and_then(|l| cluster.node(l));
+        if let Some((group, _)) = leader {
+            if group.status().voters.len() == ids.len() {
+                return;
+            }
+            let change = group.change_voters(voters.clone(), true);
+            if let Ok(Ok(())) = tokio::time::timeout(Duration::from_secs(2), change).await {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 thread_local! {
@@ -944,6 +1040,7 @@ async fn run_async(options: Options) -> Report {
             drop_per_mille: 0,
             duplicate_per_mille: 0,
             delay_ms_max: 2,
+            stalled: BTreeMap::new(),
         }),
     });
     let cluster = Arc::new(Cluster {

@@ -45,8 +45,13 @@ fn fixed_seeds_pass_every_checker() {
 
 /// Runs seeds from 0 until one fails; returns how many it took.
 fn seeds_to_catch(bug: Bug, workload: Workload, seeds_max: u64) -> u64 {
+    seeds_to_catch_in(bug, workload, seeds_max, 2_000)
+}
+
+fn seeds_to_catch_in(bug: Bug, workload: Workload, seeds_max: u64, duration_ms: u64) -> u64 {
     for seed in 0..seeds_max {
         let mut options = options(seed, workload);
+        options.duration_ms = duration_ms;
         options.bug = Some(bug);
         if run(&options).failure.is_some() {
             return seed + 1;
@@ -58,7 +63,7 @@ fn seeds_to_catch(bug: Bug, workload: Workload, seeds_max: u64) -> u64 {
 #[test]
 fn reads_without_the_barrier_are_caught() {
     // A node that thinks it still leads (isolated, or just replaced) serves a stale read.
-    let seeds = seeds_to_catch(Bug::ReadsWithoutBarrier, Workload::Register, 40);
+    let seeds = seeds_to_catch_in(Bug::ReadsWithoutBarrier, Workload::Register, 40, 3_000);
     eprintln!("reads without the barrier caught after {seeds} seeds");
 }
 
