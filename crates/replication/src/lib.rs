@@ -65,13 +65,27 @@ impl std::fmt::Display for Proposal {
     }
 }
 
+/// One log entry's payload: the proposals that arrived together, from any number of callers,
+/// applied in order (DESIGN §7: writes cross to the Raft machinery once per batch, not once per
+/// command). Each keeps its own session, so dedup works per proposal.
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+pub struct Batch {
+    pub items: Vec<Proposal>,
+}
+
+impl std::fmt::Display for Batch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "batch of {} proposals", self.items.len())
+    }
+}
+
 openraft::declare_raft_types!(
     /// Redraft's choice of openraft types: node ids are u64, a node's address is its client
-    /// address (the cluster bus is that port + 10000), entries carry [`Proposal`]s and replies
-    /// are the reply bytes.
+    /// address (the cluster bus is that port + 10000), entries carry [`Batch`]es of proposals and
+    /// replies are each proposal's reply bytes, in order.
     pub TypeConfig:
-        D = Proposal,
-        R = Bytes,
+        D = Batch,
+        R = Vec<Bytes>,
         NodeId = NodeId,
         Node = BasicNode,
         AsyncRuntime = runtime::SeededTokio,
@@ -104,6 +118,9 @@ pub struct GroupConfig {
     pub disk: Arc<dyn Disk>,
     /// After a storage failure the group reopens itself from its files, retrying this often.
     pub reopen_interval: Duration,
+    /// Batches being committed at once; proposals arriving meanwhile queue up and form the next
+    /// batch, so a busier group makes bigger batches, not more of them.
+    pub batches_in_flight: usize,
     /// Deliberate bugs for the simulator to catch; never set outside it.
     #[doc(hidden)]
     pub unsafe_bugs: UnsafeBugs,
@@ -132,6 +149,7 @@ impl GroupConfig {
             log_keep_entries: 1000,
             disk: Arc::new(OsDisk),
             reopen_interval: Duration::from_secs(1),
+            batches_in_flight: 2,
             unsafe_bugs: UnsafeBugs::default(),
         }
     }
@@ -215,6 +233,83 @@ struct Inner {
     stopped: AtomicBool,
     /// How many times the group reopened itself after a storage failure.
     reopens: AtomicU64,
+    /// Proposals waiting to join a batch.
+    queue: tokio::sync::mpsc::Sender<Pending>,
+}
+
+/// A proposal waiting for its batch, and where its reply goes.
+struct Pending {
+    proposal: Proposal,
+    reply: tokio::sync::oneshot::Sender<Result<Bytes, ProposeError>>,
+}
+
+/// Proposals queued for batching; `propose` waits for room past this many.
+const PROPOSE_QUEUE_MAX: usize = 8192;
+/// A batch closes at this many proposals or bytes (a bus frame must carry it).
+const BATCH_ITEMS_MAX: usize = 1024;
+const BATCH_BYTES_MAX: usize = 16 << 20;
+
+/// Forms batches from queued proposals and commits them, `batches_in_flight` at a time. Ends
+/// when the group is dropped.
+async fn batcher(
+    group: Weak<Inner>,
+    mut queue: tokio::sync::mpsc::Receiver<Pending>,
+    in_flight: usize,
+) {
+    let permits = Arc::new(tokio::sync::Semaphore::new(in_flight.max(1)));
+    let mut carried: Option<Pending> = None;
+    loop {
+        let first = match carried.take() {
+            Some(pending) => pending,
+            None => match queue.recv().await {
+                Some(pending) => pending,
+                None => return,
+            },
+        };
+        // Waiting here is what makes batches: everything queued meanwhile joins this one.
+        let permit = permits
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed");
+        let mut bytes = first.proposal.body.len();
+        let mut batch = vec![first];
+        while batch.len() < BATCH_ITEMS_MAX {
+            let Ok(next) = queue.try_recv() else { break };
+            bytes += next.proposal.body.len();
+            if bytes > BATCH_BYTES_MAX {
+                carried = Some(next);
+                break;
+            }
+            batch.push(next);
+        }
+        let Some(inner) = group.upgrade() else { return };
+        let raft = inner.current.lock().expect("group lock").raft.clone();
+        drop(inner);
+        tokio::spawn(async move {
+            let (items, waiters): (Vec<Proposal>, Vec<_>) =
+                batch.into_iter().map(|p| (p.proposal, p.reply)).unzip();
+            let result = raft.client_write(Batch { items }).await;
+            drop(permit);
+            match result {
+                Ok(response) => {
+                    let mut replies = response.data.into_iter();
+                    for waiter in waiters {
+                        let reply = replies.next().ok_or_else(|| {
+                            ProposeError::Unavailable("a batch came back short".into())
+                        });
+                        let _ = waiter.send(reply);
+                    }
+                }
+                Err(e) => {
+                    let error = write_error(e);
+                    for waiter in waiters {
+                        let _ = waiter.send(Err(error.clone()));
+                    }
+                }
+            }
+        });
+    }
 }
 
 fn forward<E>(
@@ -260,6 +355,8 @@ impl Group {
     ) -> io::Result<Group> {
         let role = Arc::new(Role::default());
         let instance = start(&config, &machine, &transport, &role).await?;
+        let (queue, proposals) = tokio::sync::mpsc::channel(PROPOSE_QUEUE_MAX);
+        let in_flight = config.batches_in_flight;
         let inner = Arc::new(Inner {
             config,
             machine,
@@ -268,8 +365,10 @@ impl Group {
             current: std::sync::Mutex::new(instance),
             stopped: AtomicBool::new(false),
             reopens: AtomicU64::new(0),
+            queue,
         });
         tokio::spawn(supervise(Arc::downgrade(&inner)));
+        tokio::spawn(batcher(Arc::downgrade(&inner), proposals, in_flight));
         Ok(Group { inner })
     }
 
@@ -317,18 +416,24 @@ impl Group {
         Ok(true)
     }
 
-    /// Appends a proposal, waits until it is committed and applied here, and returns the reply.
+    /// Appends a proposal (in a batch with whatever else is proposed meanwhile), waits until it
+    /// is committed and applied here, and returns the reply.
     pub async fn propose(
         &self,
         session: u64,
         seq: u64,
         body: Bytes,
     ) -> Result<Bytes, ProposeError> {
-        let proposal = Proposal { session, seq, body };
-        match self.raft().client_write(proposal).await {
-            Ok(response) => Ok(response.data),
-            Err(e) => Err(write_error(e)),
+        let stopped = || ProposeError::Unavailable("the group stopped".into());
+        let (reply, replied) = tokio::sync::oneshot::channel();
+        let pending = Pending {
+            proposal: Proposal { session, seq, body },
+            reply,
+        };
+        if self.inner.queue.send(pending).await.is_err() {
+            return Err(stopped());
         }
+        replied.await.unwrap_or_else(|_| Err(stopped()))
     }
 
     /// Returns once this node's state machine holds every write acknowledged before the call

@@ -6,7 +6,7 @@
 //! snapshot never pairs data with the wrong applied index (etcd 3.5.0–3.5.2 lost committed
 //! transactions that way).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::io;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -43,8 +43,9 @@ pub const SESSIONS_MAX: usize = 65536;
 #[derive(Serialize, Deserialize, Default, Clone, Debug)]
 struct Sessions {
     last: HashMap<u64, (u64, Bytes, u64)>,
-    /// Sessions by the index that last touched them, to forget the oldest deterministically.
-    by_index: BTreeMap<u64, u64>,
+    /// (index that last touched it, session), to forget the oldest deterministically. One entry
+    /// can touch many sessions (a batch).
+    by_index: BTreeSet<(u64, u64)>,
 }
 
 impl Sessions {
@@ -61,9 +62,9 @@ impl Sessions {
 
     fn record(&mut self, session: u64, seq: u64, reply: Bytes, index: u64) {
         if let Some((_, _, old_index)) = self.last.insert(session, (seq, reply, index)) {
-            self.by_index.remove(&old_index);
+            self.by_index.remove(&(old_index, session));
         }
-        self.by_index.insert(index, session);
+        self.by_index.insert((index, session));
         while self.last.len() > SESSIONS_MAX {
             let (_, oldest) = self.by_index.pop_first().expect("sessions are indexed");
             self.last.remove(&oldest);
@@ -224,28 +225,40 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             let reply = {
                 let mut applied = self.applied.lock().expect("applied lock");
                 let reply = match &entry.payload {
-                    EntryPayload::Blank => Bytes::new(),
-                    EntryPayload::Normal(proposal) => {
-                        match applied.sessions.cached(proposal.session, proposal.seq) {
-                            Some(reply) if proposal.session != 0 && !self.skip_dedup => reply,
-                            _ => {
-                                let reply = self.machine.apply(&proposal.body);
-                                if proposal.session != 0 {
-                                    applied.sessions.record(
-                                        proposal.session,
-                                        proposal.seq,
-                                        reply.clone(),
-                                        log_id.index,
-                                    );
+                    EntryPayload::Blank => Vec::new(),
+                    EntryPayload::Normal(batch) => {
+                        let mut replies = Vec::with_capacity(batch.items.len());
+                        for proposal in &batch.items {
+                            let cached =
+                                match applied.sessions.cached(proposal.session, proposal.seq) {
+                                    Some(reply) if proposal.session != 0 && !self.skip_dedup => {
+                                        Some(reply)
+                                    }
+                                    _ => None,
+                                };
+                            let reply = match cached {
+                                Some(reply) => reply,
+                                None => {
+                                    let reply = self.machine.apply(&proposal.body);
+                                    if proposal.session != 0 {
+                                        applied.sessions.record(
+                                            proposal.session,
+                                            proposal.seq,
+                                            reply.clone(),
+                                            log_id.index,
+                                        );
+                                    }
+                                    reply
                                 }
-                                reply
-                            }
+                            };
+                            replies.push(reply);
                         }
+                        replies
                     }
                     EntryPayload::Membership(membership) => {
                         applied.membership =
                             StoredMembership::new(Some(log_id), membership.clone());
-                        Bytes::new()
+                        Vec::new()
                     }
                 };
                 applied.last = Some(log_id);

@@ -15,7 +15,7 @@ use openraft::type_config::TypeConfigExt;
 use openraft::{EntryPayload, StorageError};
 use replication::log_store::{FsyncPolicy, LogStore};
 use replication::state_machine::StateMachine;
-use replication::{Entry, LogId, Proposal, TypeConfig};
+use replication::{Batch, Entry, LogId, Proposal, TypeConfig};
 
 struct Builder;
 
@@ -46,10 +46,12 @@ fn log_id(term: u64, index: u64) -> LogId {
 fn entry(term: u64, index: u64, body: &str) -> Entry {
     Entry::new(
         log_id(term, index),
-        EntryPayload::Normal(Proposal {
-            session: 0,
-            seq: 0,
-            body: Bytes::copy_from_slice(body.as_bytes()),
+        EntryPayload::Normal(Batch {
+            items: vec![Proposal {
+                session: 0,
+                seq: 0,
+                body: Bytes::copy_from_slice(body.as_bytes()),
+            }],
         }),
     )
 }

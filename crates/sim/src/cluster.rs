@@ -146,8 +146,8 @@ const KEYS: usize = 3;
 const ACCOUNTS: usize = 4;
 const ACCOUNT_START: i64 = 100;
 const OP_TIMEOUT: Duration = Duration::from_millis(1500);
-/// Attempts of one write before its outcome is left unknown.
-const WRITE_ATTEMPTS: u32 = 3;
+/// How long a client keeps retrying one write before its outcome is left unknown.
+const WRITE_DEADLINE: Duration = Duration::from_millis(3000);
 /// How long a simulated fsync takes.
 const SYNC_LATENCY: Duration = Duration::from_millis(2);
 
@@ -169,9 +169,18 @@ struct NetState {
     stalled: BTreeMap<NodeId, tokio::time::Instant>,
 }
 
+/// A stalled node, resuming, serves the client requests that queued up this long before the
+/// peer messages that did: the moment a deposed leader still believes it leads.
+const STALL_PEERS_LAG: Duration = Duration::from_millis(1);
+
 impl Net {
-    /// Waits while `id` is stalled.
+    /// Waits while `id` is stalled (for a client request).
     async fn wait_unstalled(&self, id: NodeId) {
+        self.wait_stall(id, Duration::ZERO).await;
+    }
+
+    /// Waits while `id` is stalled, and `lag` after.
+    async fn wait_stall(&self, id: NodeId, lag: Duration) {
         loop {
             let until = self
                 .state
@@ -181,8 +190,8 @@ impl Net {
                 .get(&id)
                 .copied();
             match until {
-                Some(until) if until > tokio::time::Instant::now() => {
-                    tokio::time::sleep_until(until).await
+                Some(until) if until + lag > tokio::time::Instant::now() => {
+                    tokio::time::sleep_until(until + lag).await
                 }
                 _ => return,
             }
@@ -212,8 +221,8 @@ impl Transport for NodeTransport {
                 (delay_ms, lost, duplicate, s.groups.get(&target).cloned())
             };
             tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-            self.net.wait_unstalled(self.from).await;
-            self.net.wait_unstalled(target).await;
+            self.net.wait_stall(self.from, STALL_PEERS_LAG).await;
+            self.net.wait_stall(target, STALL_PEERS_LAG).await;
             let Some(group) = group else {
                 return Err(io::Error::new(
                     io::ErrorKind::ConnectionRefused,
@@ -227,8 +236,8 @@ impl Transport for NodeTransport {
             if duplicate {
                 response = group.handle_rpc(&request).await;
             }
-            self.net.wait_unstalled(target).await;
-            self.net.wait_unstalled(self.from).await;
+            self.net.wait_stall(target, STALL_PEERS_LAG).await;
+            self.net.wait_stall(self.from, STALL_PEERS_LAG).await;
             let back_cut = self
                 .net
                 .state
@@ -434,7 +443,11 @@ impl Client {
         // Whether an earlier attempt may have been applied: then the write cannot be reported
         // refused any more, only done or unknown.
         let mut maybe_applied = false;
-        for _ in 0..WRITE_ATTEMPTS {
+        // Retry until a deadline rather than a number of times: a write whose outcome stays
+        // unknown costs the checker dearly, and a new leader is usually a few hundred
+        // milliseconds away.
+        let give_up = tokio::time::Instant::now() + WRITE_DEADLINE;
+        while tokio::time::Instant::now() < give_up {
             if maybe_applied {
                 tokio::time::sleep(Duration::from_millis(30 + self.rng.next_u64() % 50)).await;
             }
@@ -447,8 +460,9 @@ impl Client {
                 }
                 return Ended::Refused;
             };
-            match tokio::time::timeout(OP_TIMEOUT, group.propose(session, seq, body.clone())).await
-            {
+            let wait =
+                OP_TIMEOUT.min(give_up.saturating_duration_since(tokio::time::Instant::now()));
+            match tokio::time::timeout(wait, group.propose(session, seq, body.clone())).await {
                 Ok(Ok(_)) if self.cluster.options.faults && self.rng.next_u32() % 100 < 3 => {
                     // The connection dropped before the reply arrived: applied, but the client
                     // cannot know, and retries.
