@@ -16,7 +16,7 @@
 #     later one after the kill (so it spans the kill), in seconds;
 #   * lost writes: acknowledged keys that are missing or hold another value afterwards.
 # Systems:
-#   * Redraft, 3 nodes (default election timeout, 300 ms; appendfsync always). The writer
+#   * Redraft, 3 nodes (default election timeout, 200 ms; appendfsync always). The writer
 #     starts on the leader; followers relay to the leader, so after the kill it can use any
 #     survivor. The leader is found with `redraft cluster status`.
 #   * Redis Cluster, 3 masters + 3 replicas (redis-cli --cluster create --cluster-replicas 1),
@@ -268,7 +268,7 @@ declare -A LABEL=(
     [etcd]="etcd, 3 members"
 )
 declare -A CONFIG=(
-    [redraft]="election timeout 300 ms (default), appendfsync always"
+    [redraft]="election timeout 200 ms (default), appendfsync always"
     [rediscluster-15000]="cluster-node-timeout 15000 (default), appendfsync everysec"
     [rediscluster-1000]="cluster-node-timeout 1000, appendfsync everysec"
     [etcd]="election timeout 1000 ms, heartbeat 100 ms (defaults)"

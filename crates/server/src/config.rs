@@ -65,7 +65,7 @@ impl Default for Config {
             appendfsync: replication::FsyncPolicy::Always,
             cluster_enabled: false,
             cluster_port: 0,
-            election_timeout_ms: 300,
+            election_timeout_ms: 200,
             snapshot_entries: 100_000,
             lease_reads: false,
             cluster_secret: 0x5eed_c011_ec71_0a5e,
