@@ -111,6 +111,10 @@ pub struct GroupConfig {
     pub heartbeat_ms: u64,
     /// A snapshot is taken after this many entries since the last one.
     pub snapshot_entries: u64,
+    /// A snapshot is also taken when the log's segments hold more than this many bytes (entries
+    /// are batches of any size, so a count alone does not bound the disk). Checked after each
+    /// batch, at most once a second; keep it above a segment's size (64 MiB).
+    pub snapshot_bytes: u64,
     /// Entries kept behind a snapshot, so a peer a little behind is caught up from the log
     /// rather than sent the whole snapshot.
     pub log_keep_entries: u64,
@@ -146,6 +150,7 @@ impl GroupConfig {
             election_timeout_ms_max: 1000,
             heartbeat_ms: 100,
             snapshot_entries: 100_000,
+            snapshot_bytes: 256 << 20,
             log_keep_entries: 1000,
             disk: Arc::new(OsDisk),
             reopen_interval: Duration::from_secs(1),
@@ -235,6 +240,32 @@ struct Inner {
     reopens: AtomicU64,
     /// Proposals waiting to join a batch.
     queue: tokio::sync::mpsc::Sender<Pending>,
+    /// When a snapshot was last asked for because the log grew past `snapshot_bytes`.
+    snapshot_asked: std::sync::Mutex<Option<tokio::time::Instant>>,
+}
+
+impl Inner {
+    /// Asks for a snapshot when the log holds more than `snapshot_bytes` (at most once a second).
+    fn snapshot_if_large(&self) {
+        let (raft, log) = {
+            let current = self.current.lock().expect("group lock");
+            (current.raft.clone(), current.log.clone())
+        };
+        if log.size().1 <= self.config.snapshot_bytes {
+            return;
+        }
+        let now = tokio::time::Instant::now();
+        {
+            let mut asked = self.snapshot_asked.lock().expect("snapshot lock");
+            if asked.is_some_and(|at| now.duration_since(at) < Duration::from_secs(1)) {
+                return;
+            }
+            *asked = Some(now);
+        }
+        tokio::spawn(async move {
+            let _ = raft.trigger().snapshot().await;
+        });
+    }
 }
 
 /// A proposal waiting for its batch, and where its reply goes.
@@ -284,6 +315,7 @@ async fn batcher(
             batch.push(next);
         }
         let Some(inner) = group.upgrade() else { return };
+        inner.snapshot_if_large();
         let raft = inner.current.lock().expect("group lock").raft.clone();
         drop(inner);
         tokio::spawn(async move {
@@ -366,6 +398,7 @@ impl Group {
             stopped: AtomicBool::new(false),
             reopens: AtomicU64::new(0),
             queue,
+            snapshot_asked: std::sync::Mutex::new(None),
         });
         tokio::spawn(supervise(Arc::downgrade(&inner)));
         tokio::spawn(batcher(Arc::downgrade(&inner), proposals, in_flight));

@@ -330,3 +330,37 @@ async fn a_full_disk_refuses_writes_and_the_group_recovers_when_space_returns() 
     assert_eq!(machine.get("after"), Some("1".into()));
     group.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_log_past_snapshot_bytes_is_snapshotted() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = Arc::new(LocalNet::default());
+    let machine = Arc::new(KvMachine::default());
+    let mut config = GroupConfig::new(1, dir.path().join("node1"));
+    config.snapshot_entries = 1 << 40;
+    config.snapshot_bytes = 1 << 20;
+    let transport = Arc::new(LocalTransport {
+        net: net.clone(),
+        from: 1,
+    });
+    let group = Group::open(config, machine.clone(), transport)
+        .await
+        .unwrap();
+    group
+        .bootstrap(BTreeMap::from([(1, addr(1))]))
+        .await
+        .unwrap();
+    wait_for("leadership", 5000, || group.is_leader()).await;
+    let value = "x".repeat(64 << 10);
+    for i in 0..40 {
+        group
+            .propose(0, 0, Bytes::from(format!("k{i}={value}")))
+            .await
+            .unwrap();
+    }
+    // 40 entries is far below the entry count that triggers a snapshot; 2.5 MiB of log is not.
+    assert!(group.status().log_bytes > 1 << 20);
+    group.propose(0, 0, Bytes::from("last=1")).await.unwrap();
+    wait_for("a snapshot", 10_000, || group.status().snapshot_index > 0).await;
+    group.shutdown().await;
+}

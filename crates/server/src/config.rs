@@ -39,6 +39,8 @@ pub struct Config {
     pub election_timeout_ms: u64,
     /// Entries between snapshots of the keyspace.
     pub snapshot_entries: u64,
+    /// Take a snapshot when the Raft log's files grow past this many bytes.
+    pub snapshot_bytes: u64,
     /// Linearizable reads by leader lease instead of ReadIndex (`read-policy lease`).
     pub lease_reads: bool,
     /// The collection hash seed the nodes of a cluster share (keep it secret: it keys the
@@ -67,6 +69,7 @@ impl Default for Config {
             cluster_port: 0,
             election_timeout_ms: 200,
             snapshot_entries: 100_000,
+            snapshot_bytes: 256 << 20,
             lease_reads: false,
             cluster_secret: 0x5eed_c011_ec71_0a5e,
         }
@@ -192,6 +195,15 @@ pub static SETTINGS: &[Setting] = &[
         get: |c| c.snapshot_entries.to_string(),
         set: |c, v| {
             c.snapshot_entries = bounded(parse_number(v)?, 100, 1 << 40)? as u64;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "snapshot-bytes",
+        mutable: false,
+        get: |c| c.snapshot_bytes.to_string(),
+        set: |c, v| {
+            c.snapshot_bytes = bounded(parse_number(v)?, 1 << 20, 1 << 50)? as u64;
             Ok(())
         },
     },

@@ -568,6 +568,7 @@ pub async fn start(shared: &Arc<Shared>, client_port: u16) -> io::Result<()> {
     group_config.election_timeout_ms_max = config.election_timeout_ms * 2;
     group_config.heartbeat_ms = (config.election_timeout_ms / 5).max(5);
     group_config.snapshot_entries = config.snapshot_entries;
+    group_config.snapshot_bytes = config.snapshot_bytes;
     let machine = Arc::new(ServerMachine::new(shared.clone(), node_id));
     let group =
         replication::Group::open(group_config, machine, Arc::new(BusTransport::default())).await?;
