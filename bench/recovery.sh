@@ -71,13 +71,13 @@ launch() {
     log "$name: started pid $LAUNCHED_PID on port $port"
 }
 
-# wait_for_keys PORT PID : polls DBSIZE until it answers KEYS
-wait_for_keys() {
-    local port="$1" pid="$2"
+# wait_reply PORT PID EXPECTED cmd... : polls cmd until it answers EXPECTED (the server PID alive)
+wait_reply() {
+    local port="$1" pid="$2" expected="$3"; shift 3
     local deadline=$((SECONDS + STARTUP_TIMEOUT))
-    until [[ "$("$REDIS_CLI" -h 127.0.0.1 -p "$port" dbsize 2>/dev/null || true)" == "$KEYS" ]]; do
-        kill -0 "$pid" 2>/dev/null || die "server $pid exited while loading"
-        ((SECONDS < deadline)) || die "no DBSIZE $KEYS on port $port within ${STARTUP_TIMEOUT}s"
+    until [[ "$("$REDIS_CLI" -h 127.0.0.1 -p "$port" "$@" 2>/dev/null || true)" == "$expected" ]]; do
+        kill -0 "$pid" 2>/dev/null || die "server $pid exited before answering $* with $expected"
+        ((SECONDS < deadline)) || die "no '$expected' to '$*' on port $port within ${STARTUP_TIMEOUT}s"
         sleep 0.01
     done
 }
@@ -95,7 +95,7 @@ run_system() {
     local cmd=("$@" --port "$port" --dir "$dir")
     launch "$name" "$port" "$dir" "${cmd[@]}"
     local pid=$LAUNCHED_PID
-    wait_for_keys_zero "$port" "$pid"
+    wait_reply "$port" "$pid" PONG ping
     log "$name: loading $KEYS keys"
     local load_start=$SECONDS
     "$REDIS_CLI" -h 127.0.0.1 -p "$port" --pipe <"$WORKDIR/load.resp" >"$dir/pipe.out" 2>&1 \
@@ -114,7 +114,7 @@ run_system() {
     t0="$(date +%s.%N)"
     launch "$name" "$port" "$dir" "${cmd[@]}"
     pid=$LAUNCHED_PID
-    wait_for_keys "$port" "$pid"
+    wait_reply "$port" "$pid" "$KEYS" dbsize
     t1="$(date +%s.%N)"
     local sample
     sample="$(cli "$port" get "key:$(printf %07d $((KEYS - 1)))")"
@@ -125,15 +125,6 @@ run_system() {
     log "$name: $KEYS keys back in $seconds s (RSS $rss MB)"
     ROWS+=("| $name | $seconds | $(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1048576 }') | $rss |")
     stop_pid "$pid"
-}
-
-wait_for_keys_zero() {
-    local port="$1" pid="$2" deadline=$((SECONDS + STARTUP_TIMEOUT))
-    until [[ "$("$REDIS_CLI" -h 127.0.0.1 -p "$port" ping 2>/dev/null || true)" == "PONG" ]]; do
-        kill -0 "$pid" 2>/dev/null || die "server $pid exited during startup"
-        ((SECONDS < deadline)) || die "no PONG on port $port"
-        sleep 0.05
-    done
 }
 
 nothing() { :; }

@@ -245,13 +245,10 @@ struct Inner {
 }
 
 impl Inner {
-    /// Asks for a snapshot when the log holds more than `snapshot_bytes` (at most once a second).
-    fn snapshot_if_large(&self) {
-        let (raft, log) = {
-            let current = self.current.lock().expect("group lock");
-            (current.raft.clone(), current.log.clone())
-        };
-        if log.size().1 <= self.config.snapshot_bytes {
+    /// Asks `instance` for a snapshot when its log holds more than `snapshot_bytes` (at most
+    /// once a second).
+    fn snapshot_if_large(&self, instance: &Instance) {
+        if instance.log.size().1 <= self.config.snapshot_bytes {
             return;
         }
         let now = tokio::time::Instant::now();
@@ -262,6 +259,7 @@ impl Inner {
             }
             *asked = Some(now);
         }
+        let raft = instance.raft.clone();
         tokio::spawn(async move {
             let _ = raft.trigger().snapshot().await;
         });
@@ -315,9 +313,10 @@ async fn batcher(
             batch.push(next);
         }
         let Some(inner) = group.upgrade() else { return };
-        inner.snapshot_if_large();
-        let raft = inner.current.lock().expect("group lock").raft.clone();
+        let instance = inner.current.lock().expect("group lock").clone();
+        inner.snapshot_if_large(&instance);
         drop(inner);
+        let raft = instance.raft;
         tokio::spawn(async move {
             let (items, waiters): (Vec<Proposal>, Vec<_>) =
                 batch.into_iter().map(|p| (p.proposal, p.reply)).unzip();

@@ -153,10 +153,10 @@ impl Syncer {
 
     /// Queues a reminder of which file to sync; dropped when the queue is full.
     fn tick(&self, file: Arc<dyn DiskFile>) {
-        let _ = match self {
-            Syncer::Thread(sender) => sender.try_send(SyncRequest::Tick(file)).is_ok(),
-            Syncer::Task(sender) => sender.try_send(SyncRequest::Tick(file)).is_ok(),
-        };
+        match self {
+            Syncer::Thread(sender) => drop(sender.try_send(SyncRequest::Tick(file))),
+            Syncer::Task(sender) => drop(sender.try_send(SyncRequest::Tick(file))),
+        }
     }
 }
 
@@ -391,12 +391,11 @@ impl LogStore {
         // The committed index is an unsynced hint: after a power cut it may name an entry the
         // log lost (it was never fsynced here) or replaced. Keep it only if the log still holds
         // that very entry, or it lies behind the purge point.
+        let first_index = entries.front().map(|(e, _)| e.index());
         let committed = committed.filter(|c: &LogId| {
             purged_index.is_some_and(|p| c.index <= p)
-                || entries
-                    .iter()
-                    .rev()
-                    .find(|(e, _)| e.index() == c.index)
+                || first_index
+                    .and_then(|first| entries.get(c.index.checked_sub(first)? as usize))
                     .is_some_and(|(e, _)| e.log_id() == *c)
         });
         let sync = Syncer::start(&*disk, policy)?;

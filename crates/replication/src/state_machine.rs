@@ -229,16 +229,12 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                     EntryPayload::Normal(batch) => {
                         let mut replies = Vec::with_capacity(batch.items.len());
                         for proposal in &batch.items {
-                            let cached =
-                                match applied.sessions.cached(proposal.session, proposal.seq) {
-                                    Some(reply) if proposal.session != 0 && !self.skip_dedup => {
-                                        Some(reply)
-                                    }
-                                    _ => None,
-                                };
-                            let reply = match cached {
-                                Some(reply) => reply,
-                                None => {
+                            let reply = match applied
+                                .sessions
+                                .cached(proposal.session, proposal.seq)
+                            {
+                                Some(reply) if proposal.session != 0 && !self.skip_dedup => reply,
+                                _ => {
                                     let reply = self.machine.apply(&proposal.body);
                                     if proposal.session != 0 {
                                         applied.sessions.record(

@@ -278,19 +278,16 @@ impl DiskFile for FillableFile {
     }
 }
 
-#[tokio::test]
-async fn a_full_disk_refuses_writes_and_the_group_recovers_when_space_returns() {
-    let dir = tempfile::tempdir().unwrap();
+/// A cluster of one, configured by `configure`, bootstrapped and leading.
+async fn lead_alone(
+    dir: &Path,
+    configure: impl FnOnce(&mut GroupConfig),
+) -> (Group, Arc<KvMachine>) {
     let net = Arc::new(LocalNet::default());
-    let disk = Arc::new(FillableDisk::default());
     let machine = Arc::new(KvMachine::default());
-    let mut config = GroupConfig::new(1, dir.path().join("node1"));
-    config.disk = disk.clone();
-    config.reopen_interval = std::time::Duration::from_millis(50);
-    let transport = Arc::new(LocalTransport {
-        net: net.clone(),
-        from: 1,
-    });
+    let mut config = GroupConfig::new(1, dir.join("node1"));
+    configure(&mut config);
+    let transport = Arc::new(LocalTransport { net, from: 1 });
     let group = Group::open(config, machine.clone(), transport)
         .await
         .unwrap();
@@ -299,6 +296,18 @@ async fn a_full_disk_refuses_writes_and_the_group_recovers_when_space_returns() 
         .await
         .unwrap();
     wait_for("leadership", 5000, || group.is_leader()).await;
+    (group, machine)
+}
+
+#[tokio::test]
+async fn a_full_disk_refuses_writes_and_the_group_recovers_when_space_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = Arc::new(FillableDisk::default());
+    let (group, machine) = lead_alone(dir.path(), |config| {
+        config.disk = disk.clone();
+        config.reopen_interval = std::time::Duration::from_millis(50);
+    })
+    .await;
     for i in 0..10 {
         group
             .propose(0, 0, Bytes::from(format!("k{i}=v{i}")))
@@ -334,23 +343,11 @@ async fn a_full_disk_refuses_writes_and_the_group_recovers_when_space_returns() 
 #[tokio::test]
 async fn a_log_past_snapshot_bytes_is_snapshotted() {
     let dir = tempfile::tempdir().unwrap();
-    let net = Arc::new(LocalNet::default());
-    let machine = Arc::new(KvMachine::default());
-    let mut config = GroupConfig::new(1, dir.path().join("node1"));
-    config.snapshot_entries = 1 << 40;
-    config.snapshot_bytes = 1 << 20;
-    let transport = Arc::new(LocalTransport {
-        net: net.clone(),
-        from: 1,
-    });
-    let group = Group::open(config, machine.clone(), transport)
-        .await
-        .unwrap();
-    group
-        .bootstrap(BTreeMap::from([(1, addr(1))]))
-        .await
-        .unwrap();
-    wait_for("leadership", 5000, || group.is_leader()).await;
+    let (group, _) = lead_alone(dir.path(), |config| {
+        config.snapshot_entries = 1 << 40;
+        config.snapshot_bytes = 1 << 20;
+    })
+    .await;
     let value = "x".repeat(64 << 10);
     for i in 0..40 {
         group

@@ -340,8 +340,8 @@ impl Cluster {
         let node = self.nodes.lock().expect("nodes lock").remove(&id);
         self.net.state.lock().expect("net lock").groups.remove(&id);
         if let Some(node) = &node {
-            let st = node.group.status();
             debug(|| {
+                let st = node.group.status();
                 format!(
                     "power cut {id}: {} term {} last {} commit {} applied {}",
                     st.role, st.term, st.last_log_index, st.commit_index, st.applied_index

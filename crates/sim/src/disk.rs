@@ -35,8 +35,6 @@ struct State {
     generation: u64,
     failing: bool,
     rng: Pcg64,
-    power_cuts: u64,
-    bytes_lost: u64,
 }
 
 /// One node's disk. [`SimDisk::handle`] gives the node a view that dies at the next power cut.
@@ -72,8 +70,6 @@ impl SimDisk {
                 generation: 0,
                 failing: false,
                 rng: Pcg64::seed_from_u64(seed),
-                power_cuts: 0,
-                bytes_lost: 0,
             })),
             generation: 0,
             latency,
@@ -117,13 +113,7 @@ impl SimDisk {
     pub fn power_cut(&self) {
         let mut state = self.lock();
         state.generation += 1;
-        state.power_cuts += 1;
-        let State {
-            files,
-            rng,
-            bytes_lost,
-            ..
-        } = &mut *state;
+        let State { files, rng, .. } = &mut *state;
         for file in files.values_mut() {
             if let Some(before) = file.before_replace.take() {
                 if rng.next_u32() % 2 == 0 {
@@ -135,7 +125,6 @@ impl SimDisk {
             let unsynced = file.data.len() - file.synced;
             if unsynced > 0 {
                 let kept = (rng.next_u64() % (unsynced as u64 + 1)) as usize;
-                *bytes_lost += (unsynced - kept) as u64;
                 file.data.truncate(file.synced + kept);
                 if kept > 0 && rng.next_u32() % 4 == 0 {
                     let at = file.synced + (rng.next_u64() % kept as u64) as usize;
@@ -149,12 +138,6 @@ impl SimDisk {
     /// While set, every write fails with ENOSPC.
     pub fn set_failing(&self, failing: bool) {
         self.lock().failing = failing;
-    }
-
-    /// Power cuts so far, and unsynced bytes they lost.
-    pub fn losses(&self) -> (u64, u64) {
-        let state = self.lock();
-        (state.power_cuts, state.bytes_lost)
     }
 }
 
