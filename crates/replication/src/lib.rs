@@ -138,6 +138,9 @@ pub struct UnsafeBugs {
     pub ack_before_fsync: bool,
     /// Apply a retried proposal again instead of answering it from the session table.
     pub skip_dedup: bool,
+    /// Pass the read barrier on a node that believes it leads, without confirming it with a
+    /// quorum (no ReadIndex): a deposed leader then serves stale reads.
+    pub reads_without_barrier: bool,
 }
 
 impl GroupConfig {
@@ -168,6 +171,9 @@ pub enum ProposeError {
     /// The group cannot serve (storage failed, shutting down). Whether a proposal was applied is
     /// unknown.
     Unavailable(String),
+    /// The group had already stopped (its storage failed; it reopens itself) when the proposal
+    /// came: it was not appended, and may be retried.
+    Stopped(String),
 }
 
 impl std::fmt::Display for ProposeError {
@@ -178,6 +184,7 @@ impl std::fmt::Display for ProposeError {
             }
             ProposeError::NotLeader(None) => write!(f, "no leader is known"),
             ProposeError::Unavailable(why) => write!(f, "unavailable: {why}"),
+            ProposeError::Stopped(why) => write!(f, "stopped, nothing was written: {why}"),
         }
     }
 }
@@ -317,6 +324,16 @@ async fn batcher(
         inner.snapshot_if_large(&instance);
         drop(inner);
         let raft = instance.raft;
+        // A Raft that already stopped appends nothing: say so, so that clients know the batch
+        // was not written (one that stops while the batch is in flight leaves it unknown).
+        if let Err(fatal) = &raft.metrics().borrow_watched().running_state {
+            let error = ProposeError::Stopped(fatal.to_string());
+            for pending in batch {
+                let _ = pending.reply.send(Err(error.clone()));
+            }
+            drop(permit);
+            continue;
+        }
         tokio::spawn(async move {
             let (items, waiters): (Vec<Proposal>, Vec<_>) =
                 batch.into_iter().map(|p| (p.proposal, p.reply)).unzip();
@@ -478,6 +495,12 @@ impl Group {
     /// [`Group::read_barrier`], or with `lease` a leader lease instead of a round of heartbeats:
     /// cheaper, and correct only while clocks drift less than the lease assumes.
     pub async fn read_barrier_with(&self, lease: bool) -> Result<(), ProposeError> {
+        if self.inner.config.unsafe_bugs.reads_without_barrier {
+            return match self.is_leader() {
+                true => Ok(()),
+                false => Err(ProposeError::NotLeader(self.leader())),
+            };
+        }
         let policy = if lease {
             ReadPolicy::LeaseRead
         } else {

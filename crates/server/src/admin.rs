@@ -10,6 +10,9 @@
 //! REDRAFT REMOVE-NODE id             remove a node from the group
 //! REDRAFT TRANSFER-LEADER id         hand leadership to a node
 //! REDRAFT SNAPSHOT                   take a snapshot now (and let the log be purged behind it)
+//! REDRAFT RELAYED                    (internal) this connection is a follower relaying a client:
+//!                                    answer here, never relay it on (MOVED instead), so two
+//!                                    nodes with stale views cannot relay a client in a loop
 //! ```
 //! Membership changes run on the leader, one at a time (openraft refuses a second while one is
 //! in flight); on a follower they answer MOVED to the leader.
@@ -33,7 +36,9 @@ fn propose_error(e: ProposeError) -> Error {
     match e {
         ProposeError::NotLeader(Some((_, addr))) => Error::msg(format!("MOVED 0 {addr}")),
         ProposeError::NotLeader(None) => Error::msg("CLUSTERDOWN No leader elected yet, try again"),
-        ProposeError::Unavailable(why) => Error::msg(format!("ERR {why}")),
+        ProposeError::Unavailable(why) | ProposeError::Stopped(why) => {
+            Error::msg(format!("ERR {why}"))
+        }
     }
 }
 
@@ -48,6 +53,10 @@ pub async fn redraft(conn: &mut Conn, args: &[&[u8]]) -> Result<(), Error> {
     };
     match (sub.as_str(), args.len()) {
         ("myid", 2) => conn.out.bulk(group.node_id().to_string().as_bytes()),
+        ("relayed", 2) => {
+            conn.relayed = true;
+            conn.out.ok();
+        }
         ("status", 2) => {
             let text = crate::info::render(conn, &[b"info", b"replication"]);
             conn.out.verbatim(text.as_bytes());

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use bytes::{Buf, Bytes, BytesMut};
 use engine::{CommandSpec, Exec, Flags, Handler, ServerCommand};
 use resp::{Limits, Protocol, ReplyWriter, RequestParser};
-use tokio::io::{AsyncWriteExt, Interest};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tracing::debug;
@@ -21,6 +21,7 @@ use crate::replica::{
     split_replies,
 };
 use crate::server::{ClientHandle, ClientMeta, Shared, now_ms};
+use crate::stream::{ClientStream, Upstream};
 use replication::ProposeError;
 
 /// Bytes read per `read` call at least; the buffer grows beyond for large arguments.
@@ -30,6 +31,12 @@ const READ_CHUNK_BYTES: usize = 16 << 10;
 const REPLY_FLUSH_BYTES: usize = 1 << 20;
 /// An idle connection keeps at most this much buffer capacity.
 const IDLE_BUFFER_BYTES_MAX: usize = 64 << 10;
+
+/// How long a follower that could not reach the leader answers for itself before trying to
+/// relay again.
+const RELAY_RETRY: Duration = Duration::from_millis(500);
+/// How long connecting to the leader to relay a client may take.
+const RELAY_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Commands MULTI may queue before EXEC fails them all (Redis has no such limit; we bound it).
 const MULTI_COMMANDS_MAX: usize = 1 << 20;
@@ -136,6 +143,8 @@ pub struct Conn {
     pub in_exec: bool,
     /// READONLY: reads are served from this node even when it is a follower (may be stale).
     pub readonly: bool,
+    /// REDRAFT RELAYED: a follower relays this connection; it is answered here, never relayed on.
+    pub relayed: bool,
     pending_block: Option<PendingBlock>,
     pending_writes: Option<PendingWrites>,
     /// True once reads in the current batch are known to be linearizable: a read barrier
@@ -158,6 +167,8 @@ pub struct Conn {
     /// `read-policy lease`: confirm leadership by lease rather than by a round of heartbeats.
     lease_reads: bool,
     config_generation: u64,
+    /// A leader this follower could not connect to, and until when it stops trying.
+    unreachable_leader: Option<(String, tokio::time::Instant)>,
 }
 
 /// Removes the client from the registry however the connection ends.
@@ -170,7 +181,9 @@ impl Drop for Registration {
     }
 }
 
-pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr) {
+/// Serves one client until it leaves: over TCP from the listener, or over an in-memory pipe
+/// (the simulator's clients).
+pub async fn serve<S: ClientStream>(shared: Arc<Shared>, mut socket: S, addr: SocketAddr) {
     let maxclients = shared.config.lock().expect("config lock").maxclients;
     if shared.client_count.fetch_add(1, Ordering::Relaxed) >= maxclients {
         shared.client_count.fetch_sub(1, Ordering::Relaxed);
@@ -183,15 +196,10 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr)
             .await;
         return;
     }
-    let _ = socket.set_nodelay(true);
     let id = shared.next_client_id.fetch_add(1, Ordering::Relaxed);
-    #[cfg(unix)]
-    let fd = std::os::fd::AsRawFd::as_raw_fd(&socket) as i64;
-    #[cfg(not(unix))]
-    let fd = -1;
     let handle = Arc::new(ClientHandle {
         id,
-        fd,
+        fd: socket.fd(),
         addr,
         laddr: socket.local_addr().unwrap_or(addr),
         created_ms: now_ms(),
@@ -234,6 +242,7 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr)
         shard_channels: HashSet::new(),
         in_exec: false,
         readonly: false,
+        relayed: false,
         pending_block: None,
         pending_writes: None,
         fresh: false,
@@ -248,6 +257,7 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr)
         timeout: None,
         lease_reads: false,
         config_generation: u64::MAX,
+        unreachable_leader: None,
     };
     if let Err(e) = conn.run(&mut socket).await {
         debug!("client {id} closed: {e}");
@@ -272,7 +282,7 @@ impl Conn {
         self.config_generation = generation;
     }
 
-    async fn run(&mut self, socket: &mut TcpStream) -> std::io::Result<()> {
+    async fn run<S: ClientStream>(&mut self, socket: &mut S) -> std::io::Result<()> {
         let mut input = BytesMut::with_capacity(READ_CHUNK_BYTES);
         let mut parser = RequestParser::new(self.limits);
         // Registered once, polled beside every read: CLIENT KILL wakes the connection.
@@ -293,12 +303,13 @@ impl Conn {
                 }
                 let spare = input.capacity() - input.len();
                 let n = loop {
-                    let ready = async {
-                        match self.timeout {
-                            Some(t) => tokio::time::timeout(t, socket.readable())
+                    let timeout = self.timeout;
+                    let read = async {
+                        match timeout {
+                            Some(t) => tokio::time::timeout(t, socket.read_some(&mut input))
                                 .await
                                 .unwrap_or_else(|_| Err(std::io::Error::other("idle timeout"))),
-                            None => socket.readable().await,
+                            None => socket.read_some(&mut input).await,
                         }
                     };
                     tokio::select! {
@@ -310,22 +321,11 @@ impl Conn {
                             self.flush(socket, killed.as_mut()).await?;
                             continue;
                         }
-                        ready = ready => ready?,
-                    }
-                    match socket.try_read_buf(&mut input) {
-                        Ok(n) => break n,
-                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-                        Err(e) => return Err(e),
+                        n = read => break n?,
                     }
                 };
                 if n > 0 && n < spare {
-                    // A read that did not fill the buffer drained the socket. Mark it not ready now,
-                    // instead of learning that from one more read() failing with EAGAIN: at
-                    // pipeline 1 that is one system call saved per request. Safe with tokio's
-                    // edge-triggered readiness: data arriving later raises a new edge.
-                    let _ = socket.try_io(Interest::READABLE, || {
-                        Err::<(), _>(std::io::ErrorKind::WouldBlock.into())
-                    });
+                    socket.drained();
                 }
                 if n == 0 || self.handle.killed.load(Ordering::Relaxed) {
                     return Ok(());
@@ -397,7 +397,22 @@ impl Conn {
             if let Some((from, addr)) = proxy {
                 input.advance(from);
                 self.flush(socket, killed.as_mut()).await?;
-                return self.proxy(socket, input, &addr).await;
+                match self.dial(&addr).await {
+                    Ok(upstream) => return self.proxy(socket, input, upstream).await,
+                    Err(e) => {
+                        // Answer here instead (MOVED to the leader, or CLUSTERDOWN) rather than
+                        // drop the client with its commands unanswered: it cannot tell whether
+                        // a dropped write was applied. Relaying is tried again a little later.
+                        debug!(
+                            "client {}: relay to the leader at {addr} failed: {e}",
+                            self.handle.id
+                        );
+                        self.unreachable_leader =
+                            Some((addr, tokio::time::Instant::now() + RELAY_RETRY));
+                        parse_first = true;
+                        continue;
+                    }
+                }
             }
             input.advance(consumed);
             let processed = std::mem::take(&mut self.processed);
@@ -430,9 +445,9 @@ impl Conn {
 
     /// Waits until the blocked command is served, times out, or the client goes away (false).
     /// Bytes the client sends meanwhile are kept for after (within the query buffer limit).
-    async fn wait_blocked(
+    async fn wait_blocked<S: ClientStream>(
         &mut self,
-        socket: &mut TcpStream,
+        socket: &mut S,
         input: &mut BytesMut,
         mut killed: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
     ) -> std::io::Result<bool> {
@@ -460,6 +475,9 @@ impl Conn {
                     _ => return Ok(true),
                 }
             }
+            if input.capacity() - input.len() < READ_CHUNK_BYTES / 4 {
+                input.reserve(READ_CHUNK_BYTES);
+            }
             tokio::select! {
                 biased;
                 _ = pending.slot.notify.notified() => continue,
@@ -475,12 +493,8 @@ impl Conn {
                     // Woken just as the time ran out: one last try.
                     continue;
                 }
-                ready = socket.readable() => {
-                    ready?;
-                    if input.capacity() - input.len() < READ_CHUNK_BYTES / 4 {
-                        input.reserve(READ_CHUNK_BYTES);
-                    }
-                    match socket.try_read_buf(input) {
+                read = socket.read_some(input) => {
+                    match read {
                         Ok(0) => {
                             // The client left: unblock it, so nothing is taken for nobody.
                             self.abandon_block();
@@ -491,7 +505,6 @@ impl Conn {
                             return Ok(false);
                         }
                         Ok(_) => {}
-                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
                         Err(e) => {
                             self.abandon_block();
                             return Err(e);
@@ -543,9 +556,9 @@ impl Conn {
 
     /// Writes the buffered replies. A client that does not read can hold this write forever,
     /// so CLIENT KILL (or a pub/sub overflow) interrupts it.
-    async fn flush(
+    async fn flush<S: ClientStream>(
         &mut self,
-        socket: &mut TcpStream,
+        socket: &mut S,
         killed: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
     ) -> std::io::Result<()> {
         if !self.out.is_empty() {
@@ -646,8 +659,15 @@ impl Conn {
         let stale_read_allowed = self.readonly && engine_command && !spec.is_write();
         if (engine_command || matches!(spec.name, "watch" | "multi"))
             && !stale_read_allowed
+            && !self.relayed
             && !self.shared.group().is_leader()
             && let Some((_, leader)) = self.shared.group().leader()
+            && !self
+                .unreachable_leader
+                .as_ref()
+                .is_some_and(|(addr, until)| {
+                    *addr == leader && tokio::time::Instant::now() < *until
+                })
         {
             self.flush_writes().await;
             return Flow::Proxy(leader);
@@ -809,20 +829,32 @@ impl Conn {
         self.shared.publish_events(&mut keyspace);
     }
 
-    /// Relays the rest of this connection to the leader at `addr`: the connection's state is
-    /// replayed there (protocol, password, database, name), then bytes flow both ways untouched
-    /// until either side closes. `input` starts with the command that needed the leader.
-    async fn proxy(
-        &mut self,
-        socket: &mut TcpStream,
-        input: BytesMut,
-        addr: &str,
-    ) -> std::io::Result<()> {
-        let connect = TcpStream::connect(addr);
-        let mut upstream = tokio::time::timeout(Duration::from_secs(2), connect)
+    /// Connects to the leader at `addr` to relay this connection.
+    async fn dial(&self, addr: &str) -> std::io::Result<Box<dyn Upstream>> {
+        let connect = async {
+            match self.shared.dial.get() {
+                Some(dial) => dial(addr.to_string()).await,
+                None => {
+                    let upstream = TcpStream::connect(addr).await?;
+                    upstream.set_nodelay(true)?;
+                    Ok(Box::new(upstream) as Box<dyn Upstream>)
+                }
+            }
+        };
+        tokio::time::timeout(RELAY_CONNECT_TIMEOUT, connect)
             .await
-            .map_err(|_| std::io::Error::other("leader unreachable"))??;
-        upstream.set_nodelay(true)?;
+            .map_err(|_| std::io::Error::other("leader unreachable"))?
+    }
+
+    /// Relays the rest of this connection to the leader through `upstream`: the connection's
+    /// state is replayed there (protocol, password, database, name), then bytes flow both ways
+    /// untouched until either side closes. `input` starts with the command that needed the leader.
+    async fn proxy<S: ClientStream>(
+        &mut self,
+        socket: &mut S,
+        input: BytesMut,
+        mut upstream: Box<dyn Upstream>,
+    ) -> std::io::Result<()> {
         let mut setup: Vec<Vec<String>> = Vec::new();
         let password = self.shared.config().requirepass;
         if self.out.is_resp3() {
@@ -834,6 +866,7 @@ impl Conn {
         } else if !password.is_empty() {
             setup.push(vec!["AUTH".into(), password.clone()]);
         }
+        setup.push(vec!["REDRAFT".into(), "RELAYED".into()]);
         if self.db != 0 {
             setup.push(vec!["SELECT".into(), self.db.to_string()]);
         }
@@ -1179,6 +1212,10 @@ pub fn error_text(e: &ProposeError, spec: &CommandSpec, args: &[&[u8]]) -> Strin
         }
         ProposeError::NotLeader(None) => "CLUSTERDOWN No leader elected yet, try again".into(),
         ProposeError::Unavailable(why) => format!("ERR replication unavailable: {why}"),
+        // Redis Cluster's code for "nothing happened, retry later".
+        ProposeError::Stopped(why) => {
+            format!("TRYAGAIN storage unavailable, the write was not applied: {why}")
+        }
     }
 }
 

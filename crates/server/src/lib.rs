@@ -11,3 +11,4 @@ pub mod info;
 pub mod pubsub;
 pub mod replica;
 pub mod server;
+pub mod stream;

@@ -20,18 +20,65 @@ use crate::conn;
 const EXPIRE_BATCH_KEYS: usize = 200;
 const EXPIRE_TICK_BUDGET: Duration = Duration::from_millis(2);
 
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("the clock is after 1970")
-        .as_millis() as u64
+/// A simulated clock and random source for this thread (set by the simulator, which runs each
+/// cluster on one thread): the start of simulated time, the Unix time it stands for, and the
+/// state of a splitmix64 sequence.
+struct Simulated {
+    start: tokio::time::Instant,
+    base_unix_ms: u64,
+    random: std::cell::Cell<u64>,
 }
 
-/// 64 random bits from the OS (through std's randomly keyed hasher; no extra dependency).
+thread_local! {
+    static SIMULATED: std::cell::RefCell<Option<Simulated>> = const { std::cell::RefCell::new(None) };
+}
+
+/// From now on, on this thread, `now_ms` counts tokio's (paused) clock from `base_unix_ms`, and
+/// `random_u64` is a sequence fixed by `seed`: a simulated cluster's connections, entries and
+/// keyspaces then depend on the seed alone. Call it inside the simulation's runtime.
+pub fn simulate_this_thread(base_unix_ms: u64, seed: u64) {
+    SIMULATED.with(|s| {
+        *s.borrow_mut() = Some(Simulated {
+            start: tokio::time::Instant::now(),
+            base_unix_ms,
+            random: std::cell::Cell::new(seed),
+        })
+    });
+}
+
+pub fn now_ms() -> u64 {
+    let simulated = SIMULATED.with(|s| {
+        s.borrow()
+            .as_ref()
+            .map(|s| s.base_unix_ms + s.start.elapsed().as_millis() as u64)
+    });
+    simulated.unwrap_or_else(|| {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("the clock is after 1970")
+            .as_millis() as u64
+    })
+}
+
+/// 64 random bits from the OS (through std's randomly keyed hasher; no extra dependency), or
+/// from the thread's seeded sequence under simulation.
 pub fn random_u64() -> u64 {
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(now_ms());
-    h.finish()
+    let simulated = SIMULATED.with(|s| {
+        s.borrow().as_ref().map(|s| {
+            // splitmix64: one add and a mix per draw, enough for seeds and ids.
+            let state = s.random.get().wrapping_add(0x9e37_79b9_7f4a_7c15);
+            s.random.set(state);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        })
+    });
+    simulated.unwrap_or_else(|| {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(now_ms());
+        h.finish()
+    })
 }
 
 /// Per-command counters for INFO commandstats.
@@ -121,6 +168,8 @@ pub struct Shared {
     pub blocked: Mutex<crate::blocking::Blocked>,
     /// The Raft group every write goes through, set once at startup.
     pub group: std::sync::OnceLock<replication::Group>,
+    /// How a follower reaches the leader to relay a connection; TCP unless set.
+    pub dial: std::sync::OnceLock<crate::stream::Dialer>,
 }
 
 impl Shared {
@@ -162,6 +211,7 @@ impl Shared {
             pubsub: Mutex::new(crate::pubsub::Registry::default()),
             blocked: Mutex::new(crate::blocking::Blocked::default()),
             group: std::sync::OnceLock::new(),
+            dial: std::sync::OnceLock::new(),
         })
     }
 
@@ -276,6 +326,7 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
             .stats
             .connections_received
             .fetch_add(1, Ordering::Relaxed);
+        let _ = socket.set_nodelay(true);
         tokio::spawn(conn::serve(shared.clone(), socket, addr));
     }
 }

@@ -448,3 +448,28 @@ fn lease_reads_and_relayed_clients_see_every_acknowledged_write() {
     };
     assert!(relayed >= 1, "the follower relayed its client");
 }
+
+#[test]
+fn a_relayed_connection_is_answered_where_it_lands_never_relayed_again() {
+    // The leader's end of a relay is marked REDRAFT RELAYED. Marked on a follower, a connection
+    // is answered there: MOVED to the leader instead of a second hop, so two nodes that each
+    // think the other leads cannot pass a client back and forth.
+    let cluster = Cluster::start(3, &[]);
+    let leader = cluster.leader();
+    let follower = (leader + 1) % 3;
+    let mut c = cluster.nodes[follower].client();
+    let _: () = redis::cmd("REDRAFT").arg("RELAYED").query(&mut c).unwrap();
+    for command in [
+        redis::cmd("SET").arg("k").arg("v").clone(),
+        redis::cmd("GET").arg("k").clone(),
+    ] {
+        let err = command.query::<redis::Value>(&mut c).unwrap_err();
+        assert_eq!(err.code(), Some("MOVED"), "{err:?}");
+        assert!(
+            err.to_string().contains(&cluster.nodes[leader].addr()),
+            "MOVED names the leader: {err}"
+        );
+    }
+    let relayed: String = redis::cmd("INFO").arg("stats").query(&mut c).unwrap();
+    assert!(relayed.contains("proxied_connections:0"), "{relayed}");
+}

@@ -11,24 +11,28 @@
 //! - Disk: every node's files live on a [`SimDisk`](crate::disk::SimDisk), with `appendfsync
 //!   always`: a crash is a power cut that loses what was not fsynced (tearing the tail), and a
 //!   full disk fails writes until it heals, when the group must reopen itself.
-//! - Clients send real commands as log entries (the same entry format the server's connections
-//!   build), retry a write whose outcome they do not know with the same session and sequence
-//!   number, and read through the ReadIndex barrier, recording a history that the
-//!   linearizability checker judges per key. An operation that timed out may or may not have
-//!   happened.
+//! - Clients, two kinds side by side, record a history that the linearizability checker judges
+//!   per key; an operation that timed out may or may not have happened.
+//!   - RESP clients speak RESP over in-memory pipes to the server's real connection code
+//!     (`server::conn`, see [`crate::wire`]): a follower relays them to the leader, writes are
+//!     batched into entries and reads pass the barrier there. A write whose connection dropped
+//!     is left unknown, as a Redis client would have to.
+//!   - Session clients propose entries directly (the format the connections build) and retry
+//!     a write whose outcome they do not know with the same session and sequence number until
+//!     a deadline, so the log applies it at most once.
 //! - Faults: leader isolation, random majority/minority splits, one-way cuts, lossy links, crash
 //!   (power cut) and restart of one node, a power cut of the whole cluster, a full disk, a stalled
 //!   node, a voter demoted to learner and promoted back, leadership transfers.
 //! - A panic in any task (openraft's assertions included) fails the run.
 //!
-//! Not yet: RESP parsing and the server's connection code between client and node (clients
-//! propose entries directly), and disk latency spikes.
+//! Not yet: disk latency spikes, and freezing a stalled node's own timers (a stall holds its
+//! messages and connections, but its election and heartbeat timers keep running).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{BuildHasher, Hasher};
 use std::io;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -48,6 +52,7 @@ use crate::history::{
     RegisterOutput, Value,
 };
 use crate::linearizability::{Verdict, check_list_append, check_register};
+use crate::wire::{Failed, RespConn, SimStream};
 
 /// What the clients do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,6 +113,10 @@ pub struct Report {
     pub seed: u64,
     pub operations: usize,
     pub unknown_outcomes: usize,
+    /// Commands the RESP clients' connections ran on the nodes (relays count on both ends).
+    pub conn_commands: u64,
+    /// Connections a follower relayed to the leader.
+    pub relayed: u64,
     pub simulated_ms: u64,
     pub faults: BTreeMap<&'static str, u32>,
     /// A hash of every client event and the final state: equal for equal seeds.
@@ -152,7 +161,7 @@ const WRITE_DEADLINE: Duration = Duration::from_millis(3000);
 const SYNC_LATENCY: Duration = Duration::from_millis(2);
 
 /// The simulated network between nodes.
-struct Net {
+pub(crate) struct Net {
     state: Mutex<NetState>,
 }
 
@@ -174,6 +183,35 @@ struct NetState {
 const STALL_PEERS_LAG: Duration = Duration::from_millis(1);
 
 impl Net {
+    /// Until when a connection end at `node` (relayed from `peer`, if any) moves no bytes in one
+    /// direction (out of `node` when `outbound`): while either node is stalled, and while the
+    /// link is cut (looked at again every `recheck`). None when bytes may move now.
+    pub(crate) fn held_until(
+        &self,
+        node: NodeId,
+        peer: Option<NodeId>,
+        outbound: bool,
+        recheck: Duration,
+    ) -> Option<tokio::time::Instant> {
+        let now = tokio::time::Instant::now();
+        let s = self.state.lock().expect("net lock");
+        let mut until = None;
+        for n in std::iter::once(node).chain(peer) {
+            if let Some(&t) = s.stalled.get(&n)
+                && t > now
+            {
+                until = until.max(Some(t));
+            }
+        }
+        if let Some(peer) = peer {
+            let link = if outbound { (node, peer) } else { (peer, node) };
+            if s.cut.contains(&link) {
+                until = until.max(Some(now + recheck));
+            }
+        }
+        until
+    }
+
     /// Waits while `id` is stalled (for a client request).
     async fn wait_unstalled(&self, id: NodeId) {
         self.wait_stall(id, Duration::ZERO).await;
@@ -257,16 +295,23 @@ struct Node {
     id: NodeId,
     shared: Arc<Shared>,
     group: Group,
+    /// The node's client connections: they die with it.
+    conns: tokio::task::JoinSet<()>,
 }
 
 /// The running cluster: nodes up (by id) and the network.
 struct Cluster {
+    me: Weak<Cluster>,
     net: Arc<Net>,
     nodes: Mutex<BTreeMap<NodeId, Node>>,
     /// Each node's disk, which outlives the node's crashes.
     disks: BTreeMap<NodeId, SimDisk>,
     /// Times a group reopened itself after its disk failed (summed over crashed incarnations).
     reopens: std::sync::atomic::AtomicU64,
+    /// Commands the nodes' connection code ran, and connections a follower relayed to the
+    /// leader (summed over crashed incarnations).
+    conn_commands: std::sync::atomic::AtomicU64,
+    relayed: std::sync::atomic::AtomicU64,
     options: Options,
 }
 
@@ -289,6 +334,7 @@ impl Cluster {
         group_config.unsafe_bugs = UnsafeBugs {
             ack_before_fsync: self.options.bug == Some(Bug::AckBeforeFsync),
             skip_dedup: self.options.bug == Some(Bug::SkipDedup),
+            reads_without_barrier: self.options.bug == Some(Bug::ReadsWithoutBarrier),
         };
         group_config.election_timeout_ms_min = 150;
         group_config.election_timeout_ms_max = 300;
@@ -304,13 +350,59 @@ impl Cluster {
             .await
             .expect("open a simulated node");
         let _ = shared.group.set(group.clone());
+        // A follower relays a client to the leader through the simulated network.
+        let me = self.me.clone();
+        let _ = shared.dial.set(Box::new(move |addr: String| {
+            let me = me.clone();
+            Box::pin(async move {
+                let cluster = me
+                    .upgrade()
+                    .ok_or_else(|| io::Error::other("the simulation ended"))?;
+                let to = crate::wire::node_of(&addr)
+                    .ok_or_else(|| io::Error::other(format!("no node at {addr}")))?;
+                let stream = cluster.connect(Some(id), to)?;
+                Ok(Box::new(stream) as Box<dyn server::stream::Upstream>)
+            })
+        }));
         self.net
             .state
             .lock()
             .expect("net lock")
             .groups
             .insert(id, group.clone());
-        Node { id, shared, group }
+        Node {
+            id,
+            shared,
+            group,
+            conns: tokio::task::JoinSet::new(),
+        }
+    }
+
+    /// Opens a connection to node `to`'s connection code, for a client or (`from`) for a node
+    /// relaying one: the pipe's node end runs `server::conn::serve` among `to`'s tasks.
+    fn connect(&self, from: Option<NodeId>, to: NodeId) -> io::Result<tokio::io::DuplexStream> {
+        if let Some(from) = from
+            && self
+                .net
+                .state
+                .lock()
+                .expect("net lock")
+                .cut
+                .contains(&(from, to))
+        {
+            return Err(io::Error::new(io::ErrorKind::TimedOut, "link cut"));
+        }
+        let mut nodes = self.nodes.lock().expect("nodes lock");
+        let node = nodes
+            .get_mut(&to)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::ConnectionRefused, "node down"))?;
+        let (client_end, node_end) = tokio::io::duplex(crate::wire::PIPE_BYTES);
+        let stream = SimStream::new(node_end, self.net.clone(), to, from);
+        let peer = std::net::SocketAddr::from(([10, 0, 0, from.unwrap_or(0) as u8], 40_000));
+        while node.conns.try_join_next().is_some() {}
+        node.conns
+            .spawn(server::conn::serve(node.shared.clone(), stream, peer));
+        Ok(client_end)
     }
 
     fn node(&self, id: NodeId) -> Option<(Group, Arc<Shared>)> {
@@ -349,9 +441,15 @@ impl Cluster {
             });
         }
         self.disks[&id].power_cut();
-        if let Some(node) = node {
-            self.reopens
-                .fetch_add(node.group.reopens(), std::sync::atomic::Ordering::Relaxed);
+        if let Some(mut node) = node {
+            node.conns.abort_all();
+            use std::sync::atomic::Ordering::Relaxed;
+            self.reopens.fetch_add(node.group.reopens(), Relaxed);
+            let stats = &node.shared.stats;
+            self.conn_commands
+                .fetch_add(stats.commands_processed.load(Relaxed), Relaxed);
+            self.relayed
+                .fetch_add(stats.proxied_connections.load(Relaxed), Relaxed);
             node.group.shutdown().await;
         }
     }
@@ -372,10 +470,6 @@ impl Cluster {
         s.delay_ms_max = 2;
         s.stalled.clear();
     }
-}
-
-fn now_unix_ms(start: tokio::time::Instant) -> u64 {
-    BASE_UNIX_MS + start.elapsed().as_millis() as u64
 }
 
 fn parse_reply(bytes: &[u8]) -> Option<Frame> {
@@ -401,6 +495,9 @@ struct Client {
     commands: u64,
     /// The last operation was refused (no leader here): wait a little before the next.
     refused: bool,
+    /// Speaks RESP to the server's connection code; otherwise proposes entries directly.
+    resp: bool,
+    conn: Option<RespConn>,
 }
 
 impl Client {
@@ -419,6 +516,9 @@ impl Client {
     /// client believes leads. An attempt whose outcome is unknown (timed out, the node failed) is
     /// retried with the same session and sequence number, so the log applies it at most once.
     async fn write(&mut self, commands: &[Vec<Vec<u8>>], transaction: bool) -> Ended {
+        if self.resp {
+            return self.resp_write(commands, transaction).await;
+        }
         self.commands += 1;
         let (session, seq) = (u64::from(self.id) + 1, self.commands);
         let header = Header {
@@ -429,7 +529,7 @@ impl Client {
             },
             proto: Protocol::Resp2,
             db: 0,
-            now_ms: now_unix_ms(self.start),
+            now_ms: server::server::now_ms(),
             seed: self.rng.next_u64(),
             origin: 0,
             client: u64::from(self.id),
@@ -479,7 +579,12 @@ impl Client {
                         return Ended::Refused;
                     }
                 }
-                Ok(Err(ProposeError::Unavailable(_))) | Err(_) => {
+                Ok(Err(ProposeError::Stopped(_))) if !maybe_applied => {
+                    self.hint = None;
+                    self.refused = true;
+                    return Ended::Refused;
+                }
+                Ok(Err(ProposeError::Unavailable(_) | ProposeError::Stopped(_))) | Err(_) => {
                     self.hint = None;
                     maybe_applied = true;
                 }
@@ -490,6 +595,9 @@ impl Client {
 
     /// Reads on a node: through the ReadIndex barrier, unless a bug says otherwise.
     async fn read(&mut self, args: &[&[u8]]) -> Ended {
+        if self.resp {
+            return self.resp_read(args).await;
+        }
         let bug = self.cluster.options.bug;
         let id = match bug {
             Some(Bug::FollowerReads) => {
@@ -510,13 +618,7 @@ impl Client {
         };
         match bug {
             Some(Bug::FollowerReads) => {}
-            Some(Bug::ReadsWithoutBarrier) => {
-                if !group.is_leader() {
-                    self.hint = group.leader().map(|(l, _)| l);
-                    self.refused = true;
-                    return Ended::Refused;
-                }
-            }
+            // (`Bug::ReadsWithoutBarrier` is the group's: its barrier passes on belief.)
             _ => match tokio::time::timeout(OP_TIMEOUT, group.read_barrier()).await {
                 Ok(Ok(())) => self.hint = Some(id),
                 Ok(Err(ProposeError::NotLeader(leader))) => {
@@ -538,7 +640,7 @@ impl Client {
             let mut exec = Exec {
                 ks: &mut keyspace,
                 db: 0,
-                now_ms: now_unix_ms(self.start),
+                now_ms: server::server::now_ms(),
                 seed: 0,
                 out: &mut out,
             };
@@ -548,6 +650,127 @@ impl Client {
             Some(frame) => Ended::Reply(frame),
             None => Ended::Unknown,
         }
+    }
+}
+
+impl Client {
+    /// Sends `commands` pipelined on this client's connection, opening one first if it has
+    /// none: to the node it believes leads, or to any node up (a follower relays it). A
+    /// connection that fails is dropped, and the next request opens another.
+    async fn resp_request(
+        &mut self,
+        commands: &[Vec<Vec<u8>>],
+        is_write: bool,
+    ) -> Result<Vec<Frame>, Failed> {
+        if self.conn.is_none() {
+            let id = match self.cluster.options.bug {
+                // Any node will do: READONLY lets a follower answer from its own state.
+                Some(Bug::FollowerReads) => {
+                    let up = self.cluster.up();
+                    if up.is_empty() {
+                        return Err(Failed::NotSent);
+                    }
+                    up[(self.rng.next_u32() as usize) % up.len()]
+                }
+                _ => self.pick_node().ok_or(Failed::NotSent)?,
+            };
+            let stream = self
+                .cluster
+                .connect(None, id)
+                .map_err(|_| Failed::NotSent)?;
+            self.conn = Some(RespConn::new(id, stream));
+        }
+        let conn = self.conn.as_mut().expect("just opened");
+        let result = conn.request(commands, OP_TIMEOUT).await;
+        let lost = is_write && self.cluster.options.faults && self.rng.next_u32() % 100 < 1;
+        if result.is_err() || lost {
+            // A lost reply: the client saw the connection drop after sending.
+            self.conn = None;
+            return Err(Failed::NoReply);
+        }
+        result
+    }
+
+    /// Refusals that mean nothing was done: another node leads (MOVED, which a cluster client
+    /// follows), no leader yet, a transaction refused. Sets the hint and the back-off.
+    fn refusal(&mut self, frame: &Frame) -> bool {
+        let Frame::Error(e) = frame else {
+            return false;
+        };
+        if let Some(moved) = e.strip_prefix(b"MOVED ") {
+            let addr = String::from_utf8_lossy(moved);
+            self.hint = addr.split(' ').nth(1).and_then(crate::wire::node_of);
+            self.conn = None;
+        } else if !e.starts_with(b"CLUSTERDOWN")
+            && !e.starts_with(b"EXECABORT")
+            && !e.starts_with(b"TRYAGAIN")
+        {
+            return false;
+        }
+        self.refused = true;
+        true
+    }
+
+    /// A write (a transaction when `transaction`) over RESP, as a Redis client sends it.
+    async fn resp_write(&mut self, commands: &[Vec<Vec<u8>>], transaction: bool) -> Ended {
+        let mut pipeline = Vec::with_capacity(commands.len() + 2);
+        if transaction {
+            pipeline.push(vec![b"multi".to_vec()]);
+        }
+        pipeline.extend(commands.iter().cloned());
+        if transaction {
+            pipeline.push(vec![b"exec".to_vec()]);
+        }
+        match self.resp_request(&pipeline, true).await {
+            Err(Failed::NotSent) => Ended::Refused,
+            Err(Failed::NoReply) => {
+                debug(|| format!("client {} write: no reply", self.id));
+                self.hint = None;
+                Ended::Unknown
+            }
+            Ok(mut frames) => {
+                let last = frames.pop().expect("a reply per command");
+                debug(|| format!("client {} write: {last:?}", self.id));
+                if self.refusal(&last) {
+                    return Ended::Refused;
+                }
+                if let Frame::Error(e) = &last
+                    && e.starts_with(b"ERR replication unavailable")
+                {
+                    // The entry may be in the log already.
+                    self.conn = None;
+                    return Ended::Unknown;
+                }
+                Ended::Reply(last)
+            }
+        }
+    }
+
+    /// A read over RESP. One that fails in any way is not recorded: it changed nothing.
+    async fn resp_read(&mut self, args: &[&[u8]]) -> Ended {
+        let follower_reads = self.cluster.options.bug == Some(Bug::FollowerReads);
+        let mut pipeline = Vec::with_capacity(2);
+        if follower_reads {
+            pipeline.push(vec![b"readonly".to_vec()]);
+        }
+        pipeline.push(args.iter().map(|a| a.to_vec()).collect());
+        let ended = match self.resp_request(&pipeline, false).await {
+            Err(_) => Ended::Refused,
+            Ok(mut frames) => {
+                let last = frames.pop().expect("a reply per command");
+                if self.refusal(&last) || matches!(last, Frame::Error(_)) {
+                    self.refused = true;
+                    Ended::Refused
+                } else {
+                    Ended::Reply(last)
+                }
+            }
+        };
+        if follower_reads {
+            // The next read goes to another node.
+            self.conn = None;
+        }
+        ended
     }
 }
 
@@ -1037,6 +1260,7 @@ pub fn run(options: &Options) -> Report {
 
 async fn run_async(options: Options) -> Report {
     replication::runtime::seed_this_thread(options.seed);
+    server::server::simulate_this_thread(BASE_UNIX_MS, options.seed);
     let _ = engine::types::set_collection_seed(0x5eed);
     let ids: Vec<NodeId> = (1..=options.nodes as u64).collect();
     let disks = ids
@@ -1057,11 +1281,14 @@ async fn run_async(options: Options) -> Report {
             stalled: BTreeMap::new(),
         }),
     });
-    let cluster = Arc::new(Cluster {
+    let cluster = Arc::new_cyclic(|me| Cluster {
+        me: me.clone(),
         net,
         nodes: Mutex::new(BTreeMap::new()),
         disks,
         reopens: Default::default(),
+        conn_commands: Default::default(),
+        relayed: Default::default(),
         options: options.clone(),
     });
     for &id in &ids {
@@ -1084,6 +1311,8 @@ async fn run_async(options: Options) -> Report {
             hint: cluster.leader(),
             commands: 0,
             refused: false,
+            resp: false,
+            conn: None,
         };
         let mut mset = vec![b"mset".to_vec()];
         for a in 0..ACCOUNTS {
@@ -1106,6 +1335,9 @@ async fn run_async(options: Options) -> Report {
             hint: None,
             commands: 0,
             refused: false,
+            // Every other client speaks RESP to the connection code.
+            resp: c % 2 == 1,
+            conn: None,
         };
         tasks.push(tokio::spawn(run_client(
             client,
@@ -1195,6 +1427,10 @@ async fn run_async(options: Options) -> Report {
         seed: options.seed,
         operations: histories.trace.len(),
         unknown_outcomes: histories.unknown,
+        conn_commands: cluster
+            .conn_commands
+            .load(std::sync::atomic::Ordering::Relaxed),
+        relayed: cluster.relayed.load(std::sync::atomic::Ordering::Relaxed),
         simulated_ms,
         faults,
         trace_hash: hasher.finish(),

@@ -9,6 +9,9 @@
 //! - `cluster`: the simulator: real nodes (replication and the apply path) in one process under a
 //!   paused tokio clock, a seeded network and nemesis, seeded clients; `cluster::run` returns a
 //!   report with the faults injected, a trace hash and what the checkers found.
+//! - `wire`: RESP clients' connections into the server's real connection code, over in-memory
+//!   pipes that stall and partition with the simulated network.
+//! - `disk`: the simulated disk (fsync latency, power cuts that tear unsynced tails, a full disk).
 //!
 //! The checkers are pure: no I/O, no clock, no randomness.
 
@@ -17,6 +20,7 @@ pub mod disk;
 pub mod history;
 pub mod linearizability;
 pub mod model;
+pub mod wire;
 
 pub use history::{
     History, Key, ListHistory, ListInput, ListOutput, Op, OpId, Outcome, ProcessId,
