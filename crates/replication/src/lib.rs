@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize};
 pub use disk::{Disk, DiskFile, OsDisk};
 pub use log_store::{FsyncPolicy, LogStore};
 pub use network::{BoxFuture, Transport};
-pub use state_machine::Machine;
+pub use state_machine::{Collect, Machine};
 
 use network::Network;
 use state_machine::StateMachine;
@@ -209,6 +209,8 @@ pub struct Status {
     pub fsync: &'static str,
     /// Times the group reopened itself after a storage failure.
     pub reopens: u64,
+    /// How long the last snapshot held the state still (µs): what writes waited for.
+    pub snapshot_held_us: u64,
 }
 
 /// This node's role, kept current by a task that follows openraft's metrics, so the hot path
@@ -219,6 +221,9 @@ struct Role {
     /// Leader of a group whose only member is itself: reads need no barrier.
     sole: AtomicBool,
     leader_addr: std::sync::Mutex<Option<(NodeId, String)>>,
+    /// How long the last snapshot held the state still, in microseconds (the fork alone when
+    /// the machine serialises in a child).
+    snapshot_held_us: Arc<AtomicU64>,
 }
 
 /// A Raft group on this node. Clones share it.
@@ -640,6 +645,7 @@ impl Group {
             log_bytes,
             fsync: log.policy().name(),
             reopens: self.reopens(),
+            snapshot_held_us: self.inner.role.snapshot_held_us.load(Ordering::Relaxed),
         }
     }
 
@@ -695,6 +701,7 @@ async fn start(
     if config.unsafe_bugs.skip_dedup {
         sm.set_unsafe_skip_dedup();
     }
+    sm.report_held_to(role.snapshot_held_us.clone());
     let raft = Raft::new(
         config.node_id,
         raft_config,

@@ -665,18 +665,40 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         assert!(inner.state.purged.is_none_or(|p| p.index <= log_id.index));
         inner.state.purged = Some(log_id);
         inner.save_state()?;
+        let mut entries = Vec::new();
         while inner
             .entries
             .front()
             .is_some_and(|(e, _)| e.index() <= log_id.index)
         {
-            inner.entries.pop_front();
+            entries.extend(inner.entries.pop_front());
         }
         // A segment goes once every entry in it is purged: the next segment starts at or before
         // the first entry kept.
+        let mut segments = Vec::new();
         while inner.segments.len() > 1 && inner.segments[1].first_index <= log_id.index + 1 {
-            let segment = inner.segments.remove(0);
-            inner.disk.remove(&segment.path)?;
+            segments.push(inner.segments.remove(0));
+        }
+        let disk = inner.disk.clone();
+        let simulated = disk.simulated_sync_latency().is_some();
+        drop(inner);
+        // Freeing the entries and unlinking the files (a whole log, after a snapshot: hundreds of
+        // megabytes) happens off the runtime and without the lock, so appends do not wait for
+        // it. Safe to lose: the purge point is saved, and a reopen skips entries behind it and
+        // removes their segments at the next purge.
+        let remove = move || {
+            drop(entries);
+            for segment in segments {
+                drop(segment.file);
+                if let Err(e) = disk.remove(&segment.path) {
+                    tracing::warn!("cannot remove {}: {e}", segment.path.display());
+                }
+            }
+        };
+        if simulated {
+            remove();
+        } else {
+            tokio::task::spawn_blocking(remove);
         }
         Ok(())
     }

@@ -9,6 +9,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::io;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -29,12 +30,22 @@ pub trait Machine: Send + Sync + 'static {
     fn apply(&self, body: &[u8]) -> Bytes;
     /// Appends a serialisation of the whole state to `out`.
     fn snapshot(&self, out: &mut Vec<u8>);
+    /// Starts the same serialisation elsewhere, holding the state still only while it starts
+    /// (a forked child's copy-on-write image of the process), and returns how to collect it.
+    /// None: this machine serialises in place, with [`Machine::snapshot`].
+    fn snapshot_elsewhere(&self) -> Option<io::Result<Collect>> {
+        None
+    }
     /// Replaces the whole state with a serialisation made by [`Machine::snapshot`].
     fn restore(&self, data: &[u8]) -> io::Result<()>;
     /// Empties the state (a group reopened in place, with no snapshot yet, replays its log from
     /// the start).
     fn reset(&self);
 }
+
+/// Collects a serialisation started by [`Machine::snapshot_elsewhere`]: blocks until it is done
+/// and appends it to the bytes it is given.
+pub type Collect = Box<dyn FnOnce(Vec<u8>) -> io::Result<Vec<u8>> + Send>;
 
 /// Sessions remembered for retries; the least recently used one is forgotten past this many.
 pub const SESSIONS_MAX: usize = 65536;
@@ -97,6 +108,8 @@ pub struct StateMachine {
     current: Arc<Mutex<Option<(SnapshotMeta, Bytes)>>>,
     /// Test-only (the simulator's `skip-dedup` bug): apply retried proposals again.
     skip_dedup: bool,
+    /// Where to report how long the last snapshot held the state still (µs).
+    held_us: Arc<AtomicU64>,
 }
 
 /// Snapshot bytes as stored and sent: a checksummed header record, then the machine's bytes.
@@ -123,6 +136,7 @@ impl StateMachine {
             path,
             current: Arc::new(Mutex::new(None)),
             skip_dedup: false,
+            held_us: Arc::new(AtomicU64::new(0)),
         };
         match sm.disk.read(&sm.path) {
             Ok(bytes) => {
@@ -134,6 +148,11 @@ impl StateMachine {
             Err(e) => return Err(e),
         }
         Ok(sm)
+    }
+
+    /// Reports how long each snapshot holds the state still to `held_us` (µs).
+    pub(crate) fn report_held_to(&mut self, held_us: Arc<AtomicU64>) {
+        self.held_us = held_us;
     }
 
     /// Test-only, for the simulator's `skip-dedup` bug: a retried proposal is applied again.
@@ -157,6 +176,19 @@ impl StateMachine {
         Ok(header.meta)
     }
 
+    /// Replaces the snapshot file with `bytes` (written, synced, renamed into place). Off the
+    /// runtime on a real disk: hundreds of megabytes and an fsync would stall every connection
+    /// on the thread. In place on a simulated one, whose time is the runtime's.
+    async fn write_file(&self, bytes: &Bytes) -> io::Result<()> {
+        if self.disk.simulated_sync_latency().is_some() {
+            return self.disk.write_atomically(&self.path, bytes);
+        }
+        let (disk, path, bytes) = (self.disk.clone(), self.path.clone(), bytes.clone());
+        tokio::task::spawn_blocking(move || disk.write_atomically(&path, &bytes))
+            .await
+            .map_err(io::Error::other)?
+    }
+
     /// The last applied index (0 before anything is applied).
     pub fn applied_index(&self) -> u64 {
         self.applied
@@ -172,7 +204,9 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
 
     async fn build_snapshot(&mut self) -> Result<Snapshot, io::Error> {
         let started = std::time::Instant::now();
-        let (meta, bytes) = {
+        // Held still only while the serialisation starts: the applied state (and, through the
+        // machine, the data) under one lock, so the bytes match the meta.
+        let (meta, bytes, collect) = {
             let applied = self.applied.lock().expect("applied lock");
             let meta = SnapshotMeta {
                 last_log_id: applied.last,
@@ -186,11 +220,33 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
                 },
                 &mut bytes,
             )?;
-            self.machine.snapshot(&mut bytes);
-            (meta, Bytes::from(bytes))
+            let collect = match self.machine.snapshot_elsewhere() {
+                Some(Ok(collect)) => Some(collect),
+                Some(Err(e)) => {
+                    tracing::warn!("snapshot: cannot fork ({e}); serialising in place");
+                    self.machine.snapshot(&mut bytes);
+                    None
+                }
+                None => {
+                    self.machine.snapshot(&mut bytes);
+                    None
+                }
+            };
+            (meta, bytes, collect)
         };
         let locked = started.elapsed();
-        self.disk.write_atomically(&self.path, &bytes)?;
+        self.held_us.store(
+            locked.as_micros() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        let bytes = match collect {
+            Some(collect) => tokio::task::spawn_blocking(move || collect(bytes))
+                .await
+                .map_err(io::Error::other)??,
+            None => bytes,
+        };
+        let bytes = Bytes::from(bytes);
+        self.write_file(&bytes).await?;
         tracing::info!(
             "snapshot at {:?}: {} bytes, state locked {:?}, written in {:?}",
             meta.last_log_id,
@@ -283,7 +339,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 "snapshot data does not match its meta",
             ));
         }
-        self.disk.write_atomically(&self.path, &snapshot)?;
+        self.write_file(&snapshot).await?;
         *self.current.lock().expect("snapshot lock") = Some((meta.clone(), snapshot));
         Ok(())
     }

@@ -209,6 +209,9 @@ pub fn render(conn: &Conn, args: &[&[u8]]) -> String {
                     field("raft_log_entries", &status.log_entries);
                     field("raft_log_bytes", &status.log_bytes);
                     field("raft_snapshot_index", &status.snapshot_index);
+                    // How long the last snapshot held the keyspace still (the fork, as Redis's
+                    // latest_fork_usec, when a child serialises it).
+                    field("raft_snapshot_held_usec", &status.snapshot_held_us);
                     // Times the log reopened itself after a disk error (a full disk, say).
                     field("raft_storage_recoveries", &status.reopens);
                 }

@@ -7,6 +7,8 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod conn;
+#[cfg(target_os = "linux")]
+pub mod fork;
 pub mod info;
 pub mod pubsub;
 pub mod replica;

@@ -256,6 +256,8 @@ pub struct ServerMachine {
     clock_ms: AtomicU64,
     /// The keyspace as it was before anything was applied, for [`Machine::reset`].
     empty: Vec<u8>,
+    /// Snapshots are serialised by a forked child (the keyspace is held only for the fork).
+    fork_snapshots: bool,
 }
 
 impl ServerMachine {
@@ -272,7 +274,16 @@ impl ServerMachine {
             node_id,
             clock_ms: AtomicU64::new(0),
             empty,
+            fork_snapshots: false,
         }
+    }
+
+    /// Serialises snapshots in a forked child, as Redis's BGSAVE does, instead of under the
+    /// keyspace lock (Linux only; elsewhere, and if a fork fails, in place). Not for the
+    /// simulator, which runs many nodes in one process.
+    pub fn with_forked_snapshots(mut self) -> ServerMachine {
+        self.fork_snapshots = cfg!(target_os = "linux");
+        self
     }
 
     fn run_commands(
@@ -341,6 +352,12 @@ impl ServerMachine {
     }
 }
 
+/// The machine's snapshot: the clock applied so far, then the keyspace.
+fn write_state(keyspace: &Keyspace, clock_ms: u64, out: &mut Vec<u8>) {
+    out.extend_from_slice(&clock_ms.to_le_bytes());
+    keyspace.write_snapshot(out);
+}
+
 impl Machine for ServerMachine {
     fn apply(&self, body: &[u8]) -> Bytes {
         let Some(decoded) = decode(body) else {
@@ -384,8 +401,19 @@ impl Machine for ServerMachine {
 
     fn snapshot(&self, out: &mut Vec<u8>) {
         let keyspace = self.shared.keyspace.lock().expect("keyspace lock");
-        out.extend_from_slice(&self.clock_ms.load(Ordering::Relaxed).to_le_bytes());
-        keyspace.write_snapshot(out);
+        write_state(&keyspace, self.clock_ms.load(Ordering::Relaxed), out);
+    }
+
+    #[cfg(target_os = "linux")]
+    fn snapshot_elsewhere(&self) -> Option<io::Result<replication::Collect>> {
+        if !self.fork_snapshots {
+            return None;
+        }
+        let keyspace = self.shared.keyspace.lock().expect("keyspace lock");
+        let clock = self.clock_ms.load(Ordering::Relaxed);
+        Some(crate::fork::serialise_in_child(|out| {
+            write_state(&keyspace, clock, out)
+        }))
     }
 
     fn restore(&self, data: &[u8]) -> io::Result<()> {
@@ -569,7 +597,7 @@ pub async fn start(shared: &Arc<Shared>, client_port: u16) -> io::Result<()> {
     group_config.heartbeat_ms = (config.election_timeout_ms / 5).max(5);
     group_config.snapshot_entries = config.snapshot_entries;
     group_config.snapshot_bytes = config.snapshot_bytes;
-    let machine = Arc::new(ServerMachine::new(shared.clone(), node_id));
+    let machine = Arc::new(ServerMachine::new(shared.clone(), node_id).with_forked_snapshots());
     let group =
         replication::Group::open(group_config, machine, Arc::new(BusTransport::default())).await?;
     let _ = shared.group.set(group.clone());
