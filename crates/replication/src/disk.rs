@@ -12,11 +12,19 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
+
 /// A directory tree of files with explicit durability.
 pub trait Disk: Send + Sync + Debug + 'static {
     fn create_dir_all(&self, dir: &Path) -> io::Result<()>;
     /// The whole contents of `path` (`NotFound` when it does not exist).
     fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
+    /// The whole contents of `path` as shared bytes that need not live in the process's own
+    /// memory: a real disk maps the file (its pages stay in the page cache, reclaimable, until
+    /// they are read). Only for files that are replaced atomically, never written in place.
+    fn map(&self, path: &Path) -> io::Result<Bytes> {
+        Ok(Bytes::from(self.read(path)?))
+    }
     /// The names of the files in `dir`.
     fn list(&self, dir: &Path) -> io::Result<Vec<String>>;
     /// Opens `path` for appending. With `create`, any file there is replaced by an empty one, and
@@ -72,6 +80,17 @@ impl Disk for OsDisk {
 
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
         std::fs::read(path)
+    }
+
+    fn map(&self, path: &Path) -> io::Result<Bytes> {
+        let file = File::open(path)?;
+        if file.metadata()?.len() == 0 {
+            return Ok(Bytes::new());
+        }
+        // SAFETY: the files mapped here are replaced by rename (`write_atomically`), never
+        // written or truncated in place, so the mapped inode does not change under us.
+        let map = unsafe { memmap2::Mmap::map(&file)? };
+        Ok(Bytes::from_owner(map))
     }
 
     fn list(&self, dir: &Path) -> io::Result<Vec<String>> {

@@ -140,9 +140,12 @@ impl StateMachine {
         };
         match sm.disk.read(&sm.path) {
             Ok(bytes) => {
-                let bytes = Bytes::from(bytes);
                 let meta = sm.restore(&bytes)?;
-                *sm.current.lock().expect("snapshot lock") = Some((meta, bytes));
+                drop(bytes);
+                // Kept mapped rather than read: a copy of the whole state in the process's
+                // memory only for the rare follower that needs it.
+                let mapped = sm.disk.map(&sm.path)?;
+                *sm.current.lock().expect("snapshot lock") = Some((meta, mapped));
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => sm.machine.reset(),
             Err(e) => return Err(e),
@@ -179,11 +182,11 @@ impl StateMachine {
     /// Replaces the snapshot file with `bytes` (written, synced, renamed into place). Off the
     /// runtime on a real disk: hundreds of megabytes and an fsync would stall every connection
     /// on the thread. In place on a simulated one, whose time is the runtime's.
-    async fn write_file(&self, bytes: &Bytes) -> io::Result<()> {
+    async fn write_file(&self, bytes: Bytes) -> io::Result<()> {
         if self.disk.simulated_sync_latency().is_some() {
-            return self.disk.write_atomically(&self.path, bytes);
+            return self.disk.write_atomically(&self.path, &bytes);
         }
-        let (disk, path, bytes) = (self.disk.clone(), self.path.clone(), bytes.clone());
+        let (disk, path) = (self.disk.clone(), self.path.clone());
         tokio::task::spawn_blocking(move || disk.write_atomically(&path, &bytes))
             .await
             .map_err(io::Error::other)?
@@ -245,12 +248,13 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
                 .map_err(io::Error::other)??,
             None => bytes,
         };
-        let bytes = Bytes::from(bytes);
-        self.write_file(&bytes).await?;
+        let len = bytes.len();
+        self.write_file(Bytes::from(bytes)).await?;
+        let bytes = self.disk.map(&self.path)?;
         tracing::info!(
             "snapshot at {:?}: {} bytes, state locked {:?}, written in {:?}",
             meta.last_log_id,
-            bytes.len(),
+            len,
             locked,
             started.elapsed()
         );
@@ -339,8 +343,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 "snapshot data does not match its meta",
             ));
         }
-        self.write_file(&snapshot).await?;
-        *self.current.lock().expect("snapshot lock") = Some((meta.clone(), snapshot));
+        self.write_file(snapshot).await?;
+        let mapped = self.disk.map(&self.path)?;
+        *self.current.lock().expect("snapshot lock") = Some((meta.clone(), mapped));
         Ok(())
     }
 
