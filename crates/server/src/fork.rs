@@ -41,7 +41,8 @@ where
     if pid == 0 {
         child_main(read_fd, write_fd, serialise);
     }
-    // SAFETY: the write end belongs to the child now; the read end is ours alone.
+    // SAFETY: the write end belongs to the child now; the read end is ours alone, and the File
+    // takes it over (closing it when dropped).
     unsafe { libc::close(write_fd) };
     let mut pipe = unsafe { File::from_raw_fd(read_fd) };
     Ok(Box::new(move |mut out: Vec<u8>| {
