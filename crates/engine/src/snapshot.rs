@@ -12,7 +12,9 @@ use crate::value::{Entry, Value, ValueRef};
 
 const MAGIC: &[u8; 4] = b"RDKS";
 const FORMAT_VERSION: u16 = 1;
-const CRC64: crc::Crc<u64> = crc::Crc::<u64>::new(&crc::CRC_64_XZ);
+/// Slice-by-16 tables: the same checksum as the bytewise default, several times faster over a
+/// snapshot's hundreds of megabytes.
+const CRC64: crc::Crc<u64, crc::Table<16>> = crc::Crc::<u64, crc::Table<16>>::new(&crc::CRC_64_XZ);
 
 const ENDS_EARLY: &str = "snapshot ends early";
 
