@@ -51,6 +51,26 @@ start_server() {
     done
 }
 
+# write_set_load N FILE: SET key:%07d <100 bytes of "v"> for N keys, as RESP for redis-cli --pipe
+write_set_load() {
+    python3 - "$1" >"$2" <<'PY'
+import sys
+n = int(sys.argv[1])
+value = b"v" * 100
+out = sys.stdout.buffer
+for i in range(n):
+    key = b"key:%07d" % i
+    out.write(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$100\r\n%s\r\n" % (len(key), key, value))
+PY
+}
+
+# pipe_load NAME PORT FILE: sends FILE's commands with redis-cli --pipe, or dies with its last words
+pipe_load() {
+    local out="$WORKDIR/pipe-$2.out"
+    "$REDIS_CLI" -h 127.0.0.1 -p "$2" --pipe <"$3" >"$out" 2>&1 \
+        || die "$1: redis-cli --pipe failed: $(tail -n 3 "$out")"
+}
+
 cli() { local port="$1"; shift; timeout 120 "$REDIS_CLI" -h 127.0.0.1 -p "$port" "$@"; }
 
 info_field() {  # info_field PORT SECTION FIELD

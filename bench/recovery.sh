@@ -52,15 +52,7 @@ cleanup() {
 trap cleanup EXIT
 
 log "generating $KEYS SET commands"
-python3 - "$KEYS" >"$WORKDIR/load.resp" <<'PY'
-import sys
-n = int(sys.argv[1])
-value = b"v" * 100
-out = sys.stdout.buffer
-for i in range(n):
-    key = b"key:%07d" % i
-    out.write(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$100\r\n%s\r\n" % (len(key), key, value))
-PY
+write_set_load "$KEYS" "$WORKDIR/load.resp"
 
 # launch NAME PORT DIR cmd... : starts cmd in the background, sets LAUNCHED_PID
 launch() {
@@ -98,8 +90,7 @@ run_system() {
     wait_reply "$port" "$pid" PONG ping
     log "$name: loading $KEYS keys"
     local load_start=$SECONDS
-    "$REDIS_CLI" -h 127.0.0.1 -p "$port" --pipe <"$WORKDIR/load.resp" >"$dir/pipe.out" 2>&1 \
-        || die "$name: redis-cli --pipe failed: $(tail -n 3 "$dir/pipe.out")"
+    pipe_load "$name" "$port" "$WORKDIR/load.resp"
     log "$name: loaded in $((SECONDS - load_start)) s"
     "$prepare" "$port"
     local before

@@ -49,15 +49,7 @@ cleanup() {
 trap cleanup EXIT
 
 log "generating $KEYS SET commands"
-python3 - "$KEYS" >"$WORKDIR/load.resp" <<'PY'
-import sys
-n = int(sys.argv[1])
-value = b"v" * 100
-out = sys.stdout.buffer
-for i in range(n):
-    key = b"key:%07d" % i
-    out.write(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$100\r\n%s\r\n" % (len(key), key, value))
-PY
+write_set_load "$KEYS" "$WORKDIR/load.resp"
 
 # The writer: sequential SETs for the run; the snapshot is triggered by the caller one second in.
 # Prints one line: SETs during the snapshot, worst and p99.9 latency (ms) during it.
@@ -104,8 +96,7 @@ run_system() {
     local pid=$STARTED_PID port=$STARTED_PORT
     PIDS+=("$pid")
     log "$name: loading $KEYS keys"
-    "$REDIS_CLI" -h 127.0.0.1 -p "$port" --pipe <"$WORKDIR/load.resp" >"$WORKDIR/pipe.out" 2>&1 \
-        || die "$name: redis-cli --pipe failed: $(tail -n 3 "$WORKDIR/pipe.out")"
+    pipe_load "$name" "$port" "$WORKDIR/load.resp"
     local before
     before="$(info_field "$port" persistence "$done_field")"
     log "$name: writing for ${SECONDS_RUN}s with a snapshot one second in"

@@ -90,11 +90,23 @@ impl Node {
     }
 
     fn info_field(&self, name: &str) -> Option<String> {
+        self.info_in("replication", name)
+    }
+
+    /// A field of one INFO section (None if the node does not answer or has no such field).
+    fn info_in(&self, section: &str, name: &str) -> Option<String> {
         let mut c = self.client();
-        let info: String = redis::cmd("INFO").arg("replication").query(&mut c).ok()?;
+        let info: String = redis::cmd("INFO").arg(section).query(&mut c).ok()?;
         info.lines()
             .find_map(|l| l.strip_prefix(&format!("{name}:")))
             .map(|v| v.trim().to_string())
+    }
+
+    /// A numeric INFO field that must be there.
+    fn info_number(&self, section: &str, name: &str) -> u64 {
+        self.info_in(section, name)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("INFO {section} has no number {name}"))
     }
 
     fn digest(&self) -> String {
@@ -409,16 +421,7 @@ fn a_node_added_later_catches_up_by_snapshot() {
         .unwrap();
     assert_eq!(voters.split(',').count(), 4, "{voters}");
     let started = Instant::now();
-    let snapshot_index: u64 = {
-        let mut c = cluster.nodes[3].client();
-        let info: String = redis::cmd("INFO").arg("persistence").query(&mut c).unwrap();
-        info.lines()
-            .find_map(|l| l.strip_prefix("raft_snapshot_index:"))
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap()
-    };
+    let snapshot_index = cluster.nodes[3].info_number("persistence", "raft_snapshot_index");
     assert!(
         snapshot_index > 0,
         "the newcomer was caught up from a snapshot"
@@ -463,14 +466,7 @@ fn lease_reads_and_relayed_clients_see_every_acknowledged_write() {
             .unwrap();
         assert_eq!(back, i);
     }
-    let relayed = {
-        let mut c = cluster.nodes[follower].client();
-        let info: String = redis::cmd("INFO").arg("stats").query(&mut c).unwrap();
-        info.lines()
-            .find_map(|l| l.strip_prefix("proxied_connections:"))
-            .map(|v| v.trim().parse::<u64>().unwrap())
-            .unwrap()
-    };
+    let relayed = cluster.nodes[follower].info_number("stats", "proxied_connections");
     assert!(relayed >= 1, "the follower relayed its client");
 }
 
@@ -534,18 +530,10 @@ fn a_snapshot_serialised_by_a_forked_child_is_what_a_restart_restores() {
             .query(&mut c)
             .unwrap();
     }
-    let persistence = |c: &mut redis::Connection, field: &str| -> u64 {
-        let info: String = redis::cmd("INFO").arg("persistence").query(c).unwrap();
-        info.lines()
-            .find_map(|l| l.strip_prefix(&format!("{field}:")))
-            .map(|v| v.trim().parse().unwrap())
-            .unwrap()
-    };
-    assert!(wait_until(Duration::from_secs(20), || persistence(
-        &mut c,
-        "raft_snapshot_index"
-    ) > 0));
-    let held = persistence(&mut c, "raft_snapshot_held_usec");
+    assert!(wait_until(Duration::from_secs(20), || node
+        .info_number("persistence", "raft_snapshot_index")
+        > 0));
+    let held = node.info_number("persistence", "raft_snapshot_held_usec");
     assert!(
         held > 0,
         "INFO persistence reports how long the snapshot held the keyspace"

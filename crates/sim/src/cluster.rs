@@ -512,6 +512,19 @@ impl Client {
         }
     }
 
+    /// The node to talk to: any node up under the follower-reads bug (it answers from its own
+    /// state), otherwise [`Client::pick_node`]'s.
+    fn node_for_reads(&mut self) -> Option<NodeId> {
+        if self.cluster.options.bug != Some(Bug::FollowerReads) {
+            return self.pick_node();
+        }
+        let up = self.cluster.up();
+        if up.is_empty() {
+            return None;
+        }
+        Some(up[(self.rng.next_u32() as usize) % up.len()])
+    }
+
     /// Proposes commands as one entry (a transaction when `transaction`) through the node this
     /// client believes leads. An attempt whose outcome is unknown (timed out, the node failed) is
     /// retried with the same session and sequence number, so the log applies it at most once.
@@ -599,18 +612,8 @@ impl Client {
             return self.resp_read(args).await;
         }
         let bug = self.cluster.options.bug;
-        let id = match bug {
-            Some(Bug::FollowerReads) => {
-                let up = self.cluster.up();
-                if up.is_empty() {
-                    return Ended::Refused;
-                }
-                up[(self.rng.next_u32() as usize) % up.len()]
-            }
-            _ => match self.pick_node() {
-                Some(id) => id,
-                None => return Ended::Refused,
-            },
+        let Some(id) = self.node_for_reads() else {
+            return Ended::Refused;
         };
         self.cluster.net.wait_unstalled(id).await;
         let Some((group, shared)) = self.cluster.node(id) else {
@@ -663,17 +666,8 @@ impl Client {
         is_write: bool,
     ) -> Result<Vec<Frame>, Failed> {
         if self.conn.is_none() {
-            let id = match self.cluster.options.bug {
-                // Any node will do: READONLY lets a follower answer from its own state.
-                Some(Bug::FollowerReads) => {
-                    let up = self.cluster.up();
-                    if up.is_empty() {
-                        return Err(Failed::NotSent);
-                    }
-                    up[(self.rng.next_u32() as usize) % up.len()]
-                }
-                _ => self.pick_node().ok_or(Failed::NotSent)?,
-            };
+            // Under the follower-reads bug READONLY lets any node answer from its own state.
+            let id = self.node_for_reads().ok_or(Failed::NotSent)?;
             let stream = self
                 .cluster
                 .connect(None, id)
@@ -758,7 +752,8 @@ impl Client {
             Err(_) => Ended::Refused,
             Ok(mut frames) => {
                 let last = frames.pop().expect("a reply per command");
-                if self.refusal(&last) || matches!(last, Frame::Error(_)) {
+                if matches!(last, Frame::Error(_)) {
+                    self.refusal(&last);
                     self.refused = true;
                     Ended::Refused
                 } else {

@@ -146,15 +146,15 @@ impl RespConn {
         commands: &[Vec<Vec<u8>>],
         timeout: Duration,
     ) -> Result<Vec<Frame>, Failed> {
-        let mut request = Vec::new();
+        // A command is an array of bulk strings: the reply encoder writes exactly that.
+        let mut request = resp::ReplyWriter::new(resp::Protocol::Resp2);
         for command in commands {
-            request.extend_from_slice(format!("*{}\r\n", command.len()).as_bytes());
+            request.array(command.len());
             for arg in command {
-                request.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
-                request.extend_from_slice(arg);
-                request.extend_from_slice(b"\r\n");
+                request.bulk(arg);
             }
         }
+        let request = request.buf;
         let deadline = Instant::now() + timeout;
         // The pipe takes the whole request at once unless the node stopped reading.
         match tokio::time::timeout_at(deadline, self.stream.write_all(&request)).await {

@@ -3,7 +3,19 @@
 //! test fails (the simulator stopped seeing what it must see). Failures print the seed and the
 //! command that replays it.
 
-use sim::cluster::{Bug, Options, Workload, run};
+use sim::cluster::{Bug, Options, Report, Workload, run};
+
+/// Runs `options` and fails the test, with the command that replays the run, if a checker did.
+fn run_passing(options: &Options, what: &str) -> Report {
+    let report = run(options);
+    assert!(
+        report.failure.is_none(),
+        "{what} failed: {}\nreplay: {}",
+        report.failure.as_deref().unwrap_or_default(),
+        report.replay_command(options)
+    );
+    report
+}
 
 fn options(seed: u64, workload: Workload) -> Options {
     let mut options = Options::new(seed, workload);
@@ -31,13 +43,9 @@ fn fixed_seeds_pass_every_checker() {
     let mut relayed = 0;
     for seed in 0..3 {
         for workload in [Workload::Register, Workload::ListAppend, Workload::Bank] {
-            let options = options(seed, workload);
-            let report = run(&options);
-            assert!(
-                report.failure.is_none(),
-                "seed {seed} {workload:?} failed: {}\nreplay: {}",
-                report.failure.as_deref().unwrap_or_default(),
-                report.replay_command(&options)
+            let report = run_passing(
+                &options(seed, workload),
+                &format!("seed {seed} {workload:?}"),
             );
             assert!(report.operations > 100, "{report:?}");
             // Half the clients went through the server's connection code.
@@ -133,12 +141,6 @@ fn regression_seeds_pass() {
     for (seed, workload, found) in cases {
         let mut options = Options::new(seed, workload);
         options.duration_ms = 3_000;
-        let report = run(&options);
-        assert!(
-            report.failure.is_none(),
-            "regression seed ({found}) failed: {}\nreplay: {}",
-            report.failure.as_deref().unwrap_or_default(),
-            report.replay_command(&options)
-        );
+        run_passing(&options, &format!("regression seed ({found})"));
     }
 }
