@@ -77,6 +77,18 @@ info_field() {  # info_field PORT SECTION FIELD
     cli "$1" info "$2" | tr -d '\r' | awk -F: -v f="$3" '$1 == f { print $2; exit }'
 }
 
+# redraft_snapshot PORT: REDRAFT SNAPSHOT, then waits until the snapshot is taken and the log
+# before it purged (at most 1000 entries left), so what remains in memory is the keyspace.
+redraft_snapshot() {
+    local port="$1"
+    cli "$port" redraft snapshot >/dev/null
+    local deadline=$((SECONDS + 600))
+    until (($(info_field "$port" persistence raft_snapshot_index) > 0)) \
+        && (($(info_field "$port" persistence raft_log_entries) <= 1000)); do
+        ((SECONDS < deadline)) || die "no snapshot within 600 s"
+        sleep 0.1
+    done
+}
 cpu_ticks() {  # utime + stime (fields 14 and 15 of /proc/PID/stat)
     local stat rest
     stat="$(<"/proc/$1/stat")" || die "cannot read /proc/$1/stat (server died?)"

@@ -119,16 +119,6 @@ run_system() {
 }
 
 nothing() { :; }
-redraft_snapshot() {
-    local port="$1"
-    cli "$port" redraft snapshot >/dev/null
-    local deadline=$((SECONDS + 600))
-    until (($(info_field "$port" persistence raft_snapshot_index) > 0)) \
-        && (($(info_field "$port" persistence raft_log_entries) <= 1000)); do
-        ((SECONDS < deadline)) || die "no snapshot within 600 s"
-        sleep 0.1
-    done
-}
 redis_save() { cli "$1" save >/dev/null; }
 
 run_system "Redraft, log only" nothing \

@@ -11,6 +11,7 @@
 //! but executed by the server, which owns connections.
 
 mod cmd;
+mod compact;
 mod db;
 mod error;
 mod exec;

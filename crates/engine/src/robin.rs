@@ -408,6 +408,11 @@ impl RobinSet {
         self.0.keys()
     }
 
+    /// Every member (with the map's unit value), as a nameable iterator.
+    pub(crate) fn members(&self) -> Iter<'_, ()> {
+        self.0.iter()
+    }
+
     /// See [`RobinMap::scan`].
     pub fn scan<'a>(&'a self, cursor: u64, count: usize, mut visit: impl FnMut(&'a [u8])) -> u64 {
         self.0.scan(cursor, count, |k, _| visit(k))

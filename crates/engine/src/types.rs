@@ -10,10 +10,10 @@ use foldhash::fast::FixedState;
 /// An element, field or member.
 pub type Bytes = Box<[u8]>;
 pub type List = VecDeque<Bytes>;
-/// Hashes and sets keep their elements in hash order, which gives HSCAN and SSCAN a cursor that
-/// survives resizes (see `robin`).
-pub type Hash = crate::robin::RobinMap<Bytes>;
-pub type Set = crate::robin::RobinSet;
+/// Hashes and sets are packed while small (see `compact`), then hash tables that keep their
+/// elements in hash order, which gives HSCAN and SSCAN a cursor that survives resizes (see
+/// `robin`).
+pub use crate::compact::{Hash, Set};
 pub use crate::zset::ZSet;
 
 /// The seed of collection hashes unless `set_collection_seed` chose one (tests, tools).

@@ -169,11 +169,11 @@ impl EntryRef<'_> {
         self.expire_at_ms != 0 && self.expire_at_ms <= now_ms
     }
 
-    /// Redis's OBJECT ENCODING name. Small collections report Redis's compact encodings at
-    /// Redis's default thresholds (128 entries, 64-byte elements; 512 for integer sets). Redis
-    /// never converts a collection back to a compact encoding when it shrinks; here the name
-    /// follows the current contents. HSCAN and SSCAN return a compact collection whole, as Redis
-    /// does.
+    /// Redis's OBJECT ENCODING name. Hashes and sets report their representation (see
+    /// `compact`): a packed hash is a `listpack`, a packed set an `intset` or a `listpack` (as
+    /// in Redis 7.2; 7.0 kept small sets of strings in a hash table). Lists and sorted sets are
+    /// not packed yet: they report Redis's compact encodings at Redis's default thresholds
+    /// (128 entries, 64-byte elements), following the current contents.
     pub fn encoding(&self) -> &'static str {
         const ENTRIES_MAX: usize = 128;
         const ELEMENT_BYTES_MAX: usize = 64;
@@ -186,17 +186,9 @@ impl EntryRef<'_> {
             ValueRef::Str(_) => "raw",
             ValueRef::List(l) if small(l.len(), l.iter().map(|e| e.len())) => "listpack",
             ValueRef::List(_) => "quicklist",
-            ValueRef::Hash(h) if small(h.len(), h.iter().map(|(k, v)| k.len().max(v.len()))) => {
-                "listpack"
-            }
+            ValueRef::Hash(h) if h.is_packed() => "listpack",
             ValueRef::Hash(_) => "hashtable",
-            ValueRef::Set(s)
-                if s.len() <= 512 && s.iter().all(|m| parse_canonical_i64(m).is_some()) =>
-            {
-                "intset"
-            }
-            // Redis 7.0 has no listpack sets (7.2 added them).
-            ValueRef::Set(_) => "hashtable",
+            ValueRef::Set(s) => s.encoding(),
             ValueRef::ZSet(z) if small(z.len(), z.iter().map(|(m, _)| m.len())) => "listpack",
             ValueRef::ZSet(_) => "skiplist",
         }

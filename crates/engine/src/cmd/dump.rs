@@ -4,10 +4,14 @@
 //! The version lets a newer Redraft read older payloads and refuse newer ones; the checksum
 //! refuses payloads damaged in transit. Kinds: 0 string (body: the bytes); 1 list, 2 hash,
 //! 3 set (body: a varint count, then each element as varint length and bytes, a hash's field
-//! before its value); 4 sorted set (each member, then its score as f64 LE bits).
+//! before its value); 4 sorted set (each member, then its score as f64 LE bits); 5 packed hash,
+//! 6 packed set of integers, 7 packed set (bodies as 2 and 3, in the pack's order). Kinds 2 and
+//! 3 are hash tables: a copy keeps the representation of the original (see `compact`), so a
+//! replica restored from a snapshot holds what the replica that wrote it held. Kinds 5–7 were
+//! added without a version change: an older Redraft refuses them as bad data.
 
 use crate::error::Error;
-use crate::types::{Bytes, List, ZSet, new_hash, new_set};
+use crate::types::{Bytes, Hash, List, Set, ZSet};
 use crate::value::{Value, ValueRef};
 
 const FORMAT_VERSION: u16 = 1;
@@ -16,6 +20,9 @@ const KIND_LIST: u8 = 1;
 const KIND_HASH: u8 = 2;
 const KIND_SET: u8 = 3;
 const KIND_ZSET: u8 = 4;
+const KIND_HASH_PACKED: u8 = 5;
+const KIND_SET_INTS: u8 = 6;
+const KIND_SET_PACKED: u8 = 7;
 /// Slice-by-16 tables (same checksum as the bytewise default): every value in a snapshot is in
 /// this format.
 const CRC64: crc::Crc<u64, crc::Table<16>> = crc::Crc::<u64, crc::Table<16>>::new(&crc::CRC_64_XZ);
@@ -51,7 +58,11 @@ pub(crate) fn serialize(value: ValueRef) -> Vec<u8> {
             l.iter().for_each(|e| put_bytes(&mut out, e));
         }
         ValueRef::Hash(h) => {
-            out.push(KIND_HASH);
+            out.push(if h.is_packed() {
+                KIND_HASH_PACKED
+            } else {
+                KIND_HASH
+            });
             put_varint(&mut out, h.len() as u64);
             for (field, value) in h {
                 put_bytes(&mut out, field);
@@ -59,7 +70,11 @@ pub(crate) fn serialize(value: ValueRef) -> Vec<u8> {
             }
         }
         ValueRef::Set(s) => {
-            out.push(KIND_SET);
+            out.push(match s {
+                Set::Pack { ints: true, .. } => KIND_SET_INTS,
+                Set::Pack { ints: false, .. } => KIND_SET_PACKED,
+                Set::Table(_) => KIND_SET,
+            });
             put_varint(&mut out, s.len() as u64);
             s.iter().for_each(|m| put_bytes(&mut out, m));
         }
@@ -106,8 +121,12 @@ impl<'a> Reader<'a> {
     }
 
     fn bytes(&mut self) -> Option<Bytes> {
+        self.slice().map(Into::into)
+    }
+
+    fn slice(&mut self) -> Option<&'a [u8]> {
         let len = usize::try_from(self.varint()?).ok()?;
-        self.take(len).map(Into::into)
+        self.take(len)
     }
 
     fn count(&mut self) -> Option<u64> {
@@ -128,19 +147,35 @@ fn body(kind: u8, mut r: Reader) -> Option<Value> {
             Value::List(Box::new(list))
         }
         KIND_HASH => {
-            let mut hash = new_hash();
+            let mut hash = Hash::table();
             for _ in 0..r.count()? {
-                let field = r.bytes()?;
-                hash.insert(field, r.bytes()?);
+                let field = r.slice()?;
+                hash.insert(field, r.slice()?);
             }
             Value::Hash(Box::new(hash))
         }
+        KIND_HASH_PACKED => {
+            let count = r.count()?;
+            let mut pairs = Vec::with_capacity(count as usize);
+            for _ in 0..count {
+                pairs.push((r.slice()?, r.slice()?));
+            }
+            Value::Hash(Box::new(Hash::packed_from(pairs)?))
+        }
         KIND_SET => {
-            let mut set = new_set();
+            let mut set = Set::table();
             for _ in 0..r.count()? {
-                set.insert(r.bytes()?);
+                set.insert(r.slice()?);
             }
             Value::Set(Box::new(set))
+        }
+        KIND_SET_INTS | KIND_SET_PACKED => {
+            let count = r.count()?;
+            let mut members = Vec::with_capacity(count as usize);
+            for _ in 0..count {
+                members.push(r.slice()?);
+            }
+            Value::Set(Box::new(Set::packed_from(kind == KIND_SET_INTS, members)?))
         }
         KIND_ZSET => {
             let mut zset = ZSet::default();
@@ -180,10 +215,19 @@ mod tests {
     use super::*;
 
     fn samples() -> Vec<Value> {
-        let mut hash = new_hash();
-        hash.insert(&b"f"[..], b"v"[..].into());
-        let mut set = new_set();
-        set.insert(&b"m"[..]);
+        let mut hash = Hash::new();
+        hash.insert(b"f", b"v");
+        let mut big_hash = Hash::new();
+        big_hash.insert(b"f", &[b'v'; 65]);
+        let mut set = Set::new();
+        set.insert(b"m");
+        let mut ints = Set::new();
+        ints.insert(b"3");
+        ints.insert(b"-1");
+        let mut big_set = Set::new();
+        (0..600).for_each(|i| {
+            big_set.insert(i.to_string().as_bytes());
+        });
         let mut zset = ZSet::default();
         zset.insert(b"a", 1.5);
         zset.insert(b"b", f64::NEG_INFINITY);
@@ -195,7 +239,10 @@ mod tests {
                 [b"x"[..].into(), b""[..].into()].into_iter().collect(),
             )),
             Value::Hash(Box::new(hash)),
+            Value::Hash(Box::new(big_hash)),
             Value::Set(Box::new(set)),
+            Value::Set(Box::new(ints)),
+            Value::Set(Box::new(big_set)),
             Value::ZSet(Box::new(zset)),
         ]
     }

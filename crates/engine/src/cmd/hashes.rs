@@ -19,7 +19,7 @@ use crate::exec::arg_scan_cursor;
 use crate::exec::{Exec, Rng, arg_i64, eq};
 use crate::longdouble;
 use crate::notify;
-use crate::types::{Hash, new_hash};
+use crate::types::Hash;
 use crate::value::{Entry, Value, ValueMut, ValueRef, parse_canonical_i64};
 use resp::ReplyWriter;
 
@@ -64,10 +64,10 @@ fn hash_mut<'a>(ex: &'a mut Exec, key: &[u8]) -> &'a mut Hash {
 /// Sets `field` to `value`, creating the hash if `exists` is false.
 fn put(ex: &mut Exec, key: &[u8], exists: bool, field: &[u8], value: &[u8]) {
     if exists {
-        hash_mut(ex, key).insert(field, value.into());
+        hash_mut(ex, key).insert(field, value);
     } else {
-        let mut hash = new_hash();
-        hash.insert(field, value.into());
+        let mut hash = Hash::new();
+        hash.insert(field, value);
         let now = ex.now_ms;
         ex.db_mut()
             .insert(key, Entry::new(Value::Hash(Box::new(hash)), 0, now));
@@ -78,14 +78,12 @@ fn put(ex: &mut Exec, key: &[u8], exists: bool, field: &[u8], value: &[u8]) {
 fn set_fields(ex: &mut Exec, key: &[u8], pairs: &[&[u8]]) -> Result<usize, Error> {
     let insert_all = |hash: &mut Hash| {
         let pairs = pairs.chunks_exact(2);
-        pairs
-            .filter(|p| hash.insert(p[0], p[1].into()).is_none())
-            .count()
+        pairs.filter(|p| hash.insert(p[0], p[1])).count()
     };
     let added = if live_hash(ex, key)? {
         insert_all(hash_mut(ex, key))
     } else {
-        let mut hash = new_hash();
+        let mut hash = Hash::new();
         let added = insert_all(&mut hash);
         let now = ex.now_ms;
         ex.db_mut()
@@ -197,7 +195,7 @@ pub(crate) fn hdel(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
     let mut removed = 0;
     if fields.iter().any(|f| hash.contains_key(f)) {
         let hash = hash_mut(ex, key);
-        removed = fields.iter().filter(|f| hash.remove(f).is_some()).count();
+        removed = fields.iter().filter(|f| hash.remove(f)).count();
         let emptied = hash.is_empty();
         ex.notify(notify::HASH, "hdel", key);
         if emptied {
@@ -341,11 +339,16 @@ pub(crate) fn hrandfield(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
     // A negative count picks with repetition: the reply grows with the count, not the hash.
     let picks = count.unsigned_abs();
     let elements = picks * per_pick as u64;
+    // A packed hash is indexed once, not walked for every pick.
+    let packed = hash.packed_entries();
     write_repeated_picks(ex.out, picks, elements, RANDOM_REPLY_BYTES_MAX, |out| {
-        let slot = hash
-            .random_slot(&mut rng)
-            .expect("a stored hash is never empty");
-        let (field, value) = hash.slot(slot);
+        let (field, value) = match &packed {
+            Some(all) => all[(rng.next() % all.len() as u64) as usize],
+            None => hash.slot(
+                hash.random_slot(&mut rng)
+                    .expect("a stored hash is never empty"),
+            ),
+        };
         write_pick(out, field, value, with_values);
     })
 }
@@ -364,21 +367,13 @@ pub(crate) fn hscan(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
     };
     let o = parse_scan_options(&args[3..])?;
     let mut found: Vec<&[u8]> = Vec::new();
-    // A compact hash (a listpack, for Redis) is returned whole, whatever the cursor and COUNT.
-    let next = if entry.encoding() == "hashtable" {
-        hash.scan(cursor, o.count, |field, value| {
-            if o.matches(field) {
-                found.push(field);
-                found.push(value);
-            }
-        })
-    } else {
-        for (field, value) in hash.iter().filter(|(f, _)| o.matches(f)) {
+    // A packed hash (a listpack, for Redis) is returned whole, whatever the cursor and COUNT.
+    let next = hash.scan(cursor, o.count, |field, value| {
+        if o.matches(field) {
             found.push(field);
             found.push(value);
         }
-        0
-    };
+    });
     reply_scan(ex.out, next, &found);
     Ok(())
 }
