@@ -465,6 +465,7 @@ mem_one() {
     esac
     # The Raft log holds every write until a snapshot covers it: take one and purge the log, so
     # the row measures the data, as Redis's does.
+    [[ "$name" == redraft ]] && redraft_snapshot "$port"
     after="$(info_field "$port" memory used_memory)"
     rss_after="$(rss_bytes "$pid")"
     M_DELTA=$((after - before))
