@@ -53,6 +53,9 @@ pub trait DiskFile: Send + Sync {
     fn sync(&self) -> io::Result<()>;
     /// Cuts the file to `len` bytes (durable after the next [`DiskFile::sync`]).
     fn truncate(&self, len: u64) -> io::Result<()>;
+    /// Reads `len` bytes at `offset` (written, not necessarily synced); an error if the file is
+    /// shorter.
+    fn read_at(&self, offset: u64, len: usize) -> io::Result<Vec<u8>>;
 }
 
 /// A large file replaced atomically is synced every this many bytes.
@@ -104,11 +107,15 @@ impl Disk for OsDisk {
         let file = if create {
             // O_APPEND: after a truncation every write still lands at the (new) end.
             let _ = std::fs::remove_file(path);
-            let file = OpenOptions::new().create(true).append(true).open(path)?;
+            let file = OpenOptions::new()
+                .create(true)
+                .read(true)
+                .append(true)
+                .open(path)?;
             sync_dir(parent(path))?;
             file
         } else {
-            OpenOptions::new().append(true).open(path)?
+            OpenOptions::new().read(true).append(true).open(path)?
         };
         Ok(Arc::new(OsFile(file)))
     }
@@ -150,5 +157,12 @@ impl DiskFile for OsFile {
 
     fn truncate(&self, len: u64) -> io::Result<()> {
         self.0.set_len(len)
+    }
+
+    fn read_at(&self, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+        use std::os::unix::fs::FileExt;
+        let mut out = vec![0; len];
+        self.0.read_exact_at(&mut out, offset)?;
+        Ok(out)
     }
 }

@@ -118,6 +118,9 @@ pub struct GroupConfig {
     /// Entries kept behind a snapshot, so a peer a little behind is caught up from the log
     /// rather than sent the whole snapshot.
     pub log_keep_entries: u64,
+    /// Record bytes of committed entries the log keeps decoded in memory; older ones are read
+    /// back from the segments when wanted (see `log_store`).
+    pub log_cache_bytes: u64,
     /// Where the files go: the machine's disk, or the simulator's.
     pub disk: Arc<dyn Disk>,
     /// After a storage failure the group reopens itself from its files, retrying this often.
@@ -155,6 +158,7 @@ impl GroupConfig {
             snapshot_entries: 100_000,
             snapshot_bytes: 256 << 20,
             log_keep_entries: 1000,
+            log_cache_bytes: log_store::CACHE_BYTES_DEFAULT,
             disk: Arc::new(OsDisk),
             reopen_interval: Duration::from_secs(1),
             batches_in_flight: 2,
@@ -206,6 +210,8 @@ pub struct Status {
     pub matched: Vec<(NodeId, u64)>,
     pub log_entries: usize,
     pub log_bytes: u64,
+    /// Record bytes of the entries the log keeps decoded in memory.
+    pub log_cached_bytes: u64,
     pub fsync: &'static str,
     /// Times the group reopened itself after a storage failure.
     pub reopens: u64,
@@ -643,6 +649,7 @@ impl Group {
                 .collect(),
             log_entries,
             log_bytes,
+            log_cached_bytes: log.cached_bytes(),
             fsync: log.policy().name(),
             reopens: self.reopens(),
             snapshot_held_us: self.inner.role.snapshot_held_us.load(Ordering::Relaxed),
@@ -690,6 +697,7 @@ async fn start(
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?,
     );
     let log = LogStore::open_on(config.disk.clone(), &config.dir.join("log"), config.fsync)?;
+    log.set_cache_bytes_max(config.log_cache_bytes);
     if config.unsafe_bugs.ack_before_fsync {
         log.set_unsafe_ack_before_fsync();
     }

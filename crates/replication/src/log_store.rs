@@ -11,8 +11,13 @@
 //! reports them flushed, so openraft acknowledges nothing that is not on disk (with `always`). The
 //! vote is written to a new file, fsynced and renamed over the old one before `save_vote` returns.
 //!
-//! Entries since the last purge are also kept in memory: followers are fed from there, and the
-//! snapshot policy bounds how many there are.
+//! The newest entries are also kept in memory, as decoded entries: every uncommitted one, and
+//! committed ones up to [`CACHE_BYTES_DEFAULT`] of records (Redis keeps a 1 MB replication
+//! backlog for the same purpose). Followers and the state machine are fed from there. An older
+//! entry, wanted by a follower that fell behind, is read back from its segment. Without the
+//! bound, the log kept behind a snapshot (a thousand batches of up to thousands of writes each)
+//! and the log between snapshots (up to `snapshot-bytes`) would all sit in memory beside the
+//! data.
 
 use std::collections::VecDeque;
 use std::fmt::Debug;
@@ -36,6 +41,12 @@ pub const SEGMENT_BYTES_MAX: u64 = 64 << 20;
 /// The largest record accepted on recovery (a bigger length field is corruption, not an entry).
 pub const RECORD_BYTES_MAX: usize = 1 << 30;
 const RECORD_HEADER_BYTES: usize = 8;
+/// Records of committed entries kept decoded in memory (see the module documentation).
+pub const CACHE_BYTES_DEFAULT: u64 = 8 << 20;
+/// At most this many bytes of records are read back from the segments for one replication
+/// message (`limited_get_log_entries`): a follower far behind is caught up in steps, and the
+/// log's lock is never held for a long read.
+const READ_BACK_BYTES_MAX: u64 = 4 << 20;
 
 /// Slice-by-16 tables (same checksum as the bytewise default): every append and every replayed
 /// record goes through it.
@@ -86,14 +97,29 @@ struct Segment {
     bytes: u64,
 }
 
+/// Where an entry's record is.
+#[derive(Clone, Copy, Debug)]
+struct Place {
+    log_id: LogId,
+    /// Byte offset of the record in its segment.
+    offset: u64,
+    /// The record's length, header included.
+    len: u32,
+}
+
 struct Inner {
     disk: Arc<dyn Disk>,
     dir: PathBuf,
     state: StateFile,
     committed: Option<LogId>,
-    /// Entries after the last purge, in index order, and where each one's record starts.
-    entries: VecDeque<(Entry, u64)>,
-    /// Index of `entries[0]` when it is not empty.
+    /// Every entry after the last purge, in index order.
+    places: VecDeque<Place>,
+    /// The last `cached.len()` entries of `places`, decoded.
+    cached: VecDeque<Entry>,
+    /// Record bytes of the entries in `cached`.
+    cached_bytes: u64,
+    /// Committed entries are dropped from `cached` (oldest first) past this many bytes.
+    cache_bytes_max: u64,
     segments: Vec<Segment>,
     scratch: Vec<u8>,
     policy: FsyncPolicy,
@@ -344,7 +370,7 @@ impl LogStore {
             .collect();
         names.sort_unstable();
         let purged_index = state.purged.map(|p| p.index);
-        let mut entries: VecDeque<(Entry, u64)> = VecDeque::new();
+        let mut entries: VecDeque<(Entry, Place)> = VecDeque::new();
         let mut segments = Vec::new();
         let count = names.len();
         for (n, first_index) in names.into_iter().enumerate() {
@@ -361,7 +387,12 @@ impl LogStore {
                             entries.pop_back();
                         }
                         if purged_index.is_none_or(|p| index > p) {
-                            entries.push_back((entry, at as u64));
+                            let place = Place {
+                                log_id: entry.log_id(),
+                                offset: at as u64,
+                                len: len as u32,
+                            };
+                            entries.push_back((entry, place));
                         }
                         at += len;
                     }
@@ -402,20 +433,27 @@ impl LogStore {
                     .is_some_and(|(e, _)| e.log_id() == *c)
         });
         let sync = Syncer::start(&*disk, policy)?;
+        let cached_bytes = entries.iter().map(|(_, p)| u64::from(p.len)).sum();
+        let (cached, places) = entries.into_iter().unzip();
+        let mut inner = Inner {
+            disk,
+            dir: dir.to_path_buf(),
+            state,
+            committed,
+            places,
+            cached,
+            cached_bytes,
+            cache_bytes_max: CACHE_BYTES_DEFAULT,
+            segments,
+            scratch: Vec::new(),
+            policy,
+            sync,
+            ack_before_fsync: false,
+            failed: None,
+        };
+        inner.evict();
         Ok(LogStore {
-            inner: Arc::new(Mutex::new(Inner {
-                disk,
-                dir: dir.to_path_buf(),
-                state,
-                committed,
-                entries,
-                segments,
-                scratch: Vec::new(),
-                policy,
-                sync,
-                ack_before_fsync: false,
-                failed: None,
-            })),
+            inner: Arc::new(Mutex::new(inner)),
         })
     }
 
@@ -439,9 +477,22 @@ impl LogStore {
     pub fn size(&self) -> (usize, u64) {
         let inner = self.lock();
         (
-            inner.entries.len(),
+            inner.places.len(),
             inner.segments.iter().map(|s| s.bytes).sum(),
         )
+    }
+
+    /// Record bytes of the entries kept decoded in memory.
+    pub fn cached_bytes(&self) -> u64 {
+        self.lock().cached_bytes
+    }
+
+    /// Changes how many bytes of committed entries stay in memory (see the module
+    /// documentation); 0 keeps only uncommitted ones.
+    pub fn set_cache_bytes_max(&self, bytes: u64) {
+        let mut inner = self.lock();
+        inner.cache_bytes_max = bytes;
+        inner.evict();
     }
 }
 
@@ -456,14 +507,99 @@ impl Inner {
     }
 
     fn first_index(&self) -> Option<u64> {
-        self.entries.front().map(|(e, _)| e.index())
+        self.places.front().map(|p| p.log_id.index)
     }
 
     fn last_log_id(&self) -> Option<LogId> {
-        self.entries
-            .back()
-            .map(|(e, _)| e.log_id())
-            .or(self.state.purged)
+        self.places.back().map(|p| p.log_id).or(self.state.purged)
+    }
+
+    /// Position in `places` of the first entry that is also in `cached`.
+    fn first_cached(&self) -> usize {
+        self.places.len() - self.cached.len()
+    }
+
+    /// Drops committed entries from memory, oldest first, while their records exceed the
+    /// budget. They stay in their segments.
+    fn evict(&mut self) {
+        let committed = self.committed.map(|c| c.index);
+        while self.cached_bytes > self.cache_bytes_max
+            && let Some(front) = self.cached.front()
+            && committed.is_some_and(|c| front.index() <= c)
+        {
+            let len = self.places[self.first_cached()].len;
+            self.cached.pop_front();
+            self.cached_bytes -= u64::from(len);
+        }
+    }
+
+    /// Reads the entries at positions `start..end` of `places` back from their segments, at
+    /// most `bytes_max` of records (at least one entry).
+    fn read_back(&self, start: usize, end: usize, bytes_max: u64) -> io::Result<Vec<Entry>> {
+        let mut out = Vec::new();
+        let mut at = start;
+        let mut read = 0u64;
+        while at < end && (read < bytes_max || out.is_empty()) {
+            let first = self.places[at];
+            let segment = self
+                .segments
+                .partition_point(|s| s.first_index <= first.log_id.index)
+                .checked_sub(1)
+                .map(|i| &self.segments[i])
+                .ok_or_else(|| invalid(format!("no segment holds entry {}", first.log_id)))?;
+            // One read for the run of records in this segment (they are contiguous).
+            let mut stop = at;
+            let mut bytes = 0u64;
+            while stop < end
+                && (stop == at
+                    || (self.places[stop].offset == first.offset + bytes
+                        && read + bytes < bytes_max))
+            {
+                bytes += u64::from(self.places[stop].len);
+                stop += 1;
+            }
+            let data = segment.file.read_at(first.offset, bytes as usize)?;
+            let mut pos = 0;
+            for place in self.places.range(at..stop) {
+                let (entry, len) = decode_record::<Entry>(&data[pos..])?.ok_or_else(|| {
+                    invalid(format!(
+                        "entry {} fails its checksum when read back",
+                        place.log_id
+                    ))
+                })?;
+                if entry.log_id() != place.log_id {
+                    return Err(invalid(format!(
+                        "read back entry {} where {} was",
+                        entry.log_id(),
+                        place.log_id
+                    )));
+                }
+                out.push(entry);
+                pos += len;
+            }
+            read += bytes;
+            at = stop;
+        }
+        Ok(out)
+    }
+
+    /// The entries at positions `start..end`: from memory where cached, else read back (at most
+    /// `bytes_max` of those).
+    fn get(&self, start: usize, end: usize, bytes_max: u64) -> io::Result<Vec<Entry>> {
+        let first_cached = self.first_cached();
+        let mut out = if start < first_cached {
+            let read = self.read_back(start, end.min(first_cached), bytes_max)?;
+            if start + read.len() < first_cached.min(end) {
+                return Ok(read);
+            }
+            read
+        } else {
+            Vec::new()
+        };
+        let from = start.max(first_cached) - first_cached;
+        let to = end.max(first_cached) - first_cached;
+        out.extend(self.cached.range(from..to).cloned());
+        Ok(out)
     }
 
     fn save_state(&mut self) -> io::Result<()> {
@@ -500,7 +636,7 @@ impl Inner {
         let Some(first) = self.first_index() else {
             return (0, 0);
         };
-        let len = self.entries.len() as u64;
+        let len = self.places.len() as u64;
         let start = match range.start_bound() {
             Bound::Included(&s) => s,
             Bound::Excluded(&s) => s + 1,
@@ -524,11 +660,15 @@ impl RaftLogReader<TypeConfig> for LogStore {
     ) -> Result<Vec<Entry>, io::Error> {
         let inner = self.lock();
         let (start, end) = inner.index_range(&range);
-        Ok(inner
-            .entries
-            .range(start..end)
-            .map(|(e, _)| e.clone())
-            .collect())
+        inner.get(start, end, u64::MAX)
+    }
+
+    /// Replication's read: entries no longer in memory are read back at most
+    /// `READ_BACK_BYTES_MAX` at a time.
+    async fn limited_get_log_entries(&mut self, start: u64, end: u64) -> io::Result<Vec<Entry>> {
+        let inner = self.lock();
+        let (start, end) = inner.index_range(&(start..end));
+        inner.get(start, end, READ_BACK_BYTES_MAX)
     }
 
     async fn read_vote(&mut self) -> Result<Option<Vote>, io::Error> {
@@ -563,6 +703,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         // election, and openraft tolerates it lagging (it is a hint, never a promise).
         let mut inner = self.lock();
         inner.committed = committed;
+        inner.evict();
         let mut bytes = Vec::new();
         encode_record(&committed, &mut bytes)?;
         inner
@@ -598,8 +739,14 @@ impl RaftLogStorage<TypeConfig> for LogStore {
                 while let Some(entry) = entries.next_if(|_| {
                     base + (scratch.len() as u64) < SEGMENT_BYTES_MAX || scratch.is_empty()
                 }) {
-                    placed.push((base + scratch.len() as u64, entry.clone()));
+                    let start = scratch.len();
                     encode_record(&entry, &mut scratch)?;
+                    let place = Place {
+                        log_id: entry.log_id(),
+                        offset: base + start as u64,
+                        len: (scratch.len() - start) as u32,
+                    };
+                    placed.push((place, entry));
                 }
                 let segment = inner.segments.last_mut().expect("a segment exists");
                 let written = segment.file.append(&scratch);
@@ -608,10 +755,13 @@ impl RaftLogStorage<TypeConfig> for LogStore {
                     return Err(e);
                 }
                 segment.bytes += scratch.len() as u64;
-                for (offset, entry) in placed {
-                    inner.entries.push_back((entry, offset));
+                for (place, entry) in placed {
+                    inner.places.push_back(place);
+                    inner.cached.push_back(entry);
+                    inner.cached_bytes += u64::from(place.len);
                 }
                 inner.scratch = scratch;
+                inner.evict();
             }
             let file = inner.segments.last().map(|s| s.file.clone());
             match (inner.policy, file) {
@@ -638,12 +788,16 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         let mut inner = self.lock();
         inner.check()?;
         let keep_through = last_log_id.map(|l| l.index);
-        while let Some((entry, offset)) = inner.entries.back() {
-            if keep_through.is_some_and(|k| entry.index() <= k) {
+        while let Some(&place) = inner.places.back() {
+            let (index, offset) = (place.log_id.index, place.offset);
+            if keep_through.is_some_and(|k| index <= k) {
                 break;
             }
-            let (index, offset) = (entry.index(), *offset);
-            inner.entries.pop_back();
+            inner.places.pop_back();
+            // `cached` is a suffix of `places`: the last entry is in it unless it is empty.
+            if inner.cached.pop_back().is_some() {
+                inner.cached_bytes -= u64::from(place.len);
+            }
             // Cut the file where the first removed entry's record started; drop later segments.
             while inner.segments.len() > 1
                 && inner.segments.last().is_some_and(|s| s.first_index > index)
@@ -669,12 +823,15 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         inner.state.purged = Some(log_id);
         inner.save_state()?;
         let mut entries = Vec::new();
-        while inner
-            .entries
-            .front()
-            .is_some_and(|(e, _)| e.index() <= log_id.index)
+        while let Some(place) = inner.places.front().copied()
+            && place.log_id.index <= log_id.index
         {
-            entries.extend(inner.entries.pop_front());
+            inner.places.pop_front();
+            // The first entry was in `cached` only if every entry was.
+            if inner.cached.len() > inner.places.len() {
+                entries.extend(inner.cached.pop_front());
+                inner.cached_bytes -= u64::from(place.len);
+            }
         }
         // A segment goes once every entry in it is purged: the next segment starts at or before
         // the first entry kept.

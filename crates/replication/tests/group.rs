@@ -276,6 +276,9 @@ impl DiskFile for FillableFile {
     fn truncate(&self, len: u64) -> std::io::Result<()> {
         self.inner.truncate(len)
     }
+    fn read_at(&self, offset: u64, len: usize) -> std::io::Result<Vec<u8>> {
+        self.inner.read_at(offset, len)
+    }
 }
 
 /// A cluster of one, configured by `configure`, bootstrapped and leading.

@@ -36,6 +36,26 @@ async fn passes_openraft_storage_suite() {
     Suite::test_all(Builder).await.expect("storage suite");
 }
 
+/// The same store keeping no committed entry in memory: every read of one goes to the disk.
+struct UncachedBuilder;
+
+impl StoreBuilder<TypeConfig, LogStore, StateMachine, tempfile::TempDir> for UncachedBuilder {
+    async fn build(
+        &self,
+    ) -> Result<(tempfile::TempDir, LogStore, StateMachine), StorageError<TypeConfig>> {
+        let (dir, log, sm) = Builder.build().await?;
+        log.set_cache_bytes_max(0);
+        Ok((dir, log, sm))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passes_openraft_storage_suite_reading_committed_entries_from_disk() {
+    Suite::test_all(UncachedBuilder)
+        .await
+        .expect("storage suite");
+}
+
 fn log_id(term: u64, index: u64) -> LogId {
     LogId::new(
         openraft::impls::leader_id_adv::LeaderId { term, node_id: 1 },
@@ -222,4 +242,91 @@ async fn a_committed_hint_beyond_the_log_is_dropped() {
     drop(log);
     let mut log = LogStore::open(dir.path(), FsyncPolicy::Always).unwrap();
     assert_eq!(log.read_committed().await.unwrap(), None);
+}
+
+fn body_of(entry: &Entry) -> Vec<u8> {
+    match &entry.payload {
+        EntryPayload::Normal(batch) => batch.items[0].body.to_vec(),
+        other => panic!("not a normal entry: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn committed_entries_past_the_budget_are_read_back_from_their_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = LogStore::open(dir.path(), FsyncPolicy::Always).unwrap();
+    log.set_cache_bytes_max(0);
+    let body = |i: u64| format!("entry {i} {}", "x".repeat(i as usize));
+    append(&mut log, (1..=50).map(|i| entry(1, i, &body(i))).collect()).await;
+    let all_cached = log.cached_bytes();
+    assert!(all_cached > 0, "uncommitted entries stay in memory");
+    log.save_committed(Some(log_id(1, 40))).await.unwrap();
+    let tail = log.cached_bytes();
+    assert!(
+        tail > 0 && tail < all_cached / 2,
+        "only 41..=50 stay: {tail} of {all_cached}"
+    );
+    let check = |entries: &[Entry], from: u64| {
+        for (k, e) in entries.iter().enumerate() {
+            let i = from + k as u64;
+            assert_eq!(e.log_id(), log_id(1, i));
+            assert_eq!(body_of(e), body(i).into_bytes());
+        }
+    };
+    let entries = log.try_get_log_entries(..).await.unwrap();
+    assert_eq!(entries.len(), 50);
+    check(&entries, 1);
+    let some = log.try_get_log_entries(38..43).await.unwrap();
+    assert_eq!(some.len(), 5);
+    check(&some, 38);
+    let limited = log.limited_get_log_entries(5, 51).await.unwrap();
+    assert!(!limited.is_empty());
+    check(&limited, 5);
+
+    // Truncation (of uncommitted entries) and purge keep the two views in step.
+    log.truncate_after(Some(log_id(1, 45))).await.unwrap();
+    append(&mut log, (46..=47).map(|i| entry(2, i, "new")).collect()).await;
+    log.purge(log_id(1, 20)).await.unwrap();
+    let entries = log.try_get_log_entries(..).await.unwrap();
+    let got: Vec<u64> = entries.iter().map(|e| e.index()).collect();
+    assert_eq!(got, (21..=47).collect::<Vec<_>>());
+    check(&entries[..25], 21);
+    assert_eq!(body_of(&entries[25]), b"new");
+    drop(log);
+
+    // A restart keeps only what the committed hint allows beyond the budget in memory.
+    let mut log = LogStore::open(dir.path(), FsyncPolicy::Always).unwrap();
+    assert_eq!(indexes(&mut log).await, (21..=47).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn a_read_back_spanning_segments_is_whole() {
+    // Entries of 24 MiB: three fill the first 64 MiB segment, the fourth starts another.
+    const BIG: usize = 24 << 20;
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = LogStore::open(dir.path(), FsyncPolicy::Always).unwrap();
+    log.set_cache_bytes_max(0);
+    for i in 1..=4u64 {
+        let body = char::from(b'a' + i as u8).to_string().repeat(BIG);
+        append(&mut log, vec![entry(1, i, &body)]).await;
+    }
+    assert_eq!(segment_files(dir.path()).len(), 2);
+    log.save_committed(Some(log_id(1, 4))).await.unwrap();
+    assert_eq!(log.cached_bytes(), 0);
+    let entries = log.try_get_log_entries(..).await.unwrap();
+    assert_eq!(
+        entries.iter().map(|e| e.index()).collect::<Vec<_>>(),
+        [1, 2, 3, 4]
+    );
+    for e in &entries {
+        let body = body_of(e);
+        assert_eq!(body.len(), BIG);
+        assert!(body.iter().all(|&b| b == b'a' + e.index() as u8));
+    }
+    // Replication's read returns at least one entry, and no more than the read-back bound
+    // allows beyond the first.
+    let limited = log.limited_get_log_entries(1, 5).await.unwrap();
+    assert_eq!(limited.iter().map(|e| e.index()).collect::<Vec<_>>(), [1]);
+    let limited = log.limited_get_log_entries(3, 5).await.unwrap();
+    assert_eq!(limited.iter().map(|e| e.index()).collect::<Vec<_>>(), [3]);
 }

@@ -208,6 +208,9 @@ pub fn render(conn: &Conn, args: &[&[u8]]) -> String {
                     field("appendfsync", &status.fsync);
                     field("raft_log_entries", &status.log_entries);
                     field("raft_log_bytes", &status.log_bytes);
+                    // The part of the log kept in memory (the newest committed entries, up to
+                    // 8 MiB, and every uncommitted one).
+                    field("raft_log_cached_bytes", &status.log_cached_bytes);
                     field("raft_snapshot_index", &status.snapshot_index);
                     // How long the last snapshot held the keyspace still (the fork, as Redis's
                     // latest_fork_usec, when a child serialises it).

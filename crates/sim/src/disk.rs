@@ -260,6 +260,20 @@ impl DiskFile for SimFile {
         })
     }
 
+    fn read_at(&self, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+        let mut state = self.disk.live()?;
+        self.with(&mut state, |file, _| {
+            let start = usize::try_from(offset).unwrap_or(usize::MAX);
+            match file.data.get(start..start.saturating_add(len)) {
+                Some(bytes) => Ok(bytes.to_vec()),
+                None => Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "read past the end of the file",
+                )),
+            }
+        })?
+    }
+
     fn truncate(&self, len: u64) -> io::Result<()> {
         let mut state = self.disk.writable()?;
         self.with(&mut state, |file, _| {
