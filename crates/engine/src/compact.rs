@@ -18,7 +18,7 @@
 use std::cmp::Ordering;
 
 use crate::exec::Rng;
-use crate::robin::{RobinMap, RobinSet};
+use crate::robin::{RobinHash, RobinSet};
 use crate::types::Bytes;
 use crate::value::parse_canonical_i64;
 
@@ -180,7 +180,7 @@ fn fits(s: &[u8]) -> bool {
 pub enum Hash {
     Pack(Pack<2>),
     /// Boxed, so that a packed hash (the common case) keeps the value small.
-    Table(Box<RobinMap<Bytes>>),
+    Table(Box<RobinHash>),
 }
 
 impl Default for Hash {
@@ -217,7 +217,7 @@ impl Hash {
     pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
         match self {
             Hash::Pack(p) => p.find(field).map(|at| p.record_at(at).0[1]),
-            Hash::Table(t) => t.get(field).map(|v| &**v),
+            Hash::Table(t) => t.get(field),
         }
     }
 
@@ -241,16 +241,16 @@ impl Hash {
             }
         }
         match self {
-            Hash::Table(t) => t.insert(field, value.into()).is_none(),
+            Hash::Table(t) => t.insert(field, value),
             Hash::Pack(_) => unreachable!("converted above"),
         }
     }
 
     fn convert(&mut self) {
         if let Hash::Pack(p) = self {
-            let mut table = RobinMap::new();
+            let mut table = RobinHash::new();
             for (_, [field, value]) in p.records() {
-                table.insert(field, value.into());
+                table.insert(field, value);
             }
             *self = Hash::Table(Box::new(table));
         }
@@ -260,7 +260,7 @@ impl Hash {
     pub fn remove(&mut self, field: &[u8]) -> bool {
         match self {
             Hash::Pack(p) => p.find(field).map(|at| p.remove_at(at)).is_some(),
-            Hash::Table(t) => t.remove(field).is_some(),
+            Hash::Table(t) => t.remove(field),
         }
     }
 
@@ -288,7 +288,7 @@ impl Hash {
                 p.records().for_each(|(_, [f, v])| visit(f, v));
                 0
             }
-            Hash::Table(t) => t.scan(cursor, count, |f, v| visit(f, v)),
+            Hash::Table(t) => t.scan(cursor, count, visit),
         }
     }
 
@@ -308,10 +308,7 @@ impl Hash {
                 let [f, v] = p.record_at(p.offset_of(index)).0;
                 (f, v)
             }
-            Hash::Table(t) => {
-                let (f, v) = t.slot(index);
-                (f, v)
-            }
+            Hash::Table(t) => t.slot(index),
         }
     }
 
@@ -352,7 +349,7 @@ fn random_distinct_indexes(len: usize, count: usize, rng: &mut Rng) -> Vec<usize
 /// The fields and values of a [`Hash`].
 pub enum HashIter<'a> {
     Pack(Records<'a, 2>),
-    Table(crate::robin::Iter<'a, Bytes>),
+    Table(crate::robin::Iter<'a, true>),
 }
 
 impl<'a> Iterator for HashIter<'a> {
@@ -361,7 +358,7 @@ impl<'a> Iterator for HashIter<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         match self {
             HashIter::Pack(r) => r.next().map(|(_, [f, v])| (f, v)),
-            HashIter::Table(t) => t.next().map(|(f, v)| (f, &**v)),
+            HashIter::Table(t) => t.next(),
         }
     }
 }
@@ -433,7 +430,7 @@ impl Set {
     pub fn contains(&self, member: &[u8]) -> bool {
         match self {
             Set::Pack { pack, .. } => pack.find(member).is_some(),
-            Set::Table(t) => t.contains(member),
+            Set::Table(t) => t.contains_key(member),
         }
     }
 
@@ -467,7 +464,7 @@ impl Set {
             }
         }
         match self {
-            Set::Table(t) => t.insert(member),
+            Set::Table(t) => t.insert(member, &[]),
             Set::Pack { .. } => unreachable!("converted above"),
         }
     }
@@ -476,7 +473,7 @@ impl Set {
         if let Set::Pack { pack, .. } = self {
             let mut table = RobinSet::new();
             for (_, [member]) in pack.records() {
-                table.insert(member);
+                table.insert(member, &[]);
             }
             *self = Set::Table(Box::new(table));
         }
@@ -493,7 +490,7 @@ impl Set {
     pub fn iter(&self) -> SetIter<'_> {
         match self {
             Set::Pack { pack, .. } => SetIter::Pack(pack.records()),
-            Set::Table(t) => SetIter::Table(t.members()),
+            Set::Table(t) => SetIter::Table(t.iter()),
         }
     }
 
@@ -504,7 +501,7 @@ impl Set {
                 pack.records().for_each(|(_, [m])| visit(m));
                 0
             }
-            Set::Table(t) => t.scan(cursor, count, visit),
+            Set::Table(t) => t.scan(cursor, count, |m, _| visit(m)),
         }
     }
 
@@ -535,7 +532,7 @@ impl Set {
     pub(crate) fn slot(&self, index: usize) -> &[u8] {
         match self {
             Set::Pack { pack, .. } => pack.record_at(pack.offset_of(index)).0[0],
-            Set::Table(t) => t.slot(index),
+            Set::Table(t) => t.slot(index).0,
         }
     }
 
@@ -619,7 +616,7 @@ impl Hash {
 /// The members of a [`Set`].
 pub enum SetIter<'a> {
     Pack(Records<'a, 1>),
-    Table(crate::robin::Iter<'a, ()>),
+    Table(crate::robin::Iter<'a, false>),
 }
 
 impl<'a> Iterator for SetIter<'a> {

@@ -36,7 +36,6 @@
 //! data, so clients cannot craft members that share a home slot (with a known seed, probing
 //! would degrade to O(n)), and every replica and restart hashes alike.
 
-use std::cmp::Ordering;
 use std::collections::HashSet;
 use std::hash::BuildHasher;
 
@@ -59,30 +58,74 @@ fn hash_of(key: &[u8]) -> u64 {
     collection_hasher().hash_one(key)
 }
 
-#[derive(Clone, Debug)]
-struct Slot<V> {
-    hash: u64,
-    key: Bytes,
-    value: V,
-}
+/// An element: one allocation holding the key, then (in a map with values) the value and the
+/// key's length as a varint *at the end*, read backwards. A slot is that one pointer (16 bytes,
+/// `None` free by the niche), not a stored hash plus two allocations: a hash of a million
+/// fields took 108 bytes a field that way against Redis's 80. The hash is computed again from the
+/// key where the order is needed (a probe past an unequal key, a resize, a scan step).
+type Record = Box<[u8]>;
 
-impl<V> Slot<V> {
-    fn order(&self, hash: u64, key: &[u8]) -> Ordering {
-        (self.hash, &*self.key).cmp(&(hash, key))
+fn encode<const VALUES: bool>(key: &[u8], value: &[u8]) -> Record {
+    if !VALUES {
+        debug_assert!(value.is_empty());
+        return key.into();
     }
+    let mut out = Vec::with_capacity(key.len() + value.len() + 10);
+    out.extend_from_slice(key);
+    out.extend_from_slice(value);
+    let mut len = key.len();
+    let mut tail = [0u8; 10];
+    let mut n = 0;
+    loop {
+        tail[n] = (len & 0x7f) as u8;
+        len >>= 7;
+        n += 1;
+        if len == 0 {
+            break;
+        }
+    }
+    // Low group first, so that reading backwards from the end meets it last: every byte but
+    // that one carries the continuation bit.
+    for (i, b) in tail[..n].iter().enumerate() {
+        out.push(if i == 0 { *b } else { b | 0x80 });
+    }
+    out.into_boxed_slice()
 }
 
-/// A map from byte strings to `V`, iterated in the order of the keys' hashes.
+/// Splits a record into its key and value.
+fn split<const VALUES: bool>(record: &[u8]) -> (&[u8], &[u8]) {
+    if !VALUES {
+        return (record, &[]);
+    }
+    let mut end = record.len();
+    let mut len = 0usize;
+    loop {
+        end -= 1;
+        let byte = record[end];
+        len = (len << 7) | usize::from(byte & 0x7f);
+        if byte & 0x80 == 0 {
+            break;
+        }
+    }
+    (&record[..len], &record[len..end])
+}
+
+fn key_of<const VALUES: bool>(record: &[u8]) -> &[u8] {
+    split::<VALUES>(record).0
+}
+
+/// A map from byte strings to byte strings (`VALUES`), or a set of byte strings (not
+/// `VALUES`), iterated in the order of the keys' hashes.
 #[derive(Clone, Debug)]
-pub struct RobinMap<V> {
+pub struct RobinMap<const VALUES: bool> {
     /// `1 << bits` home slots, then as many more as elements displaced past the last one need.
     /// Empty (no allocation) while the map is.
-    slots: Vec<Option<Slot<V>>>,
+    slots: Vec<Option<Record>>,
     len: usize,
     bits: u32,
 }
 
-impl<V> Default for RobinMap<V> {
+impl<const VALUES: bool> Default for RobinMap<VALUES> {
     fn default() -> Self {
         RobinMap {
             slots: Vec::new(),
@@ -93,13 +136,13 @@ impl<V> Default for RobinMap<V> {
 }
 
 /// Equal contents, whatever the capacity: both iterate in the same `(hash, key)` order.
-impl<V: PartialEq> PartialEq for RobinMap<V> {
+impl<const VALUES: bool> PartialEq for RobinMap<VALUES> {
     fn eq(&self, other: &Self) -> bool {
         self.len == other.len && self.iter().eq(other.iter())
     }
 }
 
-impl<V> RobinMap<V> {
+impl<const VALUES: bool> RobinMap<VALUES> {
     pub fn new() -> Self {
         Self::default()
     }
@@ -120,49 +163,52 @@ impl<V> RobinMap<V> {
         (hash >> (64 - self.bits)) as usize
     }
 
+    fn record(&self, index: usize) -> &[u8] {
+        self.slots[index].as_deref().expect("an occupied slot")
+    }
+
     /// The slot holding `key` (`Ok`), or the slot it would be inserted at (`Err`).
     fn search(&self, hash: u64, key: &[u8]) -> Result<usize, usize> {
         let mut i = self.home(hash);
-        while let Some(Some(slot)) = self.slots.get(i) {
-            match slot.order(hash, key) {
-                Ordering::Less => i += 1,
-                Ordering::Equal => return Ok(i),
-                Ordering::Greater => break,
+        while let Some(Some(record)) = self.slots.get(i) {
+            let k = key_of::<VALUES>(record);
+            if k == key {
+                return Ok(i);
             }
+            if (hash_of(k), k) > (hash, key) {
+                break;
+            }
+            i += 1;
         }
         Err(i)
     }
 
-    fn find(&self, key: &[u8]) -> Option<&Slot<V>> {
+    fn find(&self, key: &[u8]) -> Option<&[u8]> {
         let i = self.search(hash_of(key), key).ok()?;
-        self.slots[i].as_ref()
+        Some(self.record(i))
     }
 
-    pub fn get(&self, key: &[u8]) -> Option<&V> {
-        self.find(key).map(|s| &s.value)
-    }
-
-    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut V> {
-        let i = self.search(hash_of(key), key).ok()?;
-        self.slots[i].as_mut().map(|s| &mut s.value)
+    /// The value of `key` (empty in a set).
+    pub fn get(&self, key: &[u8]) -> Option<&[u8]> {
+        self.find(key).map(|r| split::<VALUES>(r).1)
     }
 
     pub fn contains_key(&self, key: &[u8]) -> bool {
         self.find(key).is_some()
     }
 
-    /// Inserts or replaces; returns the value replaced. The key is converted to an owned one
-    /// only when it is new (so `&[u8]` costs no allocation for an existing key, and an owned
-    /// key is moved in without a copy).
-    pub fn insert<K: AsRef<[u8]> + Into<Bytes>>(&mut self, key: K, value: V) -> Option<V> {
-        let hash = hash_of(key.as_ref());
+    /// Inserts or replaces; true if `key` is new.
+    pub fn insert(&mut self, key: &[u8], value: &[u8]) -> bool {
+        let hash = hash_of(key);
         if self.slots.is_empty() {
             self.rebuild(BITS_MIN);
         }
-        let at = match self.search(hash, key.as_ref()) {
+        let at = match self.search(hash, key) {
             Ok(i) => {
-                let slot = self.slots[i].as_mut().expect("search found it");
-                return Some(std::mem::replace(&mut slot.value, value));
+                if VALUES {
+                    self.slots[i] = Some(encode::<VALUES>(key, value));
+                }
+                return false;
             }
             Err(at) => at,
         };
@@ -175,30 +221,32 @@ impl<V> RobinMap<V> {
             }
         };
         self.slots[at..=empty].rotate_right(1);
-        self.slots[at] = Some(Slot {
-            hash,
-            key: key.into(),
-            value,
-        });
+        self.slots[at] = Some(encode::<VALUES>(key, value));
         self.len += 1;
         if self.len * LOAD_MAX_DENOMINATOR > self.buckets() * LOAD_MAX_NUMERATOR {
             self.rebuild(self.bits + 1);
         }
-        None
+        true
     }
 
-    pub fn remove(&mut self, key: &[u8]) -> Option<V> {
-        let i = self.search(hash_of(key), key).ok()?;
-        Some(self.remove_at(i).1)
+    /// Removes `key`; true if it was there.
+    pub fn remove(&mut self, key: &[u8]) -> bool {
+        match self.search(hash_of(key), key) {
+            Ok(i) => {
+                self.remove_at(i);
+                true
+            }
+            Err(_) => false,
+        }
     }
 
-    /// Removes the element in slot `index` (which must be occupied).
-    fn remove_at(&mut self, index: usize) -> (Bytes, V) {
-        let slot = self.slots[index].take().expect("an occupied slot");
+    /// Removes the element in slot `index` (which must be occupied), returning its record.
+    fn remove_at(&mut self, index: usize) -> Record {
+        let record = self.slots[index].take().expect("an occupied slot");
         // Backward shift: pull each displaced successor one slot closer to its home.
         let mut i = index;
         while let Some(Some(next)) = self.slots.get(i + 1) {
-            if self.home(next.hash) > i {
+            if self.home(hash_of(key_of::<VALUES>(next))) > i {
                 break;
             }
             self.slots.swap(i, i + 1);
@@ -213,7 +261,7 @@ impl<V> RobinMap<V> {
         } else if self.bits > BITS_MIN && self.len * LOAD_MIN_DENOMINATOR < self.buckets() {
             self.rebuild(self.bits - 1);
         }
-        (slot.key, slot.value)
+        record
     }
 
     /// The table's size, as `log2` of its home slots. With the contents and the seed it fixes
@@ -235,22 +283,22 @@ impl<V> RobinMap<V> {
     fn rebuild(&mut self, bits: u32) {
         let old = std::mem::take(&mut self.slots);
         self.bits = bits;
-        let mut slots: Vec<Option<Slot<V>>> = Vec::with_capacity(self.buckets());
+        let mut slots: Vec<Option<Record>> = Vec::with_capacity(self.buckets());
         slots.resize_with(self.buckets(), || None);
         let mut next = 0;
-        for slot in old.into_iter().flatten() {
-            let i = self.home(slot.hash).max(next);
+        for record in old.into_iter().flatten() {
+            let i = self.home(hash_of(key_of::<VALUES>(&record))).max(next);
             if i == slots.len() {
                 slots.push(None);
             }
-            slots[i] = Some(slot);
+            slots[i] = Some(record);
             next = i + 1;
         }
         self.slots = slots;
     }
 
     /// Every element, in hash order.
-    pub fn iter(&self) -> Iter<'_, V> {
+    pub fn iter(&self) -> Iter<'_, VALUES> {
         Iter(self.slots.iter().flatten())
     }
 
@@ -265,24 +313,26 @@ impl<V> RobinMap<V> {
         &'a self,
         cursor: u64,
         count: usize,
-        mut visit: impl FnMut(&'a [u8], &'a V),
+        mut visit: impl FnMut(&'a [u8], &'a [u8]),
     ) -> u64 {
         assert!(count > 0, "a scan step visits at least one element");
         let start = self.home(cursor).min(self.slots.len());
         let mut visited = 0;
         let mut last_hash = None;
-        for slot in self.slots[start..].iter().flatten() {
+        for record in self.slots[start..].iter().flatten() {
+            let (key, value) = split::<VALUES>(record);
+            let hash = hash_of(key);
             // Only the run displaced into the cursor's home slot can come before the cursor.
-            if slot.hash < cursor {
+            if hash < cursor {
                 continue;
             }
-            if visited >= count && last_hash != Some(slot.hash) {
+            if visited >= count && last_hash != Some(hash) {
                 // Larger than a hash already visited, so never 0.
-                return slot.hash;
+                return hash;
             }
-            visit(&slot.key, &slot.value);
+            visit(key, value);
             visited += 1;
-            last_hash = Some(slot.hash);
+            last_hash = Some(hash);
         }
         0
     }
@@ -308,14 +358,18 @@ impl<V> RobinMap<V> {
     }
 
     /// The element in slot `index`, as returned by `random_slot`.
-    pub(crate) fn slot(&self, index: usize) -> (&[u8], &V) {
-        let slot = self.slots[index].as_ref().expect("an occupied slot");
-        (&slot.key, &slot.value)
+    pub(crate) fn slot(&self, index: usize) -> (&[u8], &[u8]) {
+        split::<VALUES>(self.record(index))
     }
 
-    /// Removes the element in slot `index`, as returned by `random_slot`.
-    pub(crate) fn take_slot(&mut self, index: usize) -> (Bytes, V) {
-        self.remove_at(index)
+    /// Removes the element in slot `index`, as returned by `random_slot`; returns its key.
+    pub(crate) fn take_slot(&mut self, index: usize) -> Bytes {
+        let record = self.remove_at(index);
+        if VALUES {
+            key_of::<VALUES>(&record).into()
+        } else {
+            record
+        }
     }
 
     /// The slots of every element, in order.
@@ -354,127 +408,61 @@ impl<V> RobinMap<V> {
 }
 
 /// The elements of a [`RobinMap`], in hash order.
-pub struct Iter<'a, V>(std::iter::Flatten<std::slice::Iter<'a, Option<Slot<V>>>>);
+pub struct Iter<'a, const VALUES: bool>(std::iter::Flatten<std::slice::Iter<'a, Option<Record>>>);
 
-impl<'a, V> Iterator for Iter<'a, V> {
-    type Item = (&'a [u8], &'a V);
+impl<'a, const VALUES: bool> Iterator for Iter<'a, VALUES> {
+    type Item = (&'a [u8], &'a [u8]);
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.0.next().map(|s| (&*s.key, &s.value))
+        self.0.next().map(|r| split::<VALUES>(r))
     }
 }
 
-impl<'a, V> IntoIterator for &'a RobinMap<V> {
-    type Item = (&'a [u8], &'a V);
-    type IntoIter = Iter<'a, V>;
+impl<'a, const VALUES: bool> IntoIterator for &'a RobinMap<VALUES> {
+    type Item = (&'a [u8], &'a [u8]);
+    type IntoIter = Iter<'a, VALUES>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.iter()
     }
 }
 
-/// A set of byte strings, iterated in the order of their hashes.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct RobinSet(RobinMap<()>);
-
-impl RobinSet {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn contains(&self, member: &[u8]) -> bool {
-        self.0.contains_key(member)
-    }
-
-    /// Adds a member; true if it was not there. Converted to an owned key only when new.
-    pub fn insert<K: AsRef<[u8]> + Into<Bytes>>(&mut self, member: K) -> bool {
-        self.0.insert(member, ()).is_none()
-    }
-
-    pub fn remove(&mut self, member: &[u8]) -> bool {
-        self.0.remove(member).is_some()
-    }
-
-    /// Every member, in hash order.
-    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
-        self.0.keys()
-    }
-
-    /// Every member (with the map's unit value), as a nameable iterator.
-    pub(crate) fn members(&self) -> Iter<'_, ()> {
-        self.0.iter()
-    }
-
-    /// See [`RobinMap::scan`].
-    pub fn scan<'a>(&'a self, cursor: u64, count: usize, mut visit: impl FnMut(&'a [u8])) -> u64 {
-        self.0.scan(cursor, count, |k, _| visit(k))
-    }
-
-    /// See [`RobinMap::layout_bits`].
-    pub(crate) fn layout_bits(&self) -> u32 {
-        self.0.layout_bits()
-    }
-
-    /// See [`RobinMap::set_layout_bits`].
-    pub(crate) fn set_layout_bits(&mut self, bits: u32) {
-        self.0.set_layout_bits(bits)
-    }
-
-    /// See [`RobinMap::random_slot`].
-    pub(crate) fn random_slot(&self, rng: &mut Rng) -> Option<usize> {
-        self.0.random_slot(rng)
-    }
-
-    pub(crate) fn slot(&self, index: usize) -> &[u8] {
-        self.0.slot(index).0
-    }
-
-    pub(crate) fn take_slot(&mut self, index: usize) -> Bytes {
-        self.0.take_slot(index).0
-    }
-
-    /// See [`RobinMap::random_distinct_slots`].
-    pub(crate) fn random_distinct_slots(&self, count: usize, rng: &mut Rng) -> Vec<usize> {
-        self.0.random_distinct_slots(count, rng)
-    }
-}
+/// The table of a large hash.
+pub type RobinHash = RobinMap<true>;
+/// The table of a large set: its records are the members themselves.
+pub type RobinSet = RobinMap<false>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::{Strategy, any, prop_assert, prop_assert_eq, prop_oneof, proptest};
+    use std::cmp::Ordering;
     use std::collections::{BTreeMap, BTreeSet};
 
-    impl<V> RobinMap<V> {
+    impl<const VALUES: bool> RobinMap<VALUES> {
         /// Checks the layout the module documentation promises.
         fn check_invariants(&self) {
-            let occupied: Vec<(usize, &Slot<V>)> = self
+            let occupied: Vec<(usize, u64, &[u8])> = self
                 .slots
                 .iter()
                 .enumerate()
-                .filter_map(|(i, s)| s.as_ref().map(|s| (i, s)))
+                .filter_map(|(i, s)| {
+                    let key = key_of::<VALUES>(s.as_deref()?);
+                    Some((i, hash_of(key), key))
+                })
                 .collect();
             assert_eq!(occupied.len(), self.len);
             for pair in occupied.windows(2) {
-                let (a, b) = (pair[0].1, pair[1].1);
-                assert_eq!(a.order(b.hash, &b.key), Ordering::Less, "out of order");
+                let (a, b) = ((pair[0].1, pair[0].2), (pair[1].1, pair[1].2));
+                assert_eq!(a.cmp(&b), Ordering::Less, "out of order");
             }
-            for &(i, slot) in &occupied {
-                let home = self.home(slot.hash);
+            for &(i, hash, _) in &occupied {
+                let home = self.home(hash);
                 assert!(home <= i, "an element before its home slot");
                 assert!(
                     self.slots[home..i].iter().all(Option::is_some),
                     "a gap between an element and its home slot"
                 );
-                assert_eq!(slot.hash, hash_of(&slot.key));
             }
             if self.len > 0 {
                 assert!(self.slots.len() >= self.buckets());
@@ -490,22 +478,52 @@ mod tests {
         format!("k{n}").into_bytes()
     }
 
+    fn value(n: u32) -> Vec<u8> {
+        // Lengths from 0 up, some past a one-byte varint for the key length's neighbour.
+        vec![b'v'; (n % 200) as usize]
+    }
+
+    #[test]
+    fn records_split_back_into_key_and_value() {
+        for (k, v) in [
+            (0, 0),
+            (1, 0),
+            (0, 5),
+            (127, 3),
+            (128, 0),
+            (300, 1),
+            (20_000, 7),
+        ] {
+            let (key, value) = (vec![b'k'; k], vec![0x80u8; v]);
+            let record = encode::<true>(&key, &value);
+            assert_eq!(split::<true>(&record), (&key[..], &value[..]), "{k} {v}");
+        }
+        assert_eq!(
+            split::<false>(&encode::<false>(b"m", b"")),
+            (&b"m"[..], &b""[..])
+        );
+    }
+
+    #[test]
+    fn a_slot_is_one_pointer() {
+        assert_eq!(std::mem::size_of::<Option<Record>>(), 16);
+    }
+
     #[test]
     fn maps_insert_replace_get_and_remove() {
-        let mut m: RobinMap<u32> = RobinMap::new();
+        let mut m: RobinHash = RobinMap::new();
         assert_eq!(m.get(b"x"), None);
-        assert_eq!(m.remove(b"x"), None);
+        assert!(!m.remove(b"x"));
         for n in 0..1000 {
-            assert_eq!(m.insert(&key(n)[..], n), None);
+            assert!(m.insert(&key(n), &value(n)));
             m.check_invariants();
         }
         assert_eq!(m.len(), 1000);
-        assert_eq!(m.insert(key(7), 70), Some(7));
-        assert_eq!(m.get(&key(7)), Some(&70));
-        *m.get_mut(&key(8)).unwrap() = 80;
-        assert_eq!(m.get(&key(8)), Some(&80));
+        assert!(!m.insert(&key(7), b"seventy"));
+        assert_eq!(m.get(&key(7)), Some(&b"seventy"[..]));
+        assert_eq!(m.get(&key(150)), Some(&value(150)[..]));
         for n in (0..1000).step_by(2) {
-            assert!(m.remove(&key(n)).is_some());
+            assert!(m.remove(&key(n)));
             assert!(!m.contains_key(&key(n)));
             m.check_invariants();
         }
@@ -519,16 +537,16 @@ mod tests {
 
     #[test]
     fn iteration_is_in_hash_order_and_equality_ignores_capacity() {
-        let mut grown: RobinMap<()> = RobinMap::new();
+        let mut grown = RobinSet::new();
         for n in 0..5000 {
-            grown.insert(key(n), ());
+            grown.insert(&key(n), b"");
         }
         for n in 100..5000 {
             grown.remove(&key(n));
         }
-        let mut fresh: RobinMap<()> = RobinMap::new();
+        let mut fresh = RobinSet::new();
         for n in (0..100).rev() {
-            fresh.insert(key(n), ());
+            fresh.insert(&key(n), b"");
         }
         assert_eq!(grown, fresh);
         let hashes: Vec<u64> = grown.keys().map(hash_of).collect();
@@ -539,9 +557,9 @@ mod tests {
 
     /// Scans `map` to the end, changing it between calls with `between`.
     fn full_scan(
-        map: &mut RobinMap<()>,
+        map: &mut RobinSet,
         count: usize,
-        mut between: impl FnMut(&mut RobinMap<()>, usize),
+        mut between: impl FnMut(&mut RobinSet, usize),
     ) -> Vec<Vec<u8>> {
         let mut seen = Vec::new();
         let mut cursor = 0;
@@ -557,9 +575,9 @@ mod tests {
 
     #[test]
     fn a_scan_returns_each_element_once_when_nothing_changes() {
-        let mut m = RobinMap::new();
+        let mut m = RobinSet::new();
         for n in 0..3000 {
-            m.insert(key(n), ());
+            m.insert(&key(n), b"");
         }
         for count in [1, 7, 100, 5000] {
             let seen = full_scan(&mut m, count, |_, _| {});
@@ -573,14 +591,14 @@ mod tests {
     fn a_scan_survives_growth_and_shrinking_between_calls() {
         // Keys 0..1000 stay for the whole scan; between calls the table grows to 64k elements,
         // then shrinks back below the start.
-        let mut m = RobinMap::new();
+        let mut m = RobinSet::new();
         for n in 0..1000 {
-            m.insert(key(n), ());
+            m.insert(&key(n), b"");
         }
         let seen = full_scan(&mut m, 10, |m, call| {
             if call < 30 {
                 for n in 0..2000 {
-                    m.insert(key(1_000_000 + call as u32 * 2000 + n), ());
+                    m.insert(&key(1_000_000 + call as u32 * 2000 + n), b"");
                 }
             } else if call < 60 {
                 for n in 0..2000 {
@@ -598,9 +616,9 @@ mod tests {
     #[test]
     fn a_scan_step_reads_count_elements_not_the_table() {
         // 100k elements; a step from the middle visits `count`, not everything after it.
-        let mut m = RobinMap::new();
+        let mut m = RobinSet::new();
         for n in 0..100_000 {
-            m.insert(key(n), ());
+            m.insert(&key(n), b"");
         }
         let mut visited = 0;
         let next = m.scan(u64::MAX / 2, 10, |_, _| visited += 1);
@@ -610,9 +628,9 @@ mod tests {
 
     #[test]
     fn random_slots_cover_every_element_roughly_evenly() {
-        let mut m = RobinMap::new();
+        let mut m = RobinSet::new();
         for n in 0..50 {
-            m.insert(key(n), ());
+            m.insert(&key(n), b"");
         }
         let mut rng = Rng::new(7);
         let mut hits: BTreeMap<Vec<u8>, u32> = BTreeMap::new();
@@ -623,7 +641,7 @@ mod tests {
         assert_eq!(hits.len(), 50);
         // 1000 expected each; a fair draw stays within ±20% with overwhelming probability.
         assert!(hits.values().all(|&h| (800..1200).contains(&h)), "{hits:?}");
-        assert_eq!(RobinMap::<()>::new().random_slot(&mut rng), None);
+        assert_eq!(RobinSet::new().random_slot(&mut rng), None);
     }
 
     #[derive(Debug, Clone)]
@@ -644,22 +662,23 @@ mod tests {
     proptest! {
         #[test]
         fn behaves_like_a_btree_map(ops in proptest::collection::vec(op(), 0..600)) {
-            let mut m: RobinMap<u16> = RobinMap::new();
-            let mut model: BTreeMap<Vec<u8>, u16> = BTreeMap::new();
+            let mut m = RobinHash::new();
+            let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
             for op in ops {
                 match op {
                     Op::Insert(n) => {
-                        let k = key(u32::from(n));
-                        prop_assert_eq!(m.insert(&k[..], n), model.insert(k, n));
+                        let (k, v) = (key(u32::from(n)), value(u32::from(n) * 7));
+                        prop_assert_eq!(m.insert(&k, &v), model.insert(k, v).is_none());
                     }
                     Op::Remove(n) => {
                         let k = key(u32::from(n));
-                        prop_assert_eq!(m.remove(&k), model.remove(&k));
+                        prop_assert_eq!(m.remove(&k), model.remove(&k).is_some());
                     }
                     Op::TakeRandom(seed) => {
                         match m.random_slot(&mut Rng::new(seed)) {
                             Some(i) => {
-                                let (k, v) = m.take_slot(i);
+                                let v = m.slot(i).1.to_vec();
+                                let k = m.take_slot(i);
                                 prop_assert_eq!(model.remove(&k[..]), Some(v));
                             }
                             None => prop_assert!(model.is_empty()),
@@ -668,9 +687,10 @@ mod tests {
                 }
                 m.check_invariants();
             }
-            let mut got: Vec<(Vec<u8>, u16)> = m.iter().map(|(k, v)| (k.to_vec(), *v)).collect();
+            let mut got: Vec<(Vec<u8>, Vec<u8>)> =
+                m.iter().map(|(k, v)| (k.to_vec(), v.to_vec())).collect();
             got.sort();
-            let want: Vec<(Vec<u8>, u16)> = model.into_iter().collect();
+            let want: Vec<(Vec<u8>, Vec<u8>)> = model.into_iter().collect();
             prop_assert_eq!(got, want);
         }
     }
