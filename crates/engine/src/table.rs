@@ -28,8 +28,11 @@ impl Flags {
     pub const ALLOW_BUSY: Flags = Flags(1 << 11);
     pub const NO_MULTI: Flags = Flags(1 << 12);
     pub const SKIP_SLOWLOG: Flags = Flags(1 << 13);
+    /// Where the keys are depends on the arguments (a key count, a STORE option): the key
+    /// columns do not say; [`CommandSpec::keys_in`] parses them.
+    pub const MOVABLE_KEYS: Flags = Flags(1 << 14);
 
-    const NAMES: [(Flags, &'static str); 14] = [
+    const NAMES: [(Flags, &'static str); 15] = [
         (Flags::WRITE, "write"),
         (Flags::READONLY, "readonly"),
         (Flags::DENYOOM, "denyoom"),
@@ -44,6 +47,7 @@ impl Flags {
         (Flags::ALLOW_BUSY, "allow_busy"),
         (Flags::NO_MULTI, "no_multi"),
         (Flags::SKIP_SLOWLOG, "skip_slowlog"),
+        (Flags::MOVABLE_KEYS, "movablekeys"),
     ];
 
     pub const fn with(self, other: Flags) -> Flags {
@@ -145,7 +149,55 @@ impl CommandSpec {
         self.flags.contains(Flags::WRITE)
     }
 
-    /// Positions of the keys in `args` (the command name is position 0).
+    /// Positions of the keys in `args` (the command name is position 0), movable ones
+    /// included, as COMMAND GETKEYS reports them. None when the arguments do not say where the
+    /// keys are (a key count that is not a number, or more than the arguments there are).
+    pub fn keys_in(&self, args: &[&[u8]]) -> Option<Vec<usize>> {
+        if !self.flags.contains(Flags::MOVABLE_KEYS) {
+            return Some(self.key_positions(args.len()));
+        }
+        // The key count's position: the keys follow it.
+        let counted_at = match self.name {
+            "zunion" | "zinter" | "zdiff" | "zintercard" | "sintercard" | "lmpop" | "zmpop" => 1,
+            "zunionstore" | "zinterstore" | "zdiffstore" | "blmpop" | "bzmpop" => 2,
+            "sort" => {
+                // The key, and the target of STORE (the last one given counts).
+                let mut keys = vec![1];
+                let mut i = 2;
+                while i < args.len() {
+                    let word = args[i].to_ascii_lowercase();
+                    match word.as_slice() {
+                        b"store" if i + 1 < args.len() => {
+                            keys.truncate(1);
+                            keys.push(i + 1);
+                            i += 2;
+                        }
+                        b"by" | b"get" => i += 2,
+                        b"limit" => i += 3,
+                        _ => i += 1,
+                    }
+                }
+                return Some(keys);
+            }
+            // SORT_RO has no STORE: its key is the first argument, whatever follows.
+            _ => return Some(self.key_positions(args.len())),
+        };
+        let count: usize = std::str::from_utf8(args.get(counted_at)?)
+            .ok()?
+            .parse()
+            .ok()?;
+        let first = counted_at + 1;
+        if count == 0 || first + count > args.len() {
+            return None;
+        }
+        // A destination before the count (the STORE forms) is a key too.
+        let mut keys: Vec<usize> = self.key_positions(args.len().min(counted_at));
+        keys.extend(first..first + count);
+        Some(keys)
+    }
+
+    /// Positions of the keys in `args` (the command name is position 0), from the key columns
+    /// alone (see [`CommandSpec::keys_in`] for commands whose keys move).
     pub fn key_positions(&self, argc: usize) -> Vec<usize> {
         let (first, last, step) = self.keys;
         if first <= 0 || step <= 0 {
@@ -705,7 +757,7 @@ pub static TABLE: &[CommandSpec] = &[
     engine(
         "lmpop",
         -4,
-        W,
+        W.with(Flags::MOVABLE_KEYS),
         NO_KEYS,
         "list",
         "7.0.0",
@@ -978,7 +1030,7 @@ pub static TABLE: &[CommandSpec] = &[
     engine(
         "sintercard",
         -3,
-        R,
+        R.with(Flags::MOVABLE_KEYS),
         NO_KEYS,
         "set",
         "7.0.0",
@@ -1271,7 +1323,7 @@ pub static TABLE: &[CommandSpec] = &[
     engine(
         "zmpop",
         -4,
-        W,
+        W.with(Flags::MOVABLE_KEYS),
         NO_KEYS,
         "sorted_set",
         "7.0.0",
@@ -1281,7 +1333,7 @@ pub static TABLE: &[CommandSpec] = &[
     engine(
         "zunion",
         -3,
-        R,
+        R.with(Flags::MOVABLE_KEYS),
         NO_KEYS,
         "sorted_set",
         "6.2.0",
@@ -1291,7 +1343,7 @@ pub static TABLE: &[CommandSpec] = &[
     engine(
         "zinter",
         -3,
-        R,
+        R.with(Flags::MOVABLE_KEYS),
         NO_KEYS,
         "sorted_set",
         "6.2.0",
@@ -1301,7 +1353,7 @@ pub static TABLE: &[CommandSpec] = &[
     engine(
         "zdiff",
         -3,
-        R,
+        R.with(Flags::MOVABLE_KEYS),
         NO_KEYS,
         "sorted_set",
         "6.2.0",
@@ -1311,7 +1363,7 @@ pub static TABLE: &[CommandSpec] = &[
     engine(
         "zunionstore",
         -4,
-        WD,
+        WD.with(Flags::MOVABLE_KEYS),
         KEY1,
         "sorted_set",
         "2.0.0",
@@ -1321,7 +1373,7 @@ pub static TABLE: &[CommandSpec] = &[
     engine(
         "zinterstore",
         -4,
-        WD,
+        WD.with(Flags::MOVABLE_KEYS),
         KEY1,
         "sorted_set",
         "2.0.0",
@@ -1331,7 +1383,7 @@ pub static TABLE: &[CommandSpec] = &[
     engine(
         "zdiffstore",
         -4,
-        WD,
+        WD.with(Flags::MOVABLE_KEYS),
         KEY1,
         "sorted_set",
         "6.2.0",
@@ -1341,7 +1393,7 @@ pub static TABLE: &[CommandSpec] = &[
     engine(
         "zintercard",
         -3,
-        R,
+        R.with(Flags::MOVABLE_KEYS),
         NO_KEYS,
         "sorted_set",
         "7.0.0",
@@ -1831,7 +1883,7 @@ pub static TABLE: &[CommandSpec] = &[
     engine(
         "sort",
         -2,
-        WD,
+        WD.with(Flags::MOVABLE_KEYS),
         KEY1,
         "generic",
         "1.0.0",
@@ -1841,7 +1893,7 @@ pub static TABLE: &[CommandSpec] = &[
     engine(
         "sort_ro",
         -2,
-        R,
+        R.with(Flags::MOVABLE_KEYS),
         KEY1,
         "generic",
         "7.0.0",
@@ -1892,7 +1944,7 @@ pub static TABLE: &[CommandSpec] = &[
     engine(
         "blmpop",
         -5,
-        WB,
+        WB.with(Flags::MOVABLE_KEYS),
         NO_KEYS,
         "list",
         "7.0.0",
@@ -1922,7 +1974,7 @@ pub static TABLE: &[CommandSpec] = &[
     engine(
         "bzmpop",
         -5,
-        WB,
+        WB.with(Flags::MOVABLE_KEYS),
         NO_KEYS,
         "sorted_set",
         "7.0.0",
@@ -2116,5 +2168,54 @@ mod tests {
         assert_eq!(lookup(b"del").unwrap().key_positions(4), vec![1, 2, 3]);
         assert_eq!(lookup(b"bitop").unwrap().key_positions(5), vec![2, 3, 4]);
         assert!(lookup(b"ping").unwrap().key_positions(1).is_empty());
+    }
+
+    #[test]
+    fn movable_keys_are_found_in_the_arguments() {
+        fn keys(line: &str) -> Option<Vec<String>> {
+            let args: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
+            let spec = lookup(args[0]).expect("a command");
+            assert!(spec.flags.names().any(|n| n == "movablekeys"), "{line}");
+            let positions = spec.keys_in(&args)?;
+            Some(
+                positions
+                    .iter()
+                    .map(|&i| String::from_utf8_lossy(args[i]).into())
+                    .collect(),
+            )
+        }
+        fn some(v: &[&str]) -> Option<Vec<String>> {
+            Some(v.iter().map(|s| s.to_string()).collect())
+        }
+        assert_eq!(
+            keys("zunionstore d 2 a b weights 1 2"),
+            some(&["d", "a", "b"])
+        );
+        assert_eq!(keys("zinterstore d 1 a"), some(&["d", "a"]));
+        assert_eq!(keys("zdiffstore d 2 a b"), some(&["d", "a", "b"]));
+        assert_eq!(keys("zunion 2 a b withscores"), some(&["a", "b"]));
+        assert_eq!(keys("zintercard 2 a b limit 3"), some(&["a", "b"]));
+        assert_eq!(keys("sintercard 3 a b c"), some(&["a", "b", "c"]));
+        assert_eq!(keys("lmpop 2 a b left count 2"), some(&["a", "b"]));
+        assert_eq!(keys("blmpop 0.5 2 a b left"), some(&["a", "b"]));
+        assert_eq!(keys("zmpop 1 a min"), some(&["a"]));
+        assert_eq!(keys("bzmpop 0 1 a max"), some(&["a"]));
+        assert_eq!(
+            keys("sort k by w_* limit 0 5 get # store dst"),
+            some(&["k", "dst"])
+        );
+        assert_eq!(keys("sort k alpha desc"), some(&["k"]));
+        assert_eq!(keys("sort_ro k by w_* get #"), some(&["k"]));
+        // A count the arguments cannot hold, or none at all.
+        assert_eq!(keys("zunion 3 a b"), None);
+        assert_eq!(keys("lmpop 0 a left"), None);
+        assert_eq!(keys("zinterstore d x a"), None);
+        assert!(
+            !lookup(b"get")
+                .unwrap()
+                .flags
+                .names()
+                .any(|n| n == "movablekeys")
+        );
     }
 }

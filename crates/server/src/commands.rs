@@ -886,7 +886,9 @@ fn command_(conn: &mut Conn, args: &[&[u8]]) -> Result<Flow, Error> {
                     "ERR Invalid number of arguments specified for command",
                 ));
             }
-            let positions = spec.key_positions(target.len());
+            let Some(positions) = spec.keys_in(target) else {
+                return Err(Error::msg("ERR Invalid arguments specified for command"));
+            };
             if positions.is_empty() {
                 return Err(Error::msg("ERR The command has no key arguments"));
             }

@@ -314,6 +314,30 @@ fn info_and_command_are_well_formed() {
         .query(&mut c)
         .unwrap();
     assert_eq!(keys, vec!["a", "b"]);
+    // Movable keys (what cluster clients ask for to route ZUNIONSTORE and friends).
+    let keys: Vec<String> = redis::cmd("COMMAND")
+        .arg(&[
+            "GETKEYS",
+            "ZUNIONSTORE",
+            "dst",
+            "2",
+            "a",
+            "b",
+            "WEIGHTS",
+            "1",
+            "2",
+        ])
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(keys, vec!["dst", "a", "b"]);
+    let refused = redis::cmd("COMMAND")
+        .arg(&["GETKEYS", "LMPOP", "3", "a", "LEFT"])
+        .query::<Vec<String>>(&mut c)
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("Invalid arguments specified"),
+        "{refused}"
+    );
 }
 
 #[test]
