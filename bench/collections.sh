@@ -16,8 +16,9 @@
 #     /proc/PID/stat fields 14+15, before/after each run),
 #   * memory: used_memory delta per element after loading one big hash, one
 #     big set, one big sorted set (N elements `member:%09d`, 1000 per
-#     HSET/SADD/ZADD via redis-cli --pipe), and N keys holding a 10-field hash
-#     each; every memory row runs on freshly started servers, one at a time.
+#     HSET/SADD/ZADD via redis-cli --pipe), N keys holding a 10-field hash
+#     each and N keys holding a 10-member sorted set each; every memory row
+#     runs on freshly started servers, one at a time.
 # Rows: built-in redis-benchmark tests lpush, lpop, sadd, hset, spop, zadd,
 # lrange_100 (-t <test>, keys mylist/myset/myhash/myzset) and the custom
 # commands ZRANGE zbench 0 99, ZRANGEBYSCORE zbench 100 199, ZSCORE, HGET,
@@ -151,6 +152,7 @@ fmt_int() { awk -v x="$1" 'BEGIN { if (x !~ /^[0-9.]+$/) print x; else printf "%
 #   set     SADD KEY member:%09d ...           (BATCH members per command)
 #   zset    ZADD KEY <index> member:%09d ...   (BATCH members per command)
 #   objects HSET KEY%09d field0 value-0 ... field9 value-9   (one per key)
+#   zobjects ZADD KEY%09d 0 member-0 ... 9 member-9          (one per key)
 # ---------------------------------------------------------------------------
 gen() {
     python3 - "$1" "$2" "$3" "$BATCH" <<'EOF'
@@ -161,9 +163,13 @@ out = sys.stdout.buffer
 def bulk(b):
     return b"$%d\r\n%s\r\n" % (len(b), b)
 
-if kind == "objects":
-    tail = b"".join(bulk(b"field%d" % j) + bulk(b"value-%d" % j) for j in range(10))
-    head = b"*22\r\n$4\r\nHSET\r\n"
+if kind in ("objects", "zobjects"):
+    if kind == "objects":
+        tail = b"".join(bulk(b"field%d" % j) + bulk(b"value-%d" % j) for j in range(10))
+        head = b"*22\r\n$4\r\nHSET\r\n"
+    else:
+        tail = b"".join(bulk(b"%d" % j) + bulk(b"member-%d" % j) for j in range(10))
+        head = b"*22\r\n$4\r\nZADD\r\n"
     klen = len(key) + 9
     buf = []
     for i in range(n):
@@ -193,7 +199,7 @@ EOF
 # load PORT KIND KEY N: pipe gen output into the server, check the reply count
 load() {
     local port="$1" kind="$2" key="$3" n="$4" expect out
-    if [[ "$kind" == objects ]]; then expect="$n"; else expect=$(((n + BATCH - 1) / BATCH)); fi
+    if [[ "$kind" == objects || "$kind" == zobjects ]]; then expect="$n"; else expect=$(((n + BATCH - 1) / BATCH)); fi
     out="$(gen "$kind" "$key" "$n" | timeout 900 "$REDIS_CLI" -h 127.0.0.1 -p "$port" --pipe 2>&1)" \
         || die "redis-cli --pipe failed on port $port ($kind $key $n): $out"
     grep -q "errors: 0, replies: $expect" <<<"$out" \
@@ -462,6 +468,11 @@ mem_one() {
             expect_eq "$name: DBSIZE" "$(cli "$port" dbsize)" "$n"
             expect_eq "$name: HLEN obj:$(printf %09d $((n - 1)))" "$(cli "$port" hlen "obj:$(printf %09d $((n - 1)))")" 10
             expect_eq "$name: HGET obj:000000000 field9" "$(cli "$port" hget obj:000000000 field9)" value-9 ;;
+        zobjects)
+            load "$port" zobjects zobj: "$n"
+            expect_eq "$name: DBSIZE" "$(cli "$port" dbsize)" "$n"
+            expect_eq "$name: ZCARD zobj:$(printf %09d $((n - 1)))" "$(cli "$port" zcard "zobj:$(printf %09d $((n - 1)))")" 10
+            expect_eq "$name: ZSCORE zobj:000000000 member-9" "$(cli "$port" zscore zobj:000000000 member-9)" 9 ;;
     esac
     # The Raft log holds every write until a snapshot covers it: take one and purge the log, so
     # the row measures the data, as Redis's does.
@@ -480,7 +491,8 @@ if ((DO_MEMORY)); then
     for spec in "hash|one hash, $MEM_ELEMENTS fields|field|HSET HLEN HGET" \
                 "set|one set, $MEM_ELEMENTS members|member|SADD SCARD" \
                 "zset|one sorted set, $MEM_ELEMENTS members|member|ZADD ZCARD ZSCORE" \
-                "objects|$MEM_ELEMENTS keys × 10-field hash|key|HSET HLEN HGET DBSIZE"; do
+                "objects|$MEM_ELEMENTS keys × 10-field hash|key|HSET HLEN HGET DBSIZE" \
+                "zobjects|$MEM_ELEMENTS keys × 10-member sorted set|key|ZADD ZCARD ZSCORE DBSIZE"; do
         IFS='|' read -r kind label unit needs <<<"$spec"
         read -r -a MEM_NEEDS <<<"$needs"
         log "memory: $label: redis"
@@ -497,6 +509,7 @@ if ((DO_MEMORY)); then
     echo
     echo "- one hash: \`HSET bighash member:%09d <index> ...\`, one set: \`SADD bigset member:%09d ...\`, one sorted set: \`ZADD bigzset <index> member:%09d ...\` ($BATCH elements per command)"
     echo "- 10-field hash per key: \`HSET obj:%09d field0 value-0 ... field9 value-9\`"
+    echo "- 10-member sorted set per key: \`ZADD zobj:%09d 0 member-0 ... 9 member-9\`"
     echo
     unsupported_note
     echo "bytes/elem = (used_memory after − before) / elements (per key for the 10-field-hash row); RSS likewise from VmRSS. ratio = Redraft / Redis (lower is better)."

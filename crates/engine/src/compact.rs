@@ -48,14 +48,14 @@ impl<const W: usize> Pack<W> {
     }
 
     /// Reads the string at byte `at`: it and the offset after it.
-    fn string_at(&self, at: usize) -> (&[u8], usize) {
+    pub(crate) fn string_at(&self, at: usize) -> (&[u8], usize) {
         let len = self.bytes[at] as usize;
         let end = at + 1 + len;
         (&self.bytes[at + 1..end], end)
     }
 
     /// The record at byte `at`, and the offset of the next one.
-    fn record_at(&self, mut at: usize) -> ([&[u8]; W], usize) {
+    pub(crate) fn record_at(&self, mut at: usize) -> ([&[u8]; W], usize) {
         let mut record = [&[][..]; W];
         for part in &mut record {
             let (s, next) = self.string_at(at);
@@ -71,7 +71,7 @@ impl<const W: usize> Pack<W> {
     }
 
     /// The byte offset of the record whose key is `key`.
-    fn find(&self, key: &[u8]) -> Option<usize> {
+    pub(crate) fn find(&self, key: &[u8]) -> Option<usize> {
         let mut at = 0;
         while at < self.bytes.len() {
             let (k, _) = self.string_at(at);
@@ -84,7 +84,7 @@ impl<const W: usize> Pack<W> {
     }
 
     /// The byte offset of the `index`th record (or the end).
-    fn offset_of(&self, index: usize) -> usize {
+    pub(crate) fn offset_of(&self, index: usize) -> usize {
         self.records()
             .nth(index)
             .map_or(self.bytes.len(), |(at, _)| at)
@@ -95,7 +95,11 @@ impl<const W: usize> Pack<W> {
     }
 
     /// Replaces the bytes `range` with `with`, reallocating to the exact new size.
-    fn splice(&mut self, range: std::ops::Range<usize>, with: impl IntoIterator<Item = u8>) {
+    pub(crate) fn splice(
+        &mut self,
+        range: std::ops::Range<usize>,
+        with: impl IntoIterator<Item = u8>,
+    ) {
         let mut bytes = std::mem::take(&mut self.bytes).into_vec();
         bytes.splice(range, with);
         self.bytes = bytes.into_boxed_slice();
@@ -115,7 +119,7 @@ impl<const W: usize> Pack<W> {
     }
 
     /// Inserts a record before byte `at` (the end to append).
-    fn insert_at(&mut self, at: usize, record: [&[u8]; W]) {
+    pub(crate) fn insert_at(&mut self, at: usize, record: [&[u8]; W]) {
         let encoded = Self::encode(&record);
         if at == self.bytes.len() {
             let mut bytes = std::mem::take(&mut self.bytes).into_vec();
@@ -128,19 +132,30 @@ impl<const W: usize> Pack<W> {
         self.records += 1;
     }
 
+    /// Bytes in the pack (the offset of its end).
+    pub(crate) fn byte_len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Removes the bytes `range`, which hold `records` whole records.
+    pub(crate) fn remove_bytes(&mut self, range: std::ops::Range<usize>, records: usize) {
+        self.splice(range, []);
+        self.records -= records as u32;
+    }
+
     pub fn push(&mut self, record: [&[u8]; W]) {
         self.insert_at(self.bytes.len(), record);
     }
 
     /// Removes the record at byte `at`.
-    fn remove_at(&mut self, at: usize) {
+    pub(crate) fn remove_at(&mut self, at: usize) {
         let end = self.record_at(at).1;
         self.splice(at..end, []);
         self.records -= 1;
     }
 
     /// Replaces string `part` of the record at byte `at`.
-    fn replace_part(&mut self, at: usize, part: usize, with: &[u8]) {
+    pub(crate) fn replace_part(&mut self, at: usize, part: usize, with: &[u8]) {
         let mut start = at;
         for _ in 0..part {
             start = self.string_at(start).1;

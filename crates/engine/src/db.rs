@@ -175,7 +175,7 @@ enum Object {
     List(Box<List>),
     Hash(Hash),
     Set(Set),
-    ZSet(Box<ZSet>),
+    ZSet(ZSet),
 }
 
 impl Object {
@@ -196,7 +196,7 @@ impl Object {
             Object::List(l) => Value::List(l),
             Object::Hash(h) => Value::Hash(Box::new(h)),
             Object::Set(s) => Value::Set(Box::new(s)),
-            Object::ZSet(z) => Value::ZSet(z),
+            Object::ZSet(z) => Value::ZSet(Box::new(z)),
             Object::Free { .. } => panic!("an entry points at a freed object"),
         }
     }
@@ -494,7 +494,7 @@ impl Db {
                     Value::List(l) => Object::List(l),
                     Value::Hash(h) => Object::Hash(*h),
                     Value::Set(s) => Object::Set(*s),
-                    Value::ZSet(z) => Object::ZSet(z),
+                    Value::ZSet(z) => Object::ZSet(*z),
                     Value::Int(_) => unreachable!("numbers are stored inline"),
                 };
                 payload_object = self.objects.insert(object);

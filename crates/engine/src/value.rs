@@ -170,9 +170,9 @@ impl EntryRef<'_> {
     }
 
     /// Redis's OBJECT ENCODING name. Hashes and sets report their representation (see
-    /// `compact`): a packed hash is a `listpack`, a packed set an `intset` or a `listpack` (as
-    /// in Redis 7.2; 7.0 kept small sets of strings in a hash table). Lists and sorted sets are
-    /// not packed yet: they report Redis's compact encodings at Redis's default thresholds
+    /// `compact`, `zset`): a packed hash or sorted set is a `listpack`, a packed set an `intset`
+    /// or a `listpack` (as in Redis 7.2; 7.0 kept small sets of strings in a hash table). Lists
+    /// are not packed yet: they report Redis's compact encodings at Redis's default thresholds
     /// (128 entries, 64-byte elements), following the current contents.
     pub fn encoding(&self) -> &'static str {
         const ENTRIES_MAX: usize = 128;
@@ -189,7 +189,7 @@ impl EntryRef<'_> {
             ValueRef::Hash(h) if h.is_packed() => "listpack",
             ValueRef::Hash(_) => "hashtable",
             ValueRef::Set(s) => s.encoding(),
-            ValueRef::ZSet(z) if small(z.len(), z.iter().map(|(m, _)| m.len())) => "listpack",
+            ValueRef::ZSet(z) if z.is_packed() => "listpack",
             ValueRef::ZSet(_) => "skiplist",
         }
     }

@@ -18,11 +18,17 @@
 //! come from a generator seeded with a constant all the same, so the same writes build the same
 //! structure.
 //!
+//! A sorted set of at most 128 members of at most 64 bytes (Redis's `zset-max-listpack-*`
+//! defaults) is none of this: it is packed in one allocation, member and score (8 bytes) after
+//! member and score in (score, member) order, as Redis's listpack, and searched front to back
+//! (see [`ZSet`]). It becomes a [`SkipList`] past those sizes, one way, as in Redis.
+//!
 //! Scores are never NaN, and -0 is stored as 0 (Redis's compact encoding does that too, and it
 //! keeps `==` and the order consistent).
 
 use std::hash::BuildHasher;
 
+use crate::compact::{PACK_ELEMENT_BYTES_MAX, PACK_ENTRIES_MAX, Pack};
 use crate::types::{Bytes, collection_hasher};
 
 /// No node: the end of a list, an empty bucket.
@@ -107,8 +113,9 @@ impl LexBound<'_> {
     }
 }
 
+/// The skiplist and hash table of a sorted set past the packed sizes (see [`ZSet`]).
 #[derive(Clone)]
-pub struct ZSet {
+pub struct SkipList {
     /// The arena; slot 0 is the header.
     nodes: Vec<Node>,
     /// Free slots of `nodes`.
@@ -125,7 +132,7 @@ pub struct ZSet {
     level_state: u64,
 }
 
-impl Default for ZSet {
+impl Default for SkipList {
     fn default() -> Self {
         let header = Node {
             member: Bytes::default(),
@@ -134,7 +141,7 @@ impl Default for ZSet {
             chain: NIL,
             links: vec![Link { next: NIL, span: 0 }; LEVELS_MAX].into_boxed_slice(),
         };
-        ZSet {
+        SkipList {
             nodes: vec![header],
             free: Vec::new(),
             buckets: Vec::new(),
@@ -146,13 +153,13 @@ impl Default for ZSet {
     }
 }
 
-impl PartialEq for ZSet {
+impl PartialEq for SkipList {
     fn eq(&self, other: &Self) -> bool {
         self.len == other.len && self.iter().eq(other.iter())
     }
 }
 
-impl std::fmt::Debug for ZSet {
+impl std::fmt::Debug for SkipList {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list().entries(self.iter()).finish()
     }
@@ -162,7 +169,7 @@ fn hash(member: &[u8]) -> u64 {
     collection_hasher().hash_one(member)
 }
 
-impl ZSet {
+impl SkipList {
     pub fn len(&self) -> usize {
         self.len
     }
@@ -206,26 +213,26 @@ impl ZSet {
     }
 
     /// Members in (score, member) order.
-    pub fn iter(&self) -> Iter<'_> {
+    pub fn iter(&self) -> SkipIter<'_> {
         self.range(0, self.len)
     }
 
     /// The elements of ranks `start..end` (0-based, in ascending order), `end <= len()`.
-    pub fn range(&self, start: usize, end: usize) -> Iter<'_> {
+    pub fn range(&self, start: usize, end: usize) -> SkipIter<'_> {
         assert!(
             end <= self.len,
             "range end {end} past {} elements",
             self.len
         );
         if start >= end {
-            return Iter {
+            return SkipIter {
                 zset: self,
                 front: NIL,
                 back: NIL,
                 remaining: 0,
             };
         }
-        Iter {
+        SkipIter {
             zset: self,
             front: self.node_at(start),
             back: self.node_at(end - 1),
@@ -598,9 +605,9 @@ impl ZSet {
     /// Shrinks the hash table and the arena once they are mostly empty.
     fn after_removal(&mut self) {
         if self.len == 0 {
-            *self = ZSet {
+            *self = SkipList {
                 level_state: self.level_state,
-                ..ZSet::default()
+                ..SkipList::default()
             };
             return;
         }
@@ -620,9 +627,9 @@ impl ZSet {
             elements.push((std::mem::take(&mut n.member), n.score));
             x = n.links[0].next;
         }
-        let mut fresh = ZSet {
+        let mut fresh = SkipList {
             level_state: self.level_state,
-            ..ZSet::default()
+            ..SkipList::default()
         };
         fresh.nodes.reserve(elements.len());
         for (member, score) in elements {
@@ -686,14 +693,14 @@ impl ZSet {
 
 /// Elements of a rank range, from either end.
 #[derive(Clone)]
-pub struct Iter<'a> {
-    zset: &'a ZSet,
+pub struct SkipIter<'a> {
+    zset: &'a SkipList,
     front: u32,
     back: u32,
     remaining: usize,
 }
 
-impl<'a> Iterator for Iter<'a> {
+impl<'a> Iterator for SkipIter<'a> {
     type Item = (&'a [u8], f64);
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -711,7 +718,7 @@ impl<'a> Iterator for Iter<'a> {
     }
 }
 
-impl DoubleEndedIterator for Iter<'_> {
+impl DoubleEndedIterator for SkipIter<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
         if self.remaining == 0 {
             return None;
@@ -720,6 +727,348 @@ impl DoubleEndedIterator for Iter<'_> {
         self.back = n.prev;
         self.remaining -= 1;
         Some((&n.member, n.score))
+    }
+}
+
+impl ExactSizeIterator for SkipIter<'_> {}
+
+/// A sorted set: packed while small, then a [`SkipList`] (see the module documentation).
+#[derive(Clone, PartialEq, Debug)]
+pub enum ZSet {
+    /// Records of (member, score as `encode_score` writes it), in (score, member) order.
+    Pack(Pack<2>),
+    List(Box<SkipList>),
+}
+
+impl Default for ZSet {
+    fn default() -> Self {
+        ZSet::Pack(Pack::default())
+    }
+}
+
+/// A packed score: an integral score of magnitude below 2^47 as the fewest little-endian two's
+/// complement bytes that hold it (none for 0), any other as its 8 f64 bytes. Scores are mostly
+/// small integers (ranks, counts, timestamps in seconds), and Redis's listpack stores those as
+/// integers too: a 10-member set with scores 0..9 takes 110 bytes, not 180.
+fn encode_score(score: f64, out: &mut [u8; 8]) -> &[u8] {
+    const INT_MAX: f64 = (1u64 << 47) as f64;
+    if score.fract() == 0.0 && score.abs() < INT_MAX {
+        let n = score as i64;
+        let bytes = n.to_le_bytes();
+        // Drop high bytes that only repeat the sign.
+        let mut len = 8;
+        while len > 0 && {
+            let sign = if len >= 2 {
+                (bytes[len - 2] as i8) >> 7
+            } else {
+                0
+            };
+            bytes[len - 1] as i8 == sign && (len >= 2 || bytes[0] == 0)
+        } {
+            len -= 1;
+        }
+        out[..len].copy_from_slice(&bytes[..len]);
+        return &out[..len];
+    }
+    *out = score.to_le_bytes();
+    &out[..]
+}
+
+fn score_of(bytes: &[u8]) -> f64 {
+    if let Ok(raw) = <[u8; 8]>::try_from(bytes) {
+        return f64::from_le_bytes(raw);
+    }
+    let mut raw = [0u8; 8];
+    raw[..bytes.len()].copy_from_slice(bytes);
+    // Sign-extend from the last byte given.
+    let shift = 64 - 8 * bytes.len() as u32;
+    if bytes.is_empty() {
+        return 0.0;
+    }
+    ((i64::from_le_bytes(raw) << shift) >> shift) as f64
+}
+
+fn before(a: (f64, &[u8]), score: f64, member: &[u8]) -> bool {
+    a.0 < score || (a.0 == score && a.1 < member)
+}
+
+impl ZSet {
+    /// A sorted set that is a skiplist from the start (DUMP payloads and snapshots of one).
+    pub fn skiplist() -> ZSet {
+        ZSet::List(Box::default())
+    }
+
+    pub fn is_packed(&self) -> bool {
+        matches!(self, ZSet::Pack(_))
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            ZSet::Pack(p) => p.len(),
+            ZSet::List(l) => l.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every element of a pack, in order.
+    fn entries(p: &Pack<2>) -> impl DoubleEndedIterator<Item = (&[u8], f64)> + '_ {
+        p.records()
+            .map(|(_, [m, s])| (m, score_of(s)))
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    pub fn score(&self, member: &[u8]) -> Option<f64> {
+        match self {
+            ZSet::Pack(p) => p.find(member).map(|at| score_of(p.record_at(at).0[1])),
+            ZSet::List(l) => l.score(member),
+        }
+    }
+
+    /// Adds a member or changes its score; true if it was new.
+    pub fn insert(&mut self, member: &[u8], score: f64) -> bool {
+        assert!(!score.is_nan(), "a NaN score reached the sorted set");
+        let score = if score == 0.0 { 0.0 } else { score };
+        if let ZSet::Pack(p) = self {
+            let existing = p.find(member);
+            let new = existing.is_none();
+            if new && (p.len() >= PACK_ENTRIES_MAX || member.len() > PACK_ELEMENT_BYTES_MAX) {
+                self.convert();
+            } else {
+                if let Some(at) = existing {
+                    if score_of(p.record_at(at).0[1]) == score {
+                        return false;
+                    }
+                    p.remove_at(at);
+                }
+                let at = p
+                    .records()
+                    .find(|(_, [m, s])| !before((score_of(s), m), score, member))
+                    .map_or(p.byte_len(), |(at, _)| at);
+                p.insert_at(at, [member, encode_score(score, &mut [0; 8])]);
+                return new;
+            }
+        }
+        match self {
+            ZSet::List(l) => l.insert(member, score),
+            ZSet::Pack(_) => unreachable!("converted above"),
+        }
+    }
+
+    fn convert(&mut self) {
+        if let ZSet::Pack(p) = self {
+            let mut list = SkipList::default();
+            for (member, score) in Self::entries(p) {
+                list.insert(member, score);
+            }
+            *self = ZSet::List(Box::new(list));
+        }
+    }
+
+    /// Removes a member; true if it was there.
+    pub fn remove(&mut self, member: &[u8]) -> bool {
+        match self {
+            ZSet::Pack(p) => p.find(member).map(|at| p.remove_at(at)).is_some(),
+            ZSet::List(l) => l.remove(member),
+        }
+    }
+
+    /// Members in (score, member) order.
+    pub fn iter(&self) -> Iter<'_> {
+        self.range(0, self.len())
+    }
+
+    /// The elements of ranks `start..end` (0-based, in ascending order), `end <= len()`.
+    pub fn range(&self, start: usize, end: usize) -> Iter<'_> {
+        match self {
+            ZSet::Pack(p) => {
+                assert!(end <= p.len(), "range end {end} past {} elements", p.len());
+                let taken = end.saturating_sub(start);
+                let all = p.records().skip(start).take(taken);
+                Iter::Pack(
+                    all.map(|(_, [m, s])| (m, score_of(s)))
+                        .collect::<Vec<_>>()
+                        .into_iter(),
+                )
+            }
+            ZSet::List(l) => Iter::List(l.range(start, end)),
+        }
+    }
+
+    /// The 0-based rank of `member` in ascending order.
+    pub fn rank(&self, member: &[u8]) -> Option<usize> {
+        match self {
+            ZSet::Pack(p) => p.records().position(|(_, [m, _])| m == member),
+            ZSet::List(l) => l.rank(member),
+        }
+    }
+
+    /// The element at a 0-based rank in ascending order.
+    pub fn get_by_rank(&self, rank: usize) -> Option<(&[u8], f64)> {
+        match self {
+            ZSet::Pack(p) => p.records().nth(rank).map(|(_, [m, s])| (m, score_of(s))),
+            ZSet::List(l) => l.get_by_rank(rank),
+        }
+    }
+
+    /// How many elements score less than `score`.
+    pub fn count_below(&self, score: f64) -> usize {
+        match self {
+            ZSet::Pack(p) => Self::entries(p).take_while(|e| e.1 < score).count(),
+            ZSet::List(l) => l.count_below(score),
+        }
+    }
+
+    /// How many elements score at most `score`.
+    pub fn count_at_most(&self, score: f64) -> usize {
+        match self {
+            ZSet::Pack(p) => Self::entries(p).take_while(|e| e.1 <= score).count(),
+            ZSet::List(l) => l.count_at_most(score),
+        }
+    }
+
+    /// See [`SkipList::lex_ranks`]: the same definition, over the packed elements.
+    pub fn lex_ranks(&self, min: LexBound, max: LexBound, reverse: bool) -> (usize, usize) {
+        let p = match self {
+            ZSet::Pack(p) => p,
+            ZSet::List(l) => return l.lex_ranks(min, max, reverse),
+        };
+        let all: Vec<(&[u8], f64)> = Self::entries(p).collect();
+        let (Some(first), Some(last)) = (all.first(), all.last()) else {
+            return (0, 0);
+        };
+        if LexBound::empty_between(min, max) {
+            return (0, 0);
+        }
+        if first.1 == last.1 {
+            let lo = all
+                .iter()
+                .take_while(|(m, _)| !min.admits_from_below(m))
+                .count();
+            let hi = all
+                .iter()
+                .take_while(|(m, _)| max.admits_from_above(m))
+                .count();
+            return (lo, hi.max(lo));
+        }
+        if !min.admits_from_below(last.0) || !max.admits_from_above(first.0) {
+            return (0, 0);
+        }
+        if reverse {
+            let Some(skipped) = all.iter().rev().position(|(m, _)| max.admits_from_above(m)) else {
+                return (0, 0);
+            };
+            let hi = all.len() - skipped;
+            let taken = all[..hi]
+                .iter()
+                .rev()
+                .take_while(|(m, _)| min.admits_from_below(m))
+                .count();
+            (hi - taken, hi)
+        } else {
+            let Some(lo) = all.iter().position(|(m, _)| min.admits_from_below(m)) else {
+                return (0, 0);
+            };
+            let taken = all[lo..]
+                .iter()
+                .take_while(|(m, _)| max.admits_from_above(m))
+                .count();
+            (lo, lo + taken)
+        }
+    }
+
+    /// Removes the elements of ranks `start..end`, handing each to `removed` in ascending
+    /// order.
+    pub fn remove_range(&mut self, start: usize, end: usize, mut removed: impl FnMut(Bytes, f64)) {
+        match self {
+            ZSet::Pack(p) => {
+                assert!(end <= p.len(), "range end {end} past {} elements", p.len());
+                if start >= end {
+                    return;
+                }
+                let (from, to) = (p.offset_of(start), p.offset_of(end));
+                for (_, [m, s]) in p.records().skip(start).take(end - start) {
+                    removed(m.into(), score_of(s));
+                }
+                p.remove_bytes(from..to, end - start);
+            }
+            ZSet::List(l) => l.remove_range(start, end, removed),
+        }
+    }
+
+    /// See [`SkipList::scan`]; a packed set is visited whole, returning 0.
+    pub fn scan<'a>(
+        &'a self,
+        cursor: u64,
+        count: usize,
+        mut visit: impl FnMut(&'a [u8], f64),
+    ) -> u64 {
+        match self {
+            ZSet::Pack(p) => {
+                p.records().for_each(|(_, [m, s])| visit(m, score_of(s)));
+                0
+            }
+            ZSet::List(l) => l.scan(cursor, count, visit),
+        }
+    }
+
+    /// Rebuilds a packed sorted set from elements in their stored order, checking what a pack
+    /// promises (strictly increasing (score, member), no repeated member, no NaN, within the
+    /// limits): None if a payload breaks any of it.
+    pub(crate) fn packed_from<'a>(
+        elements: impl IntoIterator<Item = (&'a [u8], f64)>,
+    ) -> Option<ZSet> {
+        let mut pack = Pack::<2>::default();
+        let mut last: Option<(f64, &[u8])> = None;
+        for (member, score) in elements {
+            if score.is_nan()
+                || (score == 0.0 && score.is_sign_negative())
+                || member.len() > PACK_ELEMENT_BYTES_MAX
+                || pack.find(member).is_some()
+                || last.is_some_and(|l| !before(l, score, member))
+            {
+                return None;
+            }
+            last = Some((score, member));
+            pack.push([member, encode_score(score, &mut [0; 8])]);
+        }
+        (pack.len() <= PACK_ENTRIES_MAX).then_some(ZSet::Pack(pack))
+    }
+}
+
+/// The elements of a [`ZSet`] range.
+pub enum Iter<'a> {
+    Pack(std::vec::IntoIter<(&'a [u8], f64)>),
+    List(SkipIter<'a>),
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = (&'a [u8], f64);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Iter::Pack(i) => i.next(),
+            Iter::List(i) => i.next(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            Iter::Pack(i) => i.size_hint(),
+            Iter::List(i) => i.size_hint(),
+        }
+    }
+}
+
+impl DoubleEndedIterator for Iter<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        match self {
+            Iter::Pack(i) => i.next_back(),
+            Iter::List(i) => i.next_back(),
+        }
     }
 }
 
@@ -927,8 +1276,10 @@ mod tests {
         assert_eq!(seen, expected);
     }
 
-    fn run(ops: Vec<Op>, lex: Vec<LexCase>) -> Result<(), TestCaseError> {
-        let mut z = ZSet::default();
+    /// Runs `ops` on a sorted set that starts as `start` returns (packed, or a skiplist from
+    /// the first element), checking it against the model after each.
+    fn run(ops: Vec<Op>, lex: Vec<LexCase>, start: fn() -> ZSet) -> Result<(), TestCaseError> {
+        let mut z = start();
         let mut model = Model::default();
         for op in ops {
             match op {
@@ -967,7 +1318,8 @@ mod tests {
             ops in proptest::collection::vec(op(member(), 6), 0..120),
             lex in proptest::collection::vec((lex_bound(), lex_bound()), 0..6),
         ) {
-            run(ops, lex)?;
+            run(ops.clone(), lex.clone(), ZSet::default)?;
+            run(ops, lex, ZSet::skiplist)?;
         }
 
     }
@@ -980,7 +1332,8 @@ mod tests {
         fn grows_shrinks_and_compacts_like_a_sorted_vec(
             ops in proptest::collection::vec(op(numbered_member(), 120), 0..400),
         ) {
-            run(ops, Vec::new())?;
+            run(ops.clone(), Vec::new(), ZSet::default)?;
+            run(ops, Vec::new(), ZSet::skiplist)?;
         }
 
 
@@ -991,7 +1344,7 @@ mod tests {
         ) {
             // Members `initial` stay; others come and go between scan calls (growing and
             // shrinking the table), and every stayer must still be visited.
-            let mut z = ZSet::default();
+            let mut z = ZSet::skiplist();
             for m in &initial {
                 z.insert(m, 1.0);
             }
@@ -1027,8 +1380,84 @@ mod tests {
     }
 
     #[test]
-    fn big_sets_keep_ranks_and_give_memory_back() {
+    fn packed_scores_round_trip() {
+        let big = (1u64 << 47) as f64;
+        for score in [
+            0.0,
+            1.0,
+            -1.0,
+            127.0,
+            128.0,
+            -128.0,
+            -129.0,
+            255.0,
+            256.0,
+            65535.0,
+            -65536.0,
+            1e9,
+            -1e9,
+            big - 1.0,
+            -(big - 1.0),
+            big,
+            -big,
+            1e300,
+            0.5,
+            -2.25,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MIN_POSITIVE,
+            1_700_000_000.0,
+        ] {
+            let mut buf = [0; 8];
+            let bytes = encode_score(score, &mut buf).to_vec();
+            assert_eq!(score_of(&bytes).to_bits(), score.to_bits(), "{score}");
+            if score.fract() == 0.0 && score.abs() < big {
+                assert!(bytes.len() < 8, "{score} took {} bytes", bytes.len());
+            }
+        }
+        assert!(encode_score(0.0, &mut [0; 8]).is_empty());
+        assert_eq!(encode_score(9.0, &mut [0; 8]), [9]);
+        assert_eq!(encode_score(-1.0, &mut [0; 8]), [0xff]);
+        assert_eq!(encode_score(200.0, &mut [0; 8]), [200, 0]);
+    }
+
+    #[test]
+    fn a_sorted_set_is_packed_to_the_limits_then_a_skiplist() {
         let mut z = ZSet::default();
+        for i in 0..PACK_ENTRIES_MAX {
+            z.insert(format!("m{i}").as_bytes(), -(i as f64));
+        }
+        assert!(z.is_packed());
+        assert_eq!(z.get_by_rank(0), Some((&b"m127"[..], -127.0)));
+        assert!(!z.insert(b"m0", 5.0), "a new score moves the member");
+        assert_eq!(z.rank(b"m0"), Some(PACK_ENTRIES_MAX - 1));
+        z.insert(b"one more", 0.5);
+        assert!(!z.is_packed(), "129 members make a skiplist");
+        assert_eq!(z.len(), PACK_ENTRIES_MAX + 1);
+        assert_eq!(z.rank(b"m0"), Some(PACK_ENTRIES_MAX));
+        let mut z = ZSet::default();
+        z.insert(b"a", 1.0);
+        z.insert(&[b'x'; PACK_ELEMENT_BYTES_MAX + 1], 2.0);
+        assert!(!z.is_packed(), "a 65-byte member makes a skiplist");
+        assert_eq!(z.iter().map(|(_, s)| s).collect::<Vec<_>>(), [1.0, 2.0]);
+        // Payload checks.
+        assert!(
+            ZSet::packed_from([(&b"b"[..], 1.0), (b"a", 1.0)]).is_none(),
+            "out of order"
+        );
+        assert!(
+            ZSet::packed_from([(&b"a"[..], 1.0), (b"a", 2.0)]).is_none(),
+            "a repeat"
+        );
+        assert!(ZSet::packed_from([(&b"a"[..], f64::NAN)]).is_none());
+        assert!(ZSet::packed_from([(&b"a"[..], -0.0)]).is_none());
+        let ok = ZSet::packed_from([(&b"a"[..], 1.0), (b"b", 1.0), (b"a0", 2.0)]);
+        assert_eq!(ok.map(|z| z.len()), Some(3));
+    }
+
+    #[test]
+    fn big_sets_keep_ranks_and_give_memory_back() {
+        let mut z = SkipList::default();
         for i in 0..10_000u32 {
             z.insert(format!("m{i:05}").as_bytes(), f64::from(i % 100));
         }

@@ -5,9 +5,9 @@
 //! refuses payloads damaged in transit. Kinds: 0 string (body: the bytes); 1 list, 2 hash,
 //! 3 set (body: a varint count, then each element as varint length and bytes, a hash's field
 //! before its value); 4 sorted set (each member, then its score as f64 LE bits); 5 packed hash,
-//! 6 packed set of integers, 7 packed set (bodies as 2 and 3, in the pack's order). Kinds 2 and
-//! 3 are hash tables: a copy keeps the representation of the original (see `compact`), so a
-//! replica restored from a snapshot holds what the replica that wrote it held. Kinds 5–7 were
+//! 6 packed set of integers, 7 packed set (bodies as 2 and 3, in the pack's order), 8 packed
+//! sorted set (body as 4). Kinds 2 and 3 are hash tables, 4 a skiplist: a copy keeps the representation of the original (see `compact`), so a
+//! replica restored from a snapshot holds what the replica that wrote it held. Kinds 5–8 were
 //! added without a version change: an older Redraft refuses them as bad data.
 
 use crate::error::Error;
@@ -23,6 +23,7 @@ const KIND_ZSET: u8 = 4;
 const KIND_HASH_PACKED: u8 = 5;
 const KIND_SET_INTS: u8 = 6;
 const KIND_SET_PACKED: u8 = 7;
+const KIND_ZSET_PACKED: u8 = 8;
 /// Slice-by-16 tables (same checksum as the bytewise default): every value in a snapshot is in
 /// this format.
 const CRC64: crc::Crc<u64, crc::Table<16>> = crc::Crc::<u64, crc::Table<16>>::new(&crc::CRC_64_XZ);
@@ -79,7 +80,11 @@ pub(crate) fn serialize(value: ValueRef) -> Vec<u8> {
             s.iter().for_each(|m| put_bytes(&mut out, m));
         }
         ValueRef::ZSet(z) => {
-            out.push(KIND_ZSET);
+            out.push(if z.is_packed() {
+                KIND_ZSET_PACKED
+            } else {
+                KIND_ZSET
+            });
             put_varint(&mut out, z.len() as u64);
             for (member, score) in z.iter() {
                 put_bytes(&mut out, member);
@@ -178,7 +183,7 @@ fn body(kind: u8, mut r: Reader) -> Option<Value> {
             Value::Set(Box::new(Set::packed_from(kind == KIND_SET_INTS, members)?))
         }
         KIND_ZSET => {
-            let mut zset = ZSet::default();
+            let mut zset = ZSet::skiplist();
             for _ in 0..r.count()? {
                 let member = r.bytes()?;
                 let score = f64::from_le_bytes(r.take(8)?.try_into().ok()?);
@@ -188,6 +193,15 @@ fn body(kind: u8, mut r: Reader) -> Option<Value> {
                 zset.insert(&member, score);
             }
             Value::ZSet(Box::new(zset))
+        }
+        KIND_ZSET_PACKED => {
+            let count = r.count()?;
+            let mut elements = Vec::with_capacity(count as usize);
+            for _ in 0..count {
+                let member = r.slice()?;
+                elements.push((member, f64::from_le_bytes(r.take(8)?.try_into().ok()?)));
+            }
+            Value::ZSet(Box::new(ZSet::packed_from(elements)?))
         }
         _ => return None,
     };
@@ -231,6 +245,10 @@ mod tests {
         let mut zset = ZSet::default();
         zset.insert(b"a", 1.5);
         zset.insert(b"b", f64::NEG_INFINITY);
+        let mut big_zset = ZSet::default();
+        (0..200).for_each(|i| {
+            big_zset.insert(i.to_string().as_bytes(), f64::from(i % 7));
+        });
         vec![
             Value::Int(-5),
             Value::Str(b"hello\0world".to_vec()),
@@ -244,6 +262,7 @@ mod tests {
             Value::Set(Box::new(ints)),
             Value::Set(Box::new(big_set)),
             Value::ZSet(Box::new(zset)),
+            Value::ZSet(Box::new(big_zset)),
         ]
     }
 
