@@ -273,6 +273,14 @@ pub struct Db {
     /// on.
     expired_log: Vec<Key>,
     log_expired: bool,
+    /// Keys created since the last drain, kept only while `new` notifications (class `n`) are
+    /// on: Redis publishes one when a write adds a key that was not there.
+    new_log: Vec<Key>,
+    log_new: bool,
+    /// Keys a read looked up and missed, kept only while `keymiss` notifications (class `m`)
+    /// are on; a `RefCell` because reads look up through a shared reference.
+    miss_log: std::cell::RefCell<Vec<Key>>,
+    log_miss: bool,
     /// Keys clients are blocked on (BLPOP and friends), with how many clients; a change to one
     /// of them lists it in `ready` so the server retries those clients.
     blocked_keys: std::collections::HashMap<Key, u32>,
@@ -309,6 +317,10 @@ impl Db {
             cleared_at: 0,
             expired_log: Vec::new(),
             log_expired: false,
+            new_log: Vec::new(),
+            log_new: false,
+            miss_log: std::cell::RefCell::new(Vec::new()),
+            log_miss: false,
             blocked_keys: std::collections::HashMap::new(),
             ready: Vec::new(),
         }
@@ -395,6 +407,9 @@ impl Db {
             }
             _ => {
                 self.misses.set(self.misses.get() + 1);
+                if self.log_miss {
+                    self.miss_log.borrow_mut().push(key.into());
+                }
                 None
             }
         }
@@ -484,6 +499,9 @@ impl Db {
             self.tables = (0..SEGMENT_COUNT).map(|_| HashTable::new()).collect();
         }
         let replaced = self.delete(key).is_some();
+        if !replaced && self.log_new {
+            self.new_log.push(key.into());
+        }
         let payload_object;
         let payload = match &entry.value {
             Value::Int(n) => Payload::Int(*n),
@@ -725,15 +743,21 @@ impl Db {
         keys.len()
     }
 
+    /// Forgets the keys created so far without notifying them (a snapshot's keys are loaded,
+    /// not created by a command).
+    pub(crate) fn forget_new_keys(&mut self) {
+        self.new_log.clear();
+    }
+
     /// Deletes every key; statistics and watches stay (every watched key counts as changed).
     pub fn clear(&mut self) {
         let (hits, misses, expired) = (self.hits.get(), self.misses.get(), self.expired);
         let versions = std::mem::take(&mut self.versions);
         let version_clock = self.version_clock;
         let blocked_keys = std::mem::take(&mut self.blocked_keys);
-        let log_expired = self.log_expired;
+        let (log_expired, log_new, log_miss) = (self.log_expired, self.log_new, self.log_miss);
         *self = Db::new(self.hasher.clone());
-        self.log_expired = log_expired;
+        (self.log_expired, self.log_new, self.log_miss) = (log_expired, log_new, log_miss);
         self.blocked_keys = blocked_keys;
         self.hits.set(hits);
         self.misses.set(misses);
@@ -962,15 +986,43 @@ impl Keyspace {
 
     /// Sets `notify-keyspace-events`.
     pub fn set_notify_classes(&mut self, classes: u32) {
-        use crate::notify::{EXPIRED, KEYEVENT, KEYSPACE};
+        use crate::notify::{EXPIRED, KEY_MISS, KEYEVENT, KEYSPACE, NEW};
         self.notify_classes = classes;
-        let log = classes & EXPIRED != 0 && classes & (KEYSPACE | KEYEVENT) != 0;
-        self.dbs.iter_mut().for_each(|db| db.log_expired = log);
+        let on = |class: u32| classes & class != 0 && classes & (KEYSPACE | KEYEVENT) != 0;
+        for db in &mut self.dbs {
+            (db.log_expired, db.log_new, db.log_miss) = (on(EXPIRED), on(NEW), on(KEY_MISS));
+            db.new_log.clear();
+            db.miss_log.get_mut().clear();
+        }
+    }
+
+    /// Turns the keys `db`'s reads missed and the keys its writes created since the last call
+    /// into `keymiss` and `new` events, in that order (a command reads before it writes), and
+    /// before the command's own event: Redis publishes both as the lookup and the addition
+    /// happen.
+    fn collect_new(&mut self, db: usize) {
+        let missed = std::mem::take(self.dbs[db].miss_log.get_mut());
+        for key in missed {
+            self.events.push(crate::notify::Event {
+                db,
+                name: "keymiss",
+                key: key.into(),
+            });
+        }
+        let created = std::mem::take(&mut self.dbs[db].new_log);
+        for key in created {
+            self.events.push(crate::notify::Event {
+                db,
+                name: "new",
+                key: key.into(),
+            });
+        }
     }
 
     /// Records an event if its class is enabled.
     pub fn notify(&mut self, db: usize, class: u32, name: &'static str, key: &[u8]) {
         use crate::notify::{Event, KEYEVENT, KEYSPACE};
+        self.collect_new(db);
         if self.notify_classes & class != 0 && self.notify_classes & (KEYSPACE | KEYEVENT) != 0 {
             self.events.push(Event {
                 db,
@@ -980,8 +1032,12 @@ impl Keyspace {
         }
     }
 
-    /// Turns keys deleted by expiry into `expired` events.
+    /// Turns keys deleted by expiry into `expired` events, and the keys created and missed by
+    /// the last command into `new` and `keymiss` events.
     pub fn collect_expired(&mut self) {
+        for index in 0..self.dbs.len() {
+            self.collect_new(index);
+        }
         for (index, db) in self.dbs.iter_mut().enumerate() {
             for key in db.expired_log.drain(..) {
                 self.events.push(crate::notify::Event {

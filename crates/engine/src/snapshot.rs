@@ -117,6 +117,7 @@ impl Keyspace {
                     },
                 );
             }
+            db.forget_new_keys();
             db.set_watch_state(clock, cleared, versions)?;
         }
         if !r.0.is_empty() {

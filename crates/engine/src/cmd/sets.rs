@@ -730,6 +730,79 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn new_and_keymiss_events_are_what_redis_publishes() {
+        // redis-server 7.0.15, notify-keyspace-events Enm, the same commands in order.
+        let mut s = Session::new();
+        s.ks.set_notify_classes(crate::notify::parse("Enm").expect("valid classes"));
+        s.ks.events.clear();
+        for line in [
+            "set a 1",
+            "set a 2",
+            "get nokey",
+            "get a",
+            "hset h f v",
+            "hset h g v",
+            "lpush l x",
+            "rpush l y",
+            "sadd s m",
+            "zadd z 1 m",
+            "incr n",
+            "mget a b c",
+            "rename a a2",
+            "hget nohash f",
+            "exists zz",
+            "copy h h2",
+            "setnx q 1",
+            "append ap x",
+            "sunionstore su s nos",
+            "lmove l l2 left right",
+            "del a2",
+            "type missing",
+            "strlen nostr",
+            "getdel q",
+            "incrbyfloat f 1.5",
+        ] {
+            s.call(line);
+        }
+        let got: Vec<String> =
+            s.ks.events
+                .drain(..)
+                .map(|e| format!("{} {}", e.name, String::from_utf8_lossy(&e.key)))
+                .collect();
+        let want = [
+            "new a",
+            "keymiss nokey",
+            "new h",
+            "new l",
+            "new s",
+            "new z",
+            "new n",
+            "keymiss b",
+            "keymiss c",
+            "new a2",
+            "keymiss nohash",
+            "keymiss zz",
+            "new h2",
+            "new q",
+            "new ap",
+            "keymiss nos",
+            "new su",
+            "new l2",
+            "keymiss missing",
+            "keymiss nostr",
+            "new f",
+        ];
+        assert_eq!(got, want);
+        // A snapshot's keys are loaded, not created: no `new` for them.
+        let mut bytes = Vec::new();
+        s.ks.write_snapshot(&mut bytes);
+        s.ks.read_snapshot(&bytes).expect("a snapshot");
+        s.call("get a2");
+        let got: Vec<_> = s.ks.events.drain(..).map(|e| e.name).collect();
+        assert_eq!(got, ["keymiss"]);
+    }
+
+    #[test]
     fn writes_notify_what_redis_notifies() {
         // The events redis-server 7.0.15 publishes for the same commands.
         let mut s = Session::new();

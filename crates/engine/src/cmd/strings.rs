@@ -157,7 +157,10 @@ pub(crate) fn set(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
     let old = if o.get {
         string_entry(ex.db(), key, now)?.map(|e| (Some(e.value.to_owned()), e.expire_at_ms))
     } else {
-        ex.db().get(key, now).map(|e| (None, e.expire_at_ms))
+        // A write's lookup, as Redis's: it expires the key if due and counts no hit or miss.
+        ex.db_mut()
+            .get_live(key, now)
+            .map(|e| (None, e.expire_at_ms))
     };
     if o.get {
         match &old {
@@ -469,8 +472,9 @@ pub(crate) fn decrby(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
 pub(crate) fn incrbyfloat(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
     let key = args[1];
     let now = ex.now_ms;
-    let current =
-        string_entry(ex.db(), key, now)?.map(|e| e.value.to_bytes().expect("a string entry"));
+    // A write's lookup: no hit or miss counted (and no keymiss event), as in Redis.
+    let current = string_entry_mut(ex.db_mut(), key, now)?
+        .map(|e| e.value.to_bytes().expect("a string entry"));
     let current = current.unwrap_or_else(|| b"0".to_vec());
     let result = add_floats(&current, args[2])?;
     if !ex
