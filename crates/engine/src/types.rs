@@ -13,7 +13,7 @@ pub type List = VecDeque<Bytes>;
 /// Hashes and sets are packed while small (see `compact`), then hash tables that keep their
 /// elements in hash order, which gives HSCAN and SSCAN a cursor that survives resizes (see
 /// `robin`).
-pub use crate::compact::{Hash, Set};
+pub use crate::compact::{Hash, INTSET_ENTRIES_MAX, PACK_ELEMENT_BYTES_MAX, PACK_ENTRIES_MAX, Set};
 pub use crate::zset::ZSet;
 
 /// The seed of collection hashes unless `set_collection_seed` chose one (tests, tools).

@@ -6,6 +6,8 @@
 
 use std::path::PathBuf;
 
+use engine::types::{INTSET_ENTRIES_MAX, PACK_ELEMENT_BYTES_MAX, PACK_ENTRIES_MAX};
+
 /// Redis's defaults, where Redis has the setting.
 pub const PORT_DEFAULT: u16 = 6379;
 pub const MAXCLIENTS_DEFAULT: usize = 10_000;
@@ -112,6 +114,30 @@ pub fn parse_memory(text: &str) -> Result<usize, String> {
     lower
         .parse()
         .map_err(|_| "argument must be a memory value".to_string())
+}
+
+/// Accepts `text` only if it is the built-in `value`: for limits every replica must share
+/// (a collection's representation decides its iteration order), which a config file may still
+/// state.
+fn fixed(text: &str, value: usize) -> Result<(), String> {
+    match parse_number::<usize>(text) {
+        Ok(n) if n == value => Ok(()),
+        _ => Err(format!(
+            "Redraft fixes this at {value}: every replica of a group must pack collections alike"
+        )),
+    }
+}
+
+/// A read-only row for one of the compact-encoding limits (see `engine::compact`).
+macro_rules! pack_limit {
+    ($name:literal, $value:expr) => {
+        Setting {
+            name: $name,
+            mutable: false,
+            get: |_| $value.to_string(),
+            set: |_, v| fixed(v, $value),
+        }
+    };
 }
 
 fn bounded(value: usize, low: usize, high: usize) -> Result<usize, String> {
@@ -332,6 +358,18 @@ pub static SETTINGS: &[Setting] = &[
         get: |_| String::new(),
         set: |_, _| Ok(()),
     },
+    // Where small collections stop being packed: Redis's defaults, fixed (see `fixed`).
+    pack_limit!("hash-max-listpack-entries", PACK_ENTRIES_MAX),
+    pack_limit!("hash-max-listpack-value", PACK_ELEMENT_BYTES_MAX),
+    pack_limit!("hash-max-ziplist-entries", PACK_ENTRIES_MAX),
+    pack_limit!("hash-max-ziplist-value", PACK_ELEMENT_BYTES_MAX),
+    pack_limit!("set-max-intset-entries", INTSET_ENTRIES_MAX),
+    pack_limit!("set-max-listpack-entries", PACK_ENTRIES_MAX),
+    pack_limit!("set-max-listpack-value", PACK_ELEMENT_BYTES_MAX),
+    pack_limit!("zset-max-listpack-entries", PACK_ENTRIES_MAX),
+    pack_limit!("zset-max-listpack-value", PACK_ELEMENT_BYTES_MAX),
+    pack_limit!("zset-max-ziplist-entries", PACK_ENTRIES_MAX),
+    pack_limit!("zset-max-ziplist-value", PACK_ELEMENT_BYTES_MAX),
     Setting {
         name: "appendonly",
         mutable: false,
@@ -394,5 +432,20 @@ mod tests {
         );
         assert!(c.apply_file("maxclients 0").is_err());
         assert!(c.apply_file("loglevel loud").is_err());
+    }
+
+    #[test]
+    fn pack_limits_are_reported_and_only_their_own_value_is_accepted() {
+        let mut c = Config::default();
+        let get = |name: &str| (setting(name).expect("a setting").get)(&Config::default());
+        assert_eq!(get("hash-max-listpack-entries"), "128");
+        assert_eq!(get("hash-max-ziplist-value"), "64");
+        assert_eq!(get("set-max-intset-entries"), "512");
+        assert_eq!(get("zset-max-listpack-entries"), "128");
+        assert!(!setting("zset-max-listpack-value").unwrap().mutable);
+        c.apply_file("hash-max-listpack-entries 128\nset-max-intset-entries 512\n")
+            .unwrap();
+        let refused = c.apply_file("hash-max-ziplist-entries 512").unwrap_err();
+        assert!(refused.contains("fixes this at 128"), "{refused}");
     }
 }
