@@ -452,31 +452,43 @@ impl Set {
     /// Adds a member; true if it was not there.
     pub fn insert(&mut self, member: &[u8]) -> bool {
         if let Set::Pack { pack, ints } = self {
-            if pack.find(member).is_some() {
-                return false;
-            }
             let number = if *ints {
                 parse_canonical_i64(member)
             } else {
                 None
             };
             match number {
-                Some(n) if pack.len() < INTSET_ENTRIES_MAX => {
-                    // Numeric order: before the first larger member.
-                    let at = pack
-                        .records()
-                        .find(|(_, [m])| parse_canonical_i64(m).is_some_and(|x| x > n))
-                        .map_or(pack.bytes.len(), |(at, _)| at);
-                    pack.insert_at(at, [member]);
-                    return true;
+                Some(n) => {
+                    // Numeric order: one pass finds the member, or the first larger one to go
+                    // before.
+                    let mut at = pack.bytes.len();
+                    for (offset, [m]) in pack.records() {
+                        let x = parse_canonical_i64(m).expect("an intset holds integers");
+                        if x == n {
+                            return false;
+                        }
+                        if x > n {
+                            at = offset;
+                            break;
+                        }
+                    }
+                    if pack.len() < INTSET_ENTRIES_MAX {
+                        pack.insert_at(at, [member]);
+                        return true;
+                    }
                 }
-                None if fits(member) && pack.len() < PACK_ENTRIES_MAX => {
-                    *ints = false;
-                    pack.push([member]);
-                    return true;
+                None => {
+                    if pack.find(member).is_some() {
+                        return false;
+                    }
+                    if fits(member) && pack.len() < PACK_ENTRIES_MAX {
+                        *ints = false;
+                        pack.push([member]);
+                        return true;
+                    }
                 }
-                _ => self.convert(),
             }
+            self.convert();
         }
         match self {
             Set::Table(t) => t.insert(member, &[]),

@@ -935,7 +935,7 @@ impl Keyspace {
                 break;
             }
         }
-        self.collect_expired();
+        self.collect_events();
         done
     }
 
@@ -1022,8 +1022,11 @@ impl Keyspace {
     /// Records an event if its class is enabled.
     pub fn notify(&mut self, db: usize, class: u32, name: &'static str, key: &[u8]) {
         use crate::notify::{Event, KEYEVENT, KEYSPACE};
+        if self.notify_classes & (KEYSPACE | KEYEVENT) == 0 {
+            return;
+        }
         self.collect_new(db);
-        if self.notify_classes & class != 0 && self.notify_classes & (KEYSPACE | KEYEVENT) != 0 {
+        if self.notify_classes & class != 0 {
             self.events.push(Event {
                 db,
                 name,
@@ -1034,7 +1037,7 @@ impl Keyspace {
 
     /// Turns keys deleted by expiry into `expired` events, and the keys created and missed by
     /// the last command into `new` and `keymiss` events.
-    pub fn collect_expired(&mut self) {
+    pub fn collect_events(&mut self) {
         for index in 0..self.dbs.len() {
             self.collect_new(index);
         }

@@ -43,7 +43,7 @@ impl Exec<'_> {
             self.out.error(&e.to_string());
         }
         if self.ks.notify_classes() != 0 {
-            self.ks.collect_expired();
+            self.ks.collect_events();
         }
     }
 

@@ -65,7 +65,7 @@ struct Node {
 
 impl Node {
     fn before(&self, score: f64, member: &[u8]) -> bool {
-        self.score < score || (self.score == score && *self.member < *member)
+        before((self.score, &self.member), score, member)
     }
 }
 
@@ -162,6 +162,50 @@ impl PartialEq for SkipList {
 impl std::fmt::Debug for SkipList {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// [`SkipList::lex_ranks`] over mixed scores, where members are not in byte order: the linear
+/// scan Redis's compact encoding does, over `len` elements read through `range` (ranks
+/// `start..end` in ascending order), whatever holds them.
+fn lex_scan<'a, I>(
+    len: usize,
+    range: impl Fn(usize, usize) -> I,
+    min: LexBound,
+    max: LexBound,
+    reverse: bool,
+) -> (usize, usize)
+where
+    I: DoubleEndedIterator<Item = (&'a [u8], f64)>,
+{
+    let (Some((first, _)), Some((last, _))) = (range(0, 1).next(), range(len - 1, len).next())
+    else {
+        return (0, 0);
+    };
+    if !min.admits_from_below(last) || !max.admits_from_above(first) {
+        return (0, 0);
+    }
+    if reverse {
+        let Some(skipped) = range(0, len)
+            .rev()
+            .position(|(m, _)| max.admits_from_above(m))
+        else {
+            return (0, 0);
+        };
+        let hi = len - skipped;
+        let taken = range(0, hi)
+            .rev()
+            .take_while(|(m, _)| min.admits_from_below(m))
+            .count();
+        (hi - taken, hi)
+    } else {
+        let Some(lo) = range(0, len).position(|(m, _)| min.admits_from_below(m)) else {
+            return (0, 0);
+        };
+        let taken = range(lo, len)
+            .take_while(|(m, _)| max.admits_from_above(m))
+            .count();
+        (lo, lo + taken)
     }
 }
 
@@ -282,34 +326,7 @@ impl SkipList {
             let hi = self.count_while(|n| max.admits_from_above(&n.member));
             return (lo, hi.max(lo));
         }
-        if !min.admits_from_below(&last.member) || !max.admits_from_above(&first.member) {
-            return (0, 0);
-        }
-        if reverse {
-            let Some(skipped) = self
-                .iter()
-                .rev()
-                .position(|(m, _)| max.admits_from_above(m))
-            else {
-                return (0, 0);
-            };
-            let hi = self.len - skipped;
-            let taken = self
-                .range(0, hi)
-                .rev()
-                .take_while(|(m, _)| min.admits_from_below(m))
-                .count();
-            (hi - taken, hi)
-        } else {
-            let Some(lo) = self.iter().position(|(m, _)| min.admits_from_below(m)) else {
-                return (0, 0);
-            };
-            let taken = self
-                .range(lo, self.len)
-                .take_while(|(m, _)| max.admits_from_above(m))
-                .count();
-            (lo, lo + taken)
-        }
+        lex_scan(self.len, |a, b| self.range(a, b), min, max, reverse)
     }
 
     /// Removes the elements of ranks `start..end` in one pass (O(log n + m)), handing each to
@@ -754,20 +771,11 @@ fn encode_score(score: f64, out: &mut [u8; 8]) -> &[u8] {
     const INT_MAX: f64 = (1u64 << 47) as f64;
     if score.fract() == 0.0 && score.abs() < INT_MAX {
         let n = score as i64;
-        let bytes = n.to_le_bytes();
-        // Drop high bytes that only repeat the sign.
-        let mut len = 8;
-        while len > 0 && {
-            let sign = if len >= 2 {
-                (bytes[len - 2] as i8) >> 7
-            } else {
-                0
-            };
-            bytes[len - 1] as i8 == sign && (len >= 2 || bytes[0] == 0)
-        } {
-            len -= 1;
-        }
-        out[..len].copy_from_slice(&bytes[..len]);
+        // The fewest bytes that sign-extend back to `n` (none for 0; at most 6 below 2^47).
+        let len = (0..=6)
+            .find(|&len| len > 0 && (n << (64 - 8 * len)) >> (64 - 8 * len) == n || n == 0)
+            .expect("below 2^47 fits 6 bytes");
+        out[..len].copy_from_slice(&n.to_le_bytes()[..len]);
         return &out[..len];
     }
     *out = score.to_le_bytes();
@@ -788,6 +796,7 @@ fn score_of(bytes: &[u8]) -> f64 {
     ((i64::from_le_bytes(raw) << shift) >> shift) as f64
 }
 
+/// True if the element `a` (score, member) comes before (`score`, `member`) in a sorted set.
 fn before(a: (f64, &[u8]), score: f64, member: &[u8]) -> bool {
     a.0 < score || (a.0 == score && a.1 < member)
 }
@@ -814,11 +823,8 @@ impl ZSet {
     }
 
     /// Every element of a pack, in order.
-    fn entries(p: &Pack<2>) -> impl DoubleEndedIterator<Item = (&[u8], f64)> + '_ {
-        p.records()
-            .map(|(_, [m, s])| (m, score_of(s)))
-            .collect::<Vec<_>>()
-            .into_iter()
+    fn entries(p: &Pack<2>) -> impl Iterator<Item = (&[u8], f64)> + '_ {
+        p.records().map(|(_, [m, s])| (m, score_of(s)))
     }
 
     pub fn score(&self, member: &[u8]) -> Option<f64> {
@@ -887,12 +893,8 @@ impl ZSet {
             ZSet::Pack(p) => {
                 assert!(end <= p.len(), "range end {end} past {} elements", p.len());
                 let taken = end.saturating_sub(start);
-                let all = p.records().skip(start).take(taken);
-                Iter::Pack(
-                    all.map(|(_, [m, s])| (m, score_of(s)))
-                        .collect::<Vec<_>>()
-                        .into_iter(),
-                )
+                let all = Self::entries(p).skip(start).take(taken);
+                Iter::Pack(all.collect::<Vec<_>>().into_iter())
             }
             ZSet::List(l) => Iter::List(l.range(start, end)),
         }
@@ -954,30 +956,13 @@ impl ZSet {
                 .count();
             return (lo, hi.max(lo));
         }
-        if !min.admits_from_below(last.0) || !max.admits_from_above(first.0) {
-            return (0, 0);
-        }
-        if reverse {
-            let Some(skipped) = all.iter().rev().position(|(m, _)| max.admits_from_above(m)) else {
-                return (0, 0);
-            };
-            let hi = all.len() - skipped;
-            let taken = all[..hi]
-                .iter()
-                .rev()
-                .take_while(|(m, _)| min.admits_from_below(m))
-                .count();
-            (hi - taken, hi)
-        } else {
-            let Some(lo) = all.iter().position(|(m, _)| min.admits_from_below(m)) else {
-                return (0, 0);
-            };
-            let taken = all[lo..]
-                .iter()
-                .take_while(|(m, _)| max.admits_from_above(m))
-                .count();
-            (lo, lo + taken)
-        }
+        lex_scan(
+            all.len(),
+            |a, b| all[a..b].iter().copied(),
+            min,
+            max,
+            reverse,
+        )
     }
 
     /// Removes the elements of ranks `start..end`, handing each to `removed` in ascending
