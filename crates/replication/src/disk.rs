@@ -34,9 +34,8 @@ pub trait Disk: Send + Sync + Debug + 'static {
     /// Replaces `path` so that a crash leaves either the old contents or the new, and the new are
     /// durable when this returns.
     fn write_atomically(&self, path: &Path, bytes: &[u8]) -> io::Result<()>;
-    /// Replaces `path` without waiting for the disk: a crash may leave the old contents, the new
-    /// or a torn mix (only for hints that are checked when read).
-    fn write_unsynced(&self, path: &Path, bytes: &[u8]) -> io::Result<()>;
+    /// Opens `path` (created empty if it is missing) for [`HintFile::overwrite`].
+    fn open_hint(&self, path: &Path) -> io::Result<Arc<dyn HintFile>>;
     /// `None` (a real disk): fsyncs run on a dedicated OS thread. `Some(latency)` (the
     /// simulator's): they run as a task on the async runtime, each taking this long, so a
     /// seeded, paused runtime schedules them deterministically.
@@ -56,6 +55,17 @@ pub trait DiskFile: Send + Sync {
     /// Reads `len` bytes at `offset` (written, not necessarily synced); an error if the file is
     /// shorter.
     fn read_at(&self, offset: u64, len: usize) -> io::Result<Vec<u8>>;
+}
+
+/// A small file rewritten in place and never synced, for hints that are checked when read (the
+/// log's committed index). Rewriting in place, through one open handle, is what makes it cheap:
+/// replacing the file each time (create, truncate, write, close) cost the cluster of one half its
+/// write throughput, the file system flushing each truncated file's blocks on close.
+pub trait HintFile: Send + Sync {
+    /// Writes `bytes` over the start of the file without waiting for the disk: a crash may leave
+    /// the old contents, the new or a torn mix. Bytes past `bytes.len()` left by a longer earlier
+    /// write stay, so what is written must say where it ends (a record does).
+    fn overwrite(&self, bytes: &[u8]) -> io::Result<()>;
 }
 
 /// A large file replaced atomically is synced every this many bytes.
@@ -139,8 +149,22 @@ impl Disk for OsDisk {
         sync_dir(parent(path))
     }
 
-    fn write_unsynced(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
-        std::fs::write(path, bytes)
+    fn open_hint(&self, path: &Path) -> io::Result<Arc<dyn HintFile>> {
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
+        Ok(Arc::new(OsHint(file)))
+    }
+}
+
+struct OsHint(File);
+
+impl HintFile for OsHint {
+    fn overwrite(&self, bytes: &[u8]) -> io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        self.0.write_all_at(bytes, 0)
     }
 }
 

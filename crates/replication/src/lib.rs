@@ -34,7 +34,7 @@ use openraft::type_config::alias;
 use openraft::{BasicNode, Config, Raft, ReadPolicy, ServerState, SnapshotPolicy};
 use serde::{Deserialize, Serialize};
 
-pub use disk::{Disk, DiskFile, OsDisk};
+pub use disk::{Disk, DiskFile, HintFile, OsDisk};
 pub use log_store::{FsyncPolicy, LogStore};
 pub use network::{BoxFuture, Transport};
 pub use state_machine::{Collect, Machine};

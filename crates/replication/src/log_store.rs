@@ -33,7 +33,7 @@ use openraft::entry::RaftEntry;
 use openraft::storage::{IOFlushed, LogState, RaftLogReader, RaftLogStorage};
 use serde::{Deserialize, Serialize};
 
-use crate::disk::{Disk, DiskFile, OsDisk};
+use crate::disk::{Disk, DiskFile, HintFile, OsDisk};
 use crate::{Entry, LogId, TypeConfig, Vote};
 
 /// A segment is closed and a new one started past this size.
@@ -112,6 +112,8 @@ struct Inner {
     dir: PathBuf,
     state: StateFile,
     committed: Option<LogId>,
+    /// Where `committed` is written, opened at the first write.
+    committed_file: Option<Arc<dyn HintFile>>,
     /// Every entry after the last purge, in index order.
     places: VecDeque<Place>,
     /// The last `cached.len()` entries of `places`, decoded.
@@ -193,11 +195,12 @@ impl Syncer {
 const SYNC_QUEUE_MAX: usize = 4096;
 
 fn sync_thread(requests: mpsc::Receiver<SyncRequest>, policy: FsyncPolicy) {
-    let tick = Duration::from_secs(1);
+    let second = Duration::from_secs(1);
     let mut last_file = None;
+    let mut last_sync = std::time::Instant::now();
     loop {
         let first = match policy {
-            FsyncPolicy::EverySec => match requests.recv_timeout(tick) {
+            FsyncPolicy::EverySec => match requests.recv_timeout(second) {
                 Ok(request) => Some(request),
                 Err(mpsc::RecvTimeoutError::Timeout) => None,
                 Err(mpsc::RecvTimeoutError::Disconnected) => return,
@@ -207,10 +210,19 @@ fn sync_thread(requests: mpsc::Receiver<SyncRequest>, policy: FsyncPolicy) {
                 Err(_) => return,
             },
         };
+        if policy == FsyncPolicy::EverySec {
+            // At most one fsync a second (Redis's everysec): the appends of that second share
+            // it. Without the wait every append's tick was an fsync of its own.
+            let due = last_sync + second;
+            if let Some(wait) = due.checked_duration_since(std::time::Instant::now()) {
+                std::thread::sleep(wait);
+            }
+        }
         let mut batch: Vec<SyncRequest> = first.into_iter().collect();
         // Group commit: everything queued while the previous fsync ran shares this one.
         batch.extend(requests.try_iter());
         flush_batch(batch, policy, &mut last_file);
+        last_sync = std::time::Instant::now();
     }
 }
 
@@ -440,6 +452,7 @@ impl LogStore {
             dir: dir.to_path_buf(),
             state,
             committed,
+            committed_file: None,
             places,
             cached,
             cached_bytes,
@@ -706,9 +719,15 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         inner.evict();
         let mut bytes = Vec::new();
         encode_record(&committed, &mut bytes)?;
-        inner
-            .disk
-            .write_unsynced(&inner.dir.join("committed"), &bytes)
+        let file = match &inner.committed_file {
+            Some(file) => file.clone(),
+            None => {
+                let file = inner.disk.open_hint(&inner.dir.join("committed"))?;
+                inner.committed_file = Some(file.clone());
+                file
+            }
+        };
+        file.overwrite(&bytes)
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId>, io::Error> {
@@ -768,7 +787,11 @@ impl RaftLogStorage<TypeConfig> for LogStore {
                 (FsyncPolicy::Always, Some(file)) if !inner.ack_before_fsync => {
                     Ok((inner.sync.clone(), file))
                 }
-                (_, file) => Err((inner.sync.clone(), file)),
+                // Only everysec's thread wants to hear which file to sync.
+                (policy, file) => Err((
+                    inner.sync.clone(),
+                    file.filter(|_| policy == FsyncPolicy::EverySec),
+                )),
             }
         };
         match sync {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use common::{KvMachine, LocalNet, LocalTransport, wait_for};
-use replication::{Disk, DiskFile, Group, GroupConfig, NodeId, OsDisk, ProposeError};
+use replication::{Disk, DiskFile, Group, GroupConfig, HintFile, NodeId, OsDisk, ProposeError};
 
 struct Node {
     group: Group,
@@ -249,9 +249,24 @@ impl Disk for FillableDisk {
         no_space(&self.full)?;
         OsDisk.write_atomically(path, bytes)
     }
-    fn write_unsynced(&self, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    fn open_hint(&self, path: &Path) -> std::io::Result<Arc<dyn HintFile>> {
         no_space(&self.full)?;
-        OsDisk.write_unsynced(path, bytes)
+        Ok(Arc::new(FillableHint {
+            inner: OsDisk.open_hint(path)?,
+            full: self.full.clone(),
+        }))
+    }
+}
+
+struct FillableHint {
+    inner: Arc<dyn HintFile>,
+    full: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl HintFile for FillableHint {
+    fn overwrite(&self, bytes: &[u8]) -> std::io::Result<()> {
+        no_space(&self.full)?;
+        self.inner.overwrite(bytes)
     }
 }
 

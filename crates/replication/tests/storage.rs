@@ -244,6 +244,40 @@ async fn a_committed_hint_beyond_the_log_is_dropped() {
     assert_eq!(log.read_committed().await.unwrap(), None);
 }
 
+#[tokio::test]
+async fn the_committed_hint_is_rewritten_in_place_and_the_last_one_is_read() {
+    // The hint is overwritten through one handle, not replaced: a shorter record over a longer
+    // one leaves the longer one's tail behind it, which reading must ignore.
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut log = LogStore::open(dir.path(), FsyncPolicy::Always).unwrap();
+        let entries = (1..=300).map(|i| entry(1_000_000, i, "v")).collect();
+        append(&mut log, entries).await;
+        log.save_committed(Some(log_id(1_000_000, 300)))
+            .await
+            .unwrap();
+        let long = std::fs::metadata(dir.path().join("committed"))
+            .unwrap()
+            .len();
+        log.save_committed(Some(log_id(1_000_000, 2)))
+            .await
+            .unwrap();
+        log.save_committed(None).await.unwrap();
+        let len = std::fs::metadata(dir.path().join("committed"))
+            .unwrap()
+            .len();
+        assert_eq!(len, long, "rewritten in place, not replaced");
+        log.save_committed(Some(log_id(1_000_000, 7)))
+            .await
+            .unwrap();
+    }
+    let mut log = LogStore::open(dir.path(), FsyncPolicy::Always).unwrap();
+    assert_eq!(
+        log.read_committed().await.unwrap(),
+        Some(log_id(1_000_000, 7))
+    );
+}
+
 fn body_of(entry: &Entry) -> Vec<u8> {
     match &entry.payload {
         EntryPayload::Normal(batch) => batch.items[0].body.to_vec(),

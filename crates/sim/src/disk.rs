@@ -2,8 +2,8 @@
 //! so a power cut loses exactly what a real one may.
 //!
 //! - A power cut keeps every file's synced bytes and a random prefix of its unsynced tail, and
-//!   may flip a bit in the part kept (a torn sector). A file replaced without a sync (the log's
-//!   `committed` hint) comes back old or new. Directory operations (create, remove, rename) are
+//!   may flip a bit in the part kept (a torn sector). A file rewritten in place without a sync (the
+//!   log's `committed` hint) comes back old or new. Directory operations (create, remove, rename) are
 //!   durable at once, as the log syncs its directory after each.
 //! - After a power cut, every handle opened before it fails: the crashed node's tasks can no
 //!   longer write, even while they are being shut down.
@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use rand_core::{RngCore, SeedableRng};
 use rand_pcg::Pcg64;
-use replication::{Disk, DiskFile};
+use replication::{Disk, DiskFile, HintFile};
 
 #[derive(Default)]
 struct FileData {
@@ -198,17 +198,15 @@ impl Disk for SimDisk {
         Ok(())
     }
 
-    fn write_unsynced(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
-        let mut state = self.writable()?;
-        let file = state.files.entry(path.to_path_buf()).or_default();
-        if file.before_replace.is_none() {
-            let mut before = std::mem::take(&mut file.data);
-            before.truncate(file.synced);
-            file.before_replace = Some(before);
-        }
-        file.data = bytes.to_vec();
-        file.synced = 0;
-        Ok(())
+    fn open_hint(&self, path: &Path) -> io::Result<Arc<dyn HintFile>> {
+        self.writable()?
+            .files
+            .entry(path.to_path_buf())
+            .or_default();
+        Ok(Arc::new(SimFile {
+            disk: self.clone(),
+            path: path.to_path_buf(),
+        }))
     }
 
     fn simulated_sync_latency(&self) -> Option<Duration> {
@@ -232,6 +230,24 @@ impl SimFile {
             Some(file) => Ok(f(file, rng)),
             None => Err(io::Error::new(io::ErrorKind::NotFound, "file removed")),
         }
+    }
+}
+
+impl HintFile for SimFile {
+    fn overwrite(&self, bytes: &[u8]) -> io::Result<()> {
+        let mut state = self.disk.writable()?;
+        self.with(&mut state, |file, _| {
+            if file.before_replace.is_none() {
+                let mut before = file.data.clone();
+                before.truncate(file.synced);
+                file.before_replace = Some(before);
+            }
+            let kept = file.data.len().max(bytes.len());
+            let mut data = bytes.to_vec();
+            data.extend_from_slice(file.data.get(bytes.len()..kept).unwrap_or_default());
+            file.data = data;
+            file.synced = 0;
+        })
     }
 }
 
