@@ -32,7 +32,7 @@ pub use error::Error;
 pub use exec::{Exec, arg_i64};
 pub use glob::glob_match;
 pub use slot::{SLOT_COUNT, slot_of};
-pub use table::{CommandSpec, Flags, Handler, ServerCommand, TABLE, lookup};
+pub use table::{CommandSpec, Flags, Handler, LookupCache, ServerCommand, TABLE, lookup};
 pub use value::{Entry, EntryRef, Value, ValueMut, ValueRef};
 
 /// A value in DUMP's format (for digests that must cover collections too).

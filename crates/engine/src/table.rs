@@ -2127,14 +2127,34 @@ pub static TABLE: &[CommandSpec] = &[
 /// Finds a command by name, in any case.
 pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
     // foldhash, not std's SipHash: this runs for every command, and the names are ours.
-    type Index = HashMap<&'static str, &'static CommandSpec, foldhash::fast::FixedState>;
+    type Index = HashMap<&'static [u8], &'static CommandSpec, foldhash::fast::FixedState>;
     static INDEX: OnceLock<Index> = OnceLock::new();
-    let index = INDEX.get_or_init(|| TABLE.iter().map(|c| (c.name, c)).collect());
+    let index = INDEX.get_or_init(|| TABLE.iter().map(|c| (c.name.as_bytes(), c)).collect());
     let mut lower = [0u8; 32];
     let name_lower = lower.get_mut(..name.len())?;
     name_lower.copy_from_slice(name);
     name_lower.make_ascii_lowercase();
-    index.get(std::str::from_utf8(name_lower).ok()?).copied()
+    index.get(&*name_lower).copied()
+}
+
+/// [`lookup`] that remembers the last command it found: a pipeline, and a log entry's batch,
+/// mostly repeat one command, and comparing its name costs less than hashing it again.
+#[derive(Default)]
+pub struct LookupCache {
+    last: Option<&'static CommandSpec>,
+}
+
+impl LookupCache {
+    pub fn get(&mut self, name: &[u8]) -> Option<&'static CommandSpec> {
+        if let Some(spec) = self.last
+            && spec.name.as_bytes().eq_ignore_ascii_case(name)
+        {
+            return Some(spec);
+        }
+        let spec = lookup(name)?;
+        self.last = Some(spec);
+        Some(spec)
+    }
 }
 
 #[cfg(test)]
@@ -2160,6 +2180,31 @@ mod tests {
         assert_eq!(lookup(b"GeT").unwrap().name, "get");
         assert!(lookup(b"nosuch").is_none());
         assert!(lookup(&[b'a'; 100]).is_none());
+        assert!(lookup(&[0xff, 0xfe]).is_none());
+    }
+
+    #[test]
+    fn the_lookup_cache_answers_as_lookup_does() {
+        let mut cache = LookupCache::default();
+        for name in [
+            &b"SET"[..],
+            b"set",
+            b"SeT",
+            b"get",
+            b"GET",
+            b"setex",
+            b"se",
+            b"nosuch",
+            b"set",
+            b"",
+        ] {
+            assert_eq!(
+                cache.get(name).map(|c| c.name),
+                lookup(name).map(|c| c.name),
+                "{}",
+                String::from_utf8_lossy(name)
+            );
+        }
     }
 
     #[test]

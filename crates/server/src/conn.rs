@@ -117,7 +117,8 @@ pub struct PendingBlock {
 /// Writes queued for one log entry: consecutive writes of a pipeline share one proposal.
 struct PendingWrites {
     body: BodyWriter,
-    commands: Vec<(&'static CommandSpec, Vec<u8>)>,
+    /// Each write's command, and where its first key is in the body (for an error's text).
+    commands: Vec<(&'static CommandSpec, std::ops::Range<usize>)>,
 }
 
 /// Writes batched into one proposal at most (the rest go in the next).
@@ -158,6 +159,9 @@ pub struct Conn {
     batch_now_ms: u64,
     /// When the previous command finished (or the batch was read), for INFO commandstats.
     last_clock: Instant,
+    lookups: engine::LookupCache,
+    /// Calls and time of the last commands counted, all one command: (index, calls, usec).
+    stat_run: Option<(usize, u64, u64)>,
     last_command: &'static str,
     /// The subcommand of the last container command (CLIENT LIST shows `cmd=client|list`).
     last_subcommand: String,
@@ -250,6 +254,8 @@ pub async fn serve<S: ClientStream>(shared: Arc<Shared>, mut socket: S, addr: So
         processed: 0,
         batch_now_ms: 0,
         last_clock: Instant::now(),
+        lookups: engine::LookupCache::default(),
+        stat_run: None,
         last_command: "NULL",
         last_subcommand: String::new(),
         limits: Limits::default(),
@@ -415,11 +421,6 @@ impl Conn {
                 }
             }
             input.advance(consumed);
-            let processed = std::mem::take(&mut self.processed);
-            self.shared
-                .stats
-                .commands_processed
-                .fetch_add(processed, Ordering::Relaxed);
             self.publish_meta();
             self.flush(socket, killed.as_mut()).await?;
             if blocked {
@@ -561,6 +562,7 @@ impl Conn {
         socket: &mut S,
         killed: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
     ) -> std::io::Result<()> {
+        self.flush_stats();
         if !self.out.is_empty() {
             tokio::select! {
                 biased;
@@ -607,7 +609,7 @@ impl Conn {
     /// Executes one command, writing its reply (unless CLIENT REPLY says otherwise).
     async fn execute(&mut self, args: &[&[u8]]) -> Flow {
         let mark = self.out.len();
-        let Some(spec) = engine::lookup(args[0]) else {
+        let Some(spec) = self.lookups.get(args[0]) else {
             self.out.error(&unknown_command(args));
             self.shared.record_error(b"ERR");
             if let Some(multi) = &mut self.multi {
@@ -742,11 +744,25 @@ impl Conn {
         let finished = Instant::now();
         let usec = finished.duration_since(self.last_clock).as_micros() as u64;
         self.last_clock = finished;
-        let stat = &self.shared.stats.commands[index];
-        stat.calls.fetch_add(1, Ordering::Relaxed);
-        stat.usec.fetch_add(usec, Ordering::Relaxed);
+        self.count_command(index, mark, usec);
+    }
+
+    /// Counts a finished command that took `usec`. Calls and time of a run of the same command
+    /// (a pipeline's usual shape) are added to INFO's counters once, by [`Conn::flush_stats`].
+    fn count_command(&mut self, index: usize, mark: usize, usec: u64) {
+        match &mut self.stat_run {
+            Some(run) if run.0 == index => {
+                run.1 += 1;
+                run.2 += usec;
+            }
+            run => {
+                let previous = run.replace((index, 1, usec));
+                self.add_stats(previous);
+            }
+        }
         self.processed += 1;
         if self.out.buf.get(mark) == Some(&b'-') {
+            let stat = &self.shared.stats.commands[index];
             stat.failed.fetch_add(1, Ordering::Relaxed);
             let end = self.out.buf[mark..]
                 .iter()
@@ -755,6 +771,26 @@ impl Conn {
             let code = self.out.buf[mark + 1..end].to_vec();
             self.shared.record_error(&code);
         }
+    }
+
+    fn add_stats(&self, run: Option<(usize, u64, u64)>) {
+        if let Some((index, calls, usec)) = run {
+            let stat = &self.shared.stats.commands[index];
+            stat.calls.fetch_add(calls, Ordering::Relaxed);
+            stat.usec.fetch_add(usec, Ordering::Relaxed);
+        }
+    }
+
+    /// Adds what this connection counted since the last call to INFO's counters (before the
+    /// replies are written, so that a client sees its own commands counted).
+    fn flush_stats(&mut self) {
+        let run = self.stat_run.take();
+        self.add_stats(run);
+        let processed = std::mem::take(&mut self.processed);
+        self.shared
+            .stats
+            .commands_processed
+            .fetch_add(processed, Ordering::Relaxed);
     }
 
     /// Queues a command inside MULTI, or flags the transaction when the command cannot run.
@@ -936,11 +972,16 @@ impl Conn {
             });
         }
         let pending = self.pending_writes.as_mut().expect("just made");
+        let at = pending.body.buf.len();
         pending.body.push(args);
+        // The body holds each argument after its u32 length, the command after its u32 count.
         let first_key = usize::try_from(spec.keys.0)
             .ok()
             .filter(|&i| i > 0 && i < args.len())
-            .map_or_else(Vec::new, |i| args[i].to_vec());
+            .map_or(0..0, |i| {
+                let start = at + 4 + args[..i].iter().map(|a| 4 + a.len()).sum::<usize>() + 4;
+                start..start + args[i].len()
+            });
         pending.commands.push((spec, first_key));
     }
 
@@ -950,22 +991,28 @@ impl Conn {
             return;
         };
         let body = pending.body.finish();
-        let result = self.shared.group().propose(0, 0, body).await;
-        let replies = result.as_ref().map(|reply| split_replies(reply, false));
-        for (i, (spec, key)) in pending.commands.iter().enumerate() {
+        let result = self.shared.group().propose(0, 0, body.clone()).await;
+        let mut replies = result.as_ref().map(|reply| split_replies(reply, false));
+        // One clock read for the batch, its time shared evenly by its commands.
+        let finished = Instant::now();
+        let usec = finished.duration_since(self.last_clock).as_micros() as u64;
+        self.last_clock = finished;
+        let count = pending.commands.len() as u64;
+        for (i, (spec, key)) in pending.commands.into_iter().enumerate() {
             let mark = self.out.len();
-            match &replies {
-                Ok(replies) => match replies.chunks.get(i) {
+            match &mut replies {
+                Ok(replies) => match replies.next() {
                     Some(Ok(bytes)) => self.out.buf.extend_from_slice(bytes),
                     _ => self.out.error("ERR internal error: reply missing"),
                 },
                 Err(e) => {
-                    let key: &[u8] = key;
+                    let key = &body[key];
                     self.out
                         .error(&error_text(e, spec, &[spec.name.as_bytes(), key]));
                 }
             }
-            self.account(spec.index(), mark);
+            let share = usec / count + u64::from((i as u64) < usec % count);
+            self.count_command(spec.index(), mark, share);
             self.apply_reply_mode(mark);
         }
         if result.is_ok() {
@@ -1009,9 +1056,9 @@ impl Conn {
             }
         };
         self.fresh = true;
-        match split_replies(&reply, false).chunks.pop() {
+        match split_replies(&reply, false).next() {
             Some(Ok(bytes)) => {
-                self.out.buf.extend_from_slice(&bytes);
+                self.out.buf.extend_from_slice(bytes);
                 Flow::Continue
             }
             Some(Err(CHUNK_BLOCKED)) => {
@@ -1098,7 +1145,7 @@ impl Conn {
         self.out.array(multi.queued.len());
         self.in_exec = true;
         let mut flow = Flow::Continue;
-        for ((queued, spec), chunk) in multi.queued.iter().zip(&specs).zip(&replies.chunks) {
+        for ((queued, spec), chunk) in multi.queued.iter().zip(&specs).zip(replies) {
             let mark = self.out.len();
             let args: Vec<&[u8]> = queued.iter().map(Vec::as_slice).collect();
             match chunk {

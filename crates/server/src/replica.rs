@@ -220,32 +220,40 @@ fn decode(body: &[u8]) -> Option<Decoded<'_>> {
     })
 }
 
-/// The reply to one entry, split back into its commands' replies.
-pub struct Replies {
+/// The reply to one entry, read back as its commands' replies, in order: each the reply's bytes,
+/// or `Err(CHUNK_LOCAL | CHUNK_BLOCKED)` for a command the origin runs itself or that blocked.
+/// Borrows the entry's reply (no copy, no allocation per command).
+pub struct Replies<'a> {
     pub aborted: bool,
-    pub chunks: Vec<Result<Bytes, u32>>,
+    rest: &'a [u8],
 }
 
-pub fn split_replies(reply: &Bytes, transaction: bool) -> Replies {
-    let mut at = 0;
-    let mut aborted = false;
-    if transaction {
-        aborted = reply.first() == Some(&1);
-        at = 1;
-    }
-    let mut chunks = Vec::new();
-    while at + 4 <= reply.len() {
-        let len = u32::from_le_bytes(reply[at..at + 4].try_into().expect("4"));
-        at += 4;
+impl<'a> Iterator for Replies<'a> {
+    type Item = Result<&'a [u8], u32>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (len, rest) = self.rest.split_first_chunk::<4>()?;
+        let len = u32::from_le_bytes(*len);
         if len == CHUNK_LOCAL || len == CHUNK_BLOCKED {
-            chunks.push(Err(len));
-        } else {
-            let end = at + len as usize;
-            chunks.push(Ok(reply.slice(at..end)));
-            at = end;
+            self.rest = rest;
+            return Some(Err(len));
         }
+        let Some((chunk, rest)) = rest.split_at_checked(len as usize) else {
+            self.rest = &[];
+            return None;
+        };
+        self.rest = rest;
+        Some(Ok(chunk))
     }
-    Replies { aborted, chunks }
+}
+
+pub fn split_replies(reply: &[u8], transaction: bool) -> Replies<'_> {
+    let (aborted, rest) = match (transaction, reply.split_first()) {
+        (true, Some((&flag, rest))) => (flag == 1, rest),
+        (true, None) => (false, reply),
+        (false, _) => (false, reply),
+    };
+    Replies { aborted, rest }
 }
 
 /// Applies entries to the shared keyspace.
@@ -297,14 +305,19 @@ impl ServerMachine {
         let transaction = header.kind == KIND_TRANSACTION;
         let mut db = header.db as usize;
         let mut writer = ReplyWriter::new(header.proto);
+        writer.buf = std::mem::take(out);
+        let mut lookups = engine::LookupCache::default();
         for (i, args) in decoded.commands.iter().enumerate() {
-            let Some(spec) = engine::lookup(args[0]) else {
-                writer.error("ERR unknown command");
-                continue;
-            };
             let chunk_at = writer.buf.len();
             writer.buf.extend_from_slice(&[0; 4]);
             let start = writer.buf.len();
+            let Some(spec) = lookups.get(args[0]) else {
+                // Only a newer version's entry could name a command this one does not know.
+                writer.error("ERR unknown command");
+                let len = (writer.buf.len() - start) as u32;
+                writer.buf[chunk_at..start].copy_from_slice(&len.to_le_bytes());
+                continue;
+            };
             match spec.handler {
                 Handler::Server(_) if spec.name == "select" => {
                     match crate::commands::parse_db(args, keyspace.databases()) {
@@ -348,7 +361,7 @@ impl ServerMachine {
             let len = (writer.buf.len() - start) as u32;
             writer.buf[chunk_at..start].copy_from_slice(&len.to_le_bytes());
         }
-        out.extend_from_slice(&writer.buf);
+        *out = writer.buf;
     }
 }
 

@@ -779,9 +779,7 @@ fn reply_frames(reply: &Bytes, transaction: bool) -> Ended {
         return Ended::Refused;
     }
     let frames: Vec<Frame> = replies
-        .chunks
-        .iter()
-        .filter_map(|c| c.as_ref().ok().and_then(|b| parse_reply(b)))
+        .filter_map(|c| c.ok().and_then(parse_reply))
         .collect();
     if frames.len() == 1 && !transaction {
         Ended::Reply(frames.into_iter().next().expect("one"))
