@@ -92,7 +92,7 @@ fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
 
 impl BodyWriter {
     pub fn new(header: &Header, watches: &[Watch]) -> BodyWriter {
-        let mut buf = Vec::with_capacity(256);
+        let mut buf = Vec::with_capacity(1024);
         buf.push(BODY_VERSION);
         buf.push(header.kind);
         buf.push(match header.proto {
@@ -173,7 +173,20 @@ impl<'a> Reader<'a> {
 struct Decoded<'a> {
     header: Header,
     watches: Vec<Watch<'a>>,
-    commands: Vec<Vec<&'a [u8]>>,
+    /// Every command's arguments, one command after another (two allocations per entry, not
+    /// one per command).
+    args: Vec<&'a [u8]>,
+    /// Where each command's arguments end in `args`.
+    ends: Vec<usize>,
+}
+
+impl<'a> Decoded<'a> {
+    fn commands(&self) -> impl Iterator<Item = &[&'a [u8]]> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(&self.ends)
+            .map(|(start, &end)| &self.args[start..end])
+    }
 }
 
 fn decode(body: &[u8]) -> Option<Decoded<'_>> {
@@ -204,19 +217,22 @@ fn decode(body: &[u8]) -> Option<Decoded<'_>> {
             was_live: r.u8()? != 0,
         });
     }
-    let mut commands = Vec::new();
-    for _ in 0..r.u32()? {
-        let argc = r.u32()? as usize;
-        let mut args = Vec::with_capacity(argc.min(1024));
-        for _ in 0..argc {
+    // Capacities from the body's own counts, capped by what its length could hold (a count is
+    // followed by at least four bytes per item).
+    let count = r.u32()? as usize;
+    let mut ends = Vec::with_capacity(count.min(r.0.len() / 4));
+    let mut args = Vec::with_capacity((count * 3).min(r.0.len() / 4));
+    for _ in 0..count {
+        for _ in 0..r.u32()? {
             args.push(r.bytes()?);
         }
-        commands.push(args);
+        ends.push(args.len());
     }
     r.0.is_empty().then_some(Decoded {
         header,
         watches,
-        commands,
+        args,
+        ends,
     })
 }
 
@@ -307,7 +323,7 @@ impl ServerMachine {
         let mut writer = ReplyWriter::new(header.proto);
         writer.buf = std::mem::take(out);
         let mut lookups = engine::LookupCache::default();
-        for (i, args) in decoded.commands.iter().enumerate() {
+        for (i, args) in decoded.commands().enumerate() {
             let chunk_at = writer.buf.len();
             writer.buf.extend_from_slice(&[0; 4]);
             let start = writer.buf.len();
@@ -385,7 +401,7 @@ impl Machine for ServerMachine {
             .load(Ordering::Relaxed)
             .max(decoded.header.now_ms);
         self.clock_ms.store(now_ms, Ordering::Relaxed);
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(16 * decoded.ends.len() + 1);
         match decoded.header.kind {
             KIND_EXPIRE => {
                 let limit = decoded.header.seed as usize;
