@@ -422,16 +422,25 @@ impl Db {
     /// The live entry under `key` for a write: an expired entry is deleted first, so the write
     /// sees no key.
     pub fn get_live(&mut self, key: &[u8], now_ms: u64) -> Option<EntryRef<'_>> {
-        let expired = self.peek(key)?.is_expired(now_ms);
-        if expired {
-            self.delete(key);
-            self.expired += 1;
-            if self.log_expired {
-                self.expired_log.push(key.into());
-            }
-            return None;
+        // One probe: the bucket found is read again by index (a borrow of the entry cannot
+        // outlive the deletion on the other branch).
+        let (slot, hash) = self.locate(key);
+        let table = self.tables.get(slot)?;
+        let bucket = table.find_bucket_index(hash, |b| key_of(b) == key)?;
+        let blob = table.get_bucket(bucket).expect("the bucket just found");
+        let expire_at_ms = fields(blob).expire_at_ms;
+        if expire_at_ms == 0 || expire_at_ms > now_ms {
+            let blob = self.tables[slot]
+                .get_bucket(bucket)
+                .expect("the bucket just found");
+            return Some(self.view(blob));
         }
-        self.peek(key)
+        self.delete(key);
+        self.expired += 1;
+        if self.log_expired {
+            self.expired_log.push(key.into());
+        }
+        None
     }
 
     /// Records that `key` may now serve a blocked client.

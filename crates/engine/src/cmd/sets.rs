@@ -141,19 +141,26 @@ fn store(ex: &mut Exec, key: &[u8], set: Set) {
 
 pub(crate) fn sadd(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
     let (key, members) = (args[1], &args[2..]);
-    let added = if !live_set(ex, key)? {
-        let mut set = Set::new();
-        let added = members.iter().filter(|m| set.insert(m)).count();
-        store(ex, key, set);
-        added
-    } else {
-        let set = set_for_write(ex.db(), key)?.expect("live_set found it");
-        if members.iter().any(|m| !set.contains(m)) {
+    let now = ex.now_ms;
+    // Whether the set is there, and whether anything is new to it, in one lookup: a set that
+    // gains nothing is not written (WATCH keeps it).
+    let new_member = match ex.db_mut().get_live(key, now).map(|e| e.value) {
+        None => None,
+        Some(ValueRef::Set(set)) => Some(members.iter().any(|m| !set.contains(m))),
+        Some(_) => return Err(Error::WrongType),
+    };
+    let added = match new_member {
+        None => {
+            let mut set = Set::new();
+            let added = members.iter().filter(|m| set.insert(m)).count();
+            store(ex, key, set);
+            added
+        }
+        Some(true) => {
             let set = set_mut(ex, key);
             members.iter().filter(|m| set.insert(m)).count()
-        } else {
-            0
         }
+        Some(false) => 0,
     };
     if added > 0 {
         ex.notify(notify::SET, "sadd", key);
