@@ -659,7 +659,8 @@ impl Conn {
         }
         let engine_command = matches!(spec.handler, Handler::Engine(_));
         let stale_read_allowed = self.readonly && engine_command && !spec.is_write();
-        if (engine_command || matches!(spec.name, "watch" | "multi"))
+        let broadcast = self.broadcasts(spec);
+        if (engine_command || broadcast || matches!(spec.name, "watch" | "multi"))
             && !stale_read_allowed
             && !self.relayed
             && !self.shared.group().is_leader()
@@ -674,7 +675,8 @@ impl Conn {
             self.flush_writes().await;
             return Flow::Proxy(leader);
         }
-        if engine_command && spec.is_write() && !spec.flags.contains(Flags::BLOCKING) {
+        if (engine_command && spec.is_write() && !spec.flags.contains(Flags::BLOCKING)) || broadcast
+        {
             if self
                 .pending_writes
                 .as_ref()
@@ -723,6 +725,18 @@ impl Conn {
         self.account(index, mark);
         self.apply_reply_mode(mark);
         flow
+    }
+
+    /// Whether `spec` is a PUBLISH or SPUBLISH that goes through the log: in a group with other
+    /// members every node applies it and delivers the message to its own subscribers (Redis
+    /// Cluster broadcasts PUBLISH to every node over its bus), and the reply counts this node's.
+    /// A cluster of one delivers at once.
+    fn broadcasts(&self, spec: &CommandSpec) -> bool {
+        matches!(
+            spec.handler,
+            Handler::Server(ServerCommand::Publish | ServerCommand::Spublish)
+        ) && !self.shared.group().is_sole_leader()
+            && self.shared.group().leader().is_some()
     }
 
     /// Runs a command that passed every check: the engine's or the server's handler.
@@ -1109,7 +1123,7 @@ impl Conn {
             .iter()
             .map(|q| engine::lookup(&q[0]).expect("queued commands were looked up"))
             .collect();
-        if !specs.iter().any(|s| s.is_write()) {
+        if !specs.iter().any(|s| s.is_write() || self.broadcasts(s)) {
             return self.exec_locally(multi, specs);
         }
         let watched = std::mem::take(&mut self.watched);

@@ -18,6 +18,11 @@
 //! Blocking commands: a command that would block registers its waiter only on the node its
 //! client is connected to (`origin`); a later write that feeds the key wakes the waiter, which
 //! proposes its command again. Waiting is local, taking is always through the log.
+//!
+//! PUBLISH and SPUBLISH in an entry (a group with other members proposes them like writes) are
+//! delivered by every node to its own subscribers as it applies them; the reply is that node's
+//! count. They change no state, so a node that applies one long after it was proposed (catching
+//! up) drops it instead of delivering stale news.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -26,7 +31,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use engine::{Exec, Flags, Handler, Keyspace};
+use engine::{Exec, Flags, Handler, Keyspace, ServerCommand};
 use replication::{BoxFuture, Machine, NodeId, Transport};
 use resp::{Protocol, ReplyWriter};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -272,6 +277,9 @@ pub fn split_replies(reply: &[u8], transaction: bool) -> Replies<'_> {
     Replies { aborted, rest }
 }
 
+/// A PUBLISH applied more than this long after its leader read the clock is not delivered.
+const PUBLISH_FRESH_MS: u64 = 10_000;
+
 /// Applies entries to the shared keyspace.
 pub struct ServerMachine {
     pub shared: Arc<Shared>,
@@ -343,6 +351,21 @@ impl ServerMachine {
                         }
                         Err(e) => writer.error(&e.to_string()),
                     }
+                }
+                Handler::Server(command @ (ServerCommand::Publish | ServerCommand::Spublish))
+                    if args.len() == 3 =>
+                {
+                    // Every node delivers to its own subscribers (the origin's count is the
+                    // reply), unless the entry is old news: a node catching up on its log
+                    // after a partition or a restart does not replay stale messages.
+                    let fresh = crate::server::now_ms() <= header.now_ms + PUBLISH_FRESH_MS;
+                    let registry = self.shared.pubsub.lock().expect("pubsub lock");
+                    let received = match (fresh, command) {
+                        (false, _) => 0,
+                        (true, ServerCommand::Publish) => registry.publish(args[1], args[2]),
+                        (true, _) => registry.spublish(args[1], args[2]),
+                    };
+                    writer.int(received as i64);
                 }
                 Handler::Server(_) => {
                     writer.buf[chunk_at..start].copy_from_slice(&CHUNK_LOCAL.to_le_bytes());

@@ -553,3 +553,71 @@ fn a_snapshot_serialised_by_a_forked_child_is_what_a_restart_restores() {
     let last: i64 = redis::cmd("GET").arg("k2099").query(&mut c).unwrap();
     assert_eq!(last, 2099);
 }
+
+#[test]
+fn publish_reaches_the_subscribers_of_every_node_of_the_group() {
+    // PUBLISH and SPUBLISH go through the log: each node delivers to its own subscribers when
+    // it applies them, as Redis Cluster's bus broadcast does. A publisher on a follower is
+    // relayed to the leader like any write.
+    let cluster = Cluster::start(3, &[]);
+    let mut subscribers: Vec<redis::Connection> = cluster.nodes.iter().map(Node::client).collect();
+    for (i, conn) in subscribers.iter_mut().enumerate() {
+        let kind = if i == 0 { "SSUBSCRIBE" } else { "SUBSCRIBE" };
+        conn.send_packed_command(&redis::cmd(kind).arg("news").get_packed_command())
+            .unwrap();
+        let confirmed = conn.recv_response().unwrap();
+        assert!(format!("{confirmed:?}").contains("news"), "{confirmed:?}");
+    }
+    let mut on_leader = None;
+    let received: i64 = cluster.on_leader(
+        &mut on_leader,
+        redis::cmd("PUBLISH").arg("news").arg("first"),
+    );
+    assert!(
+        (0..=1).contains(&received),
+        "the origin counts its own: {received}"
+    );
+    let _: i64 = cluster.on_leader(
+        &mut on_leader,
+        redis::cmd("SPUBLISH").arg("news").arg("second"),
+    );
+    // From a follower's client too (relayed, or refused and sent again while leadership moves).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let follower = (cluster.leader() + 1) % 3;
+        let mut c = cluster.nodes[follower].client();
+        match redis::cmd("PUBLISH")
+            .arg("news")
+            .arg("third")
+            .query::<i64>(&mut c)
+        {
+            Ok(_) => break,
+            Err(e) if Instant::now() < deadline => eprintln!("publish on a follower: {e}"),
+            Err(e) => panic!("publish on a follower: {e}"),
+        }
+    }
+    for (i, conn) in subscribers.iter_mut().enumerate() {
+        let expected: &[&str] = if i == 0 {
+            &["second"]
+        } else {
+            &["first", "third"]
+        };
+        let mut seen: Vec<String> = Vec::new();
+        while seen.len() < expected.len() {
+            let message = conn
+                .recv_response()
+                .unwrap_or_else(|e| panic!("subscriber on node {i} got {seen:?}, then {e}"));
+            let text = format!("{message:?}");
+            if let Some(word) = ["first", "second", "third"]
+                .into_iter()
+                .find(|w| text.contains(w))
+            {
+                // A publish sent again after an unknown outcome may arrive twice.
+                if seen.last().map(String::as_str) != Some(word) {
+                    seen.push(word.to_string());
+                }
+            }
+        }
+        assert_eq!(seen, expected, "subscriber on node {i}");
+    }
+}
