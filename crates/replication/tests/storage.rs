@@ -364,3 +364,100 @@ async fn a_read_back_spanning_segments_is_whole() {
     let limited = log.limited_get_log_entries(3, 5).await.unwrap();
     assert_eq!(limited.iter().map(|e| e.index()).collect::<Vec<_>>(), [3]);
 }
+
+/// The machine's disk, counting the fsyncs of appended files.
+#[derive(Debug, Default)]
+struct CountingDisk {
+    syncs: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+struct CountingFile {
+    inner: Arc<dyn replication::DiskFile>,
+    syncs: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl replication::DiskFile for CountingFile {
+    fn append(&self, bytes: &[u8]) -> std::io::Result<()> {
+        self.inner.append(bytes)
+    }
+    fn sync(&self) -> std::io::Result<()> {
+        self.syncs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.sync()
+    }
+    fn truncate(&self, len: u64) -> std::io::Result<()> {
+        self.inner.truncate(len)
+    }
+    fn read_at(&self, offset: u64, len: usize) -> std::io::Result<Vec<u8>> {
+        self.inner.read_at(offset, len)
+    }
+}
+
+impl replication::Disk for CountingDisk {
+    fn create_dir_all(&self, dir: &std::path::Path) -> std::io::Result<()> {
+        replication::OsDisk.create_dir_all(dir)
+    }
+    fn read(&self, path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+        replication::OsDisk.read(path)
+    }
+    fn list(&self, dir: &std::path::Path) -> std::io::Result<Vec<String>> {
+        replication::OsDisk.list(dir)
+    }
+    fn open_append(
+        &self,
+        path: &std::path::Path,
+        create: bool,
+    ) -> std::io::Result<Arc<dyn replication::DiskFile>> {
+        Ok(Arc::new(CountingFile {
+            inner: replication::OsDisk.open_append(path, create)?,
+            syncs: self.syncs.clone(),
+        }))
+    }
+    fn remove(&self, path: &std::path::Path) -> std::io::Result<()> {
+        replication::OsDisk.remove(path)
+    }
+    fn write_atomically(&self, path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+        replication::OsDisk.write_atomically(path, bytes)
+    }
+    fn open_hint(&self, path: &std::path::Path) -> std::io::Result<Arc<dyn replication::HintFile>> {
+        replication::OsDisk.open_hint(path)
+    }
+}
+
+#[tokio::test]
+async fn each_policy_fsyncs_as_redis_does() {
+    // always: every append is fsynced before it is reported flushed; everysec: the appends of a
+    // second share one fsync, which does come; no: the log never fsyncs.
+    for (policy, appends) in [
+        (FsyncPolicy::Always, 20),
+        (FsyncPolicy::EverySec, 200),
+        (FsyncPolicy::No, 200),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let disk = Arc::new(CountingDisk::default());
+        let syncs = disk.syncs.clone();
+        let mut log = LogStore::open_on(disk, dir.path(), policy).unwrap();
+        let started = std::time::Instant::now();
+        let before = syncs.load(std::sync::atomic::Ordering::SeqCst);
+        for i in 1..=appends {
+            append(&mut log, vec![entry(1, i, "x")]).await;
+        }
+        let during = syncs.load(std::sync::atomic::Ordering::SeqCst) - before;
+        match policy {
+            FsyncPolicy::Always => assert!(during >= appends as usize, "{during} fsyncs"),
+            FsyncPolicy::EverySec => {
+                // At most one a second while appending (plus the one that may be under way).
+                let seconds = started.elapsed().as_secs() as usize;
+                assert!(during <= seconds + 2, "{during} fsyncs in {seconds} s");
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+                while syncs.load(std::sync::atomic::Ordering::SeqCst) == before {
+                    assert!(
+                        std::time::Instant::now() < deadline,
+                        "everysec never fsynced"
+                    );
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+            }
+            FsyncPolicy::No => assert_eq!(during, 0),
+        }
+    }
+}
