@@ -111,14 +111,20 @@ impl RequestParser {
             if buf[0] != b'*' {
                 return self.parse_inline(buf);
             }
-            let Some(line_end) = find_crlf(buf, 0) else {
-                if buf.len() > INLINE_BYTES_MAX {
-                    return Err(ProtocolError::TooBigMultibulkCount);
+            let (count, line_end) = match quick_header(buf) {
+                Some(header) => header,
+                None => {
+                    let Some(line_end) = find_crlf(buf, 0) else {
+                        if buf.len() > INLINE_BYTES_MAX {
+                            return Err(ProtocolError::TooBigMultibulkCount);
+                        }
+                        return Ok(None);
+                    };
+                    let count = parse_int(&buf[1..line_end])
+                        .ok_or(ProtocolError::InvalidMultibulkLength)?;
+                    (count, line_end)
                 }
-                return Ok(None);
             };
-            let count =
-                parse_int(&buf[1..line_end]).ok_or(ProtocolError::InvalidMultibulkLength)?;
             if count > self.limits.multibulk_args_max as i64 {
                 return Err(ProtocolError::InvalidMultibulkLength);
             }
@@ -138,13 +144,20 @@ impl RequestParser {
             if rest[0] != b'$' {
                 return Err(ProtocolError::ExpectedDollar(rest[0]));
             }
-            let Some(line_end) = find_crlf(rest, 0) else {
-                if rest.len() > INLINE_BYTES_MAX {
-                    return Err(ProtocolError::TooBigBulkCount);
+            let (len, line_end) = match quick_header(rest) {
+                Some(header) => header,
+                None => {
+                    let Some(line_end) = find_crlf(rest, 0) else {
+                        if rest.len() > INLINE_BYTES_MAX {
+                            return Err(ProtocolError::TooBigBulkCount);
+                        }
+                        return Ok(None);
+                    };
+                    let len =
+                        parse_int(&rest[1..line_end]).ok_or(ProtocolError::InvalidBulkLength)?;
+                    (len, line_end)
                 }
-                return Ok(None);
             };
-            let len = parse_int(&rest[1..line_end]).ok_or(ProtocolError::InvalidBulkLength)?;
             if len < 0 || len as u64 > self.limits.bulk_bytes_max as u64 {
                 return Err(ProtocolError::InvalidBulkLength);
             }
@@ -193,6 +206,30 @@ impl RequestParser {
         };
         self.ranges.iter().map(|r| &source[r.clone()]).collect()
     }
+}
+
+/// The usual header line, `*` or `$` then a plain non-negative decimal then CRLF, read in one
+/// pass: the count or length and where its CR is. `None` for anything else (a sign, a leading
+/// zero, a stray byte, more than 18 digits, a line not yet complete), which the general path
+/// (`find_crlf` + `parse_int`) then parses or refuses with its error. A request is mostly such
+/// lines, and scanning them for CRLF first cost a few percent of a pipelined write.
+#[inline]
+fn quick_header(line: &[u8]) -> Option<(i64, usize)> {
+    let digits = line.get(1..)?;
+    let mut value: i64 = 0;
+    for (i, &b) in digits.iter().enumerate().take(19) {
+        match b {
+            b'0'..=b'9' => {
+                if i == 1 && digits[0] == b'0' {
+                    return None;
+                }
+                value = value * 10 + i64::from(b - b'0');
+            }
+            b'\r' if i > 0 && digits.get(i + 1) == Some(&b'\n') => return Some((value, i + 1)),
+            _ => return None,
+        }
+    }
+    None
 }
 
 fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
@@ -462,5 +499,47 @@ mod tests {
         assert_eq!(parse_int(b"+1"), None);
         assert_eq!(parse_int(b"-0"), None);
         assert_eq!(parse_int(b""), None);
+    }
+
+    /// What the general path makes of a header line: the value and its CR, if it parses.
+    fn general_header(line: &[u8]) -> Option<(i64, usize)> {
+        let end = find_crlf(line, 0)?;
+        Some((parse_int(&line[1..end])?, end))
+    }
+
+    #[test]
+    fn quick_headers_read_what_the_general_path_reads() {
+        for line in [
+            &b"*3\r\n"[..],
+            b"$0\r\n",
+            b"$10\r\nx",
+            b"$05\r\n",
+            b"$-1\r\n",
+            b"$+1\r\n",
+            b"$\r\n",
+            b"$1\r",
+            b"$1",
+            b"$12\rx\r\n",
+            b"$999999999999999999\r\n",
+            b"$9999999999999999999\r\n",
+        ] {
+            if let Some(quick) = quick_header(line) {
+                assert_eq!(Some(quick), general_header(line), "{line:?}");
+            }
+        }
+        assert_eq!(quick_header(b"$10\r\n"), Some((10, 3)));
+        assert_eq!(quick_header(b"$05\r\n"), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn quick_headers_agree_with_the_general_path(
+            line in proptest::collection::vec(
+                proptest::sample::select(b"$*0123456789-+\r\nx".to_vec()), 0..24)
+        ) {
+            if let Some(quick) = quick_header(&line) {
+                proptest::prop_assert_eq!(Some(quick), general_header(&line));
+            }
+        }
     }
 }
