@@ -219,7 +219,8 @@ fn quick_header(line: &[u8]) -> Option<(i64, usize)> {
     let mut value: i64 = 0;
     for (i, &b) in digits.iter().enumerate().take(19) {
         match b {
-            b'0'..=b'9' => {
+            // At most 18 digits: always within i64.
+            b'0'..=b'9' if i < 18 => {
                 if i == 1 && digits[0] == b'0' {
                     return None;
                 }
