@@ -450,6 +450,12 @@ impl Group {
         let _ = self.raft().trigger().elect(false).await;
     }
 
+    /// fsyncs the log now, whatever `appendfsync` says (for a clean shutdown).
+    pub fn sync_log(&self) -> io::Result<()> {
+        let log = self.inner.current.lock().expect("group lock").log.clone();
+        log.sync_all()
+    }
+
     pub fn node_id(&self) -> NodeId {
         self.inner.config.node_id
     }

@@ -461,3 +461,18 @@ async fn each_policy_fsyncs_as_redis_does() {
         }
     }
 }
+
+#[tokio::test]
+async fn sync_all_fsyncs_whatever_the_policy() {
+    // A clean shutdown fsyncs the log even under `no`, as Redis's SHUTDOWN fsyncs its AOF.
+    let dir = tempfile::tempdir().unwrap();
+    let disk = Arc::new(CountingDisk::default());
+    let syncs = disk.syncs.clone();
+    let mut log = LogStore::open_on(disk, dir.path(), FsyncPolicy::No).unwrap();
+    for i in 1..=10 {
+        append(&mut log, vec![entry(1, i, "x")]).await;
+    }
+    assert_eq!(syncs.load(std::sync::atomic::Ordering::SeqCst), 0);
+    log.sync_all().unwrap();
+    assert!(syncs.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+}

@@ -307,6 +307,14 @@ pub async fn run(shared: Arc<Shared>) -> std::io::Result<()> {
         _ = signals => {}
         _ = shared.shutdown.notified() => info!("SHUTDOWN requested"),
     }
+    // As Redis fsyncs its AOF on SHUTDOWN: with `everysec` or `no`, the last writes acknowledged
+    // are on the disk before the process says it is done.
+    if let Some(group) = shared.group.get() {
+        match group.sync_log() {
+            Ok(()) => info!("the Raft log is synced to disk"),
+            Err(e) => warn!("syncing the Raft log at shutdown failed: {e}"),
+        }
+    }
     info!("Redraft is now ready to exit, bye bye...");
     Ok(())
 }
