@@ -15,10 +15,11 @@
 #   * server CPU efficiency: requests per server CPU-second (utime+stime from
 #     /proc/PID/stat fields 14+15, before/after each run),
 #   * memory: used_memory delta per element after loading one big hash, one
-#     big set, one big sorted set (N elements `member:%09d`, 1000 per
-#     HSET/SADD/ZADD via redis-cli --pipe), N keys holding a 10-field hash
-#     each and N keys holding a 10-member sorted set each; every memory row
-#     runs on freshly started servers, one at a time.
+#     big set, one big sorted set, one big list (N elements `member:%09d`,
+#     1000 per HSET/SADD/ZADD/RPUSH via redis-cli --pipe), N keys holding a
+#     10-field hash each, N keys holding a 10-element list each and N keys
+#     holding a 10-member sorted set each; every memory row runs on freshly
+#     started servers, one at a time.
 # Rows: built-in redis-benchmark tests lpush, lpop, sadd, hset, spop, zadd,
 # lrange_100 (-t <test>, keys mylist/myset/myhash/myzset) and the custom
 # commands ZRANGE zbench 0 99, ZRANGEBYSCORE zbench 100 199, ZSCORE, HGET,
@@ -163,8 +164,11 @@ out = sys.stdout.buffer
 def bulk(b):
     return b"$%d\r\n%s\r\n" % (len(b), b)
 
-if kind in ("objects", "zobjects"):
-    if kind == "objects":
+if kind in ("objects", "zobjects", "lobjects"):
+    if kind == "lobjects":
+        tail = b"".join(bulk(b"element-%d" % j) for j in range(10))
+        head = b"*12\r\n$5\r\nRPUSH\r\n"
+    elif kind == "objects":
         tail = b"".join(bulk(b"field%d" % j) + bulk(b"value-%d" % j) for j in range(10))
         head = b"*22\r\n$4\r\nHSET\r\n"
     else:
@@ -179,8 +183,8 @@ if kind in ("objects", "zobjects"):
             buf = []
     out.write(b"".join(buf))
 else:
-    name = {"hash": b"HSET", "set": b"SADD", "zset": b"ZADD"}[kind]
-    per = 1 if kind == "set" else 2
+    name = {"hash": b"HSET", "set": b"SADD", "zset": b"ZADD", "list": b"RPUSH"}[kind]
+    per = 1 if kind in ("set", "list") else 2
     for start in range(0, n, batch):
         end = min(n, start + batch)
         parts = [b"*%d\r\n" % (2 + per * (end - start)), bulk(name), bulk(key)]
@@ -188,7 +192,7 @@ else:
             m = bulk(b"member:%09d" % i)
             if kind == "hash":
                 parts += [m, bulk(b"%d" % i)]
-            elif kind == "set":
+            elif kind in ("set", "list"):
                 parts.append(m)
             else:
                 parts += [bulk(b"%d" % i), m]
@@ -199,7 +203,7 @@ EOF
 # load PORT KIND KEY N: pipe gen output into the server, check the reply count
 load() {
     local port="$1" kind="$2" key="$3" n="$4" expect out
-    if [[ "$kind" == objects || "$kind" == zobjects ]]; then expect="$n"; else expect=$(((n + BATCH - 1) / BATCH)); fi
+    if [[ "$kind" == *objects ]]; then expect="$n"; else expect=$(((n + BATCH - 1) / BATCH)); fi
     out="$(gen "$kind" "$key" "$n" | timeout 900 "$REDIS_CLI" -h 127.0.0.1 -p "$port" --pipe 2>&1)" \
         || die "redis-cli --pipe failed on port $port ($kind $key $n): $out"
     grep -q "errors: 0, replies: $expect" <<<"$out" \
@@ -446,6 +450,9 @@ mem_one() {
         stop_pid "$pid"; REDRAFT_PID=""
         return 0
     fi
+    # One write first, so that whatever a server sets up on its first write (or lazily after it
+    # starts) is in the baseline rather than in the row.
+    cli "$port" set __warmup 1 >/dev/null && cli "$port" del __warmup >/dev/null
     before="$(info_field "$port" memory used_memory)"
     [[ -n "$before" ]] || die "INFO memory on port $port has no used_memory"
     rss_before="$(rss_bytes "$pid")"
@@ -463,6 +470,15 @@ mem_one() {
             expect_eq "$name: ZCARD bigzset" "$(cli "$port" zcard bigzset)" "$n"
             expect_eq "$name: ZSCORE bigzset member:$(printf %09d $((n - 1)))" \
                 "$(cli "$port" zscore bigzset "member:$(printf %09d $((n - 1)))")" $((n - 1)) ;;
+        list)
+            load "$port" list biglist "$n"
+            expect_eq "$name: LLEN biglist" "$(cli "$port" llen biglist)" "$n"
+            expect_eq "$name: LINDEX biglist -1" "$(cli "$port" lindex biglist -1)" "member:$(printf %09d $((n - 1)))" ;;
+        lobjects)
+            load "$port" lobjects lobj: "$n"
+            expect_eq "$name: DBSIZE" "$(cli "$port" dbsize)" "$n"
+            expect_eq "$name: LLEN lobj:$(printf %09d $((n - 1)))" "$(cli "$port" llen "lobj:$(printf %09d $((n - 1)))")" 10
+            expect_eq "$name: LINDEX lobj:000000000 9" "$(cli "$port" lindex lobj:000000000 9)" element-9 ;;
         objects)
             load "$port" objects obj: "$n"
             expect_eq "$name: DBSIZE" "$(cli "$port" dbsize)" "$n"
@@ -491,7 +507,9 @@ if ((DO_MEMORY)); then
     for spec in "hash|one hash, $MEM_ELEMENTS fields|field|HSET HLEN HGET" \
                 "set|one set, $MEM_ELEMENTS members|member|SADD SCARD" \
                 "zset|one sorted set, $MEM_ELEMENTS members|member|ZADD ZCARD ZSCORE" \
+                "list|one list, $MEM_ELEMENTS elements|element|RPUSH LLEN LINDEX" \
                 "objects|$MEM_ELEMENTS keys × 10-field hash|key|HSET HLEN HGET DBSIZE" \
+                "lobjects|$MEM_ELEMENTS keys × 10-element list|key|RPUSH LLEN LINDEX DBSIZE" \
                 "zobjects|$MEM_ELEMENTS keys × 10-member sorted set|key|ZADD ZCARD ZSCORE DBSIZE"; do
         IFS='|' read -r kind label unit needs <<<"$spec"
         read -r -a MEM_NEEDS <<<"$needs"
@@ -508,11 +526,13 @@ if ((DO_MEMORY)); then
     echo "Each row on freshly started servers (one at a time), loaded via redis-cli --pipe:"
     echo
     echo "- one hash: \`HSET bighash member:%09d <index> ...\`, one set: \`SADD bigset member:%09d ...\`, one sorted set: \`ZADD bigzset <index> member:%09d ...\` ($BATCH elements per command)"
+    echo "- one list: \`RPUSH biglist member:%09d ...\` ($BATCH elements per command)"
     echo "- 10-field hash per key: \`HSET obj:%09d field0 value-0 ... field9 value-9\`"
+    echo "- 10-element list per key: \`RPUSH lobj:%09d element-0 ... element-9\`"
     echo "- 10-member sorted set per key: \`ZADD zobj:%09d 0 member-0 ... 9 member-9\`"
     echo
     unsupported_note
-    echo "bytes/elem = (used_memory after − before) / elements (per key for the 10-field-hash row); RSS likewise from VmRSS. ratio = Redraft / Redis (lower is better)."
+    echo "bytes/elem = (used_memory after − before) / elements (per key for the rows of many keys); RSS likewise from VmRSS. ratio = Redraft / Redis (lower is better)."
     echo
     echo "| data | element | Redis used_memory Δ | Redraft used_memory Δ | Redis bytes/elem | Redraft bytes/elem | ratio | Redis RSS bytes/elem | Redraft RSS bytes/elem |"
     echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"

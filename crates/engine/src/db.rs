@@ -1131,12 +1131,12 @@ mod tests {
         assert_eq!(db.expired_keys(u64::MAX, 10).len(), db.volatile_len());
         assert_eq!(db.len(), 5);
         // Collections live in the slab, change in place, and move out whole.
-        let list: crate::types::List = [b"x"[..].into()].into_iter().collect();
+        let list: crate::types::List = [b"x"].into_iter().collect();
         db.insert(b"l", Entry::new(Value::List(Box::new(list)), 0, 0));
         let Some(ValueMut::List(l)) = db.value_mut(b"l", 9000) else {
             panic!("a list")
         };
-        l.push_back(b"y"[..].into());
+        l.push_back(b"y");
         let got = db.peek(b"l").unwrap();
         assert_eq!(
             (got.value.type_name(), got.changed_s, got.encoding()),

@@ -16,6 +16,7 @@ mod db;
 mod error;
 mod exec;
 mod glob;
+mod list;
 mod longdouble;
 pub mod notify;
 mod robin;

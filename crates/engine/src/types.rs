@@ -3,17 +3,16 @@
 //! Iteration order must be the same on every replica, so hashed collections use a fixed-seed
 //! hasher: HGETALL, SMEMBERS and their SCANs list the same order on a leader and its followers.
 
-use std::collections::VecDeque;
-
 use foldhash::fast::FixedState;
 
 /// An element, field or member.
 pub type Bytes = Box<[u8]>;
-pub type List = VecDeque<Bytes>;
 /// Hashes and sets are packed while small (see `compact`), then hash tables that keep their
 /// elements in hash order, which gives HSCAN and SSCAN a cursor that survives resizes (see
 /// `robin`).
 pub use crate::compact::{Hash, INTSET_ENTRIES_MAX, PACK_ELEMENT_BYTES_MAX, PACK_ENTRIES_MAX, Set};
+/// Lists are packed in nodes (see `list`).
+pub use crate::list::List;
 pub use crate::zset::ZSet;
 
 /// The seed of collection hashes unless `set_collection_seed` chose one (tests, tools).

@@ -169,23 +169,16 @@ impl EntryRef<'_> {
         self.expire_at_ms != 0 && self.expire_at_ms <= now_ms
     }
 
-    /// Redis's OBJECT ENCODING name. Hashes and sets report their representation (see
-    /// `compact`, `zset`): a packed hash or sorted set is a `listpack`, a packed set an `intset`
-    /// or a `listpack` (as in Redis 7.2; 7.0 kept small sets of strings in a hash table). Lists
-    /// are not packed yet: they report Redis's compact encodings at Redis's default thresholds
-    /// (128 entries, 64-byte elements), following the current contents.
+    /// Redis's OBJECT ENCODING name: collections report their representation (see `compact`,
+    /// `list`, `zset`): a packed hash, sorted set or one-node list is a `listpack`, a packed set
+    /// an `intset` or a `listpack` (as in Redis 7.2; 7.0 kept small sets of strings in a hash
+    /// table and every list in a quicklist).
     pub fn encoding(&self) -> &'static str {
-        const ENTRIES_MAX: usize = 128;
-        const ELEMENT_BYTES_MAX: usize = 64;
-        fn small(len: usize, mut elements: impl Iterator<Item = usize>) -> bool {
-            len <= ENTRIES_MAX && elements.all(|l| l <= ELEMENT_BYTES_MAX)
-        }
         match self.value {
             ValueRef::Int(_) => "int",
             ValueRef::Str(s) if s.len() <= 44 && !self.raw => "embstr",
             ValueRef::Str(_) => "raw",
-            ValueRef::List(l) if small(l.len(), l.iter().map(|e| e.len())) => "listpack",
-            ValueRef::List(_) => "quicklist",
+            ValueRef::List(l) => l.encoding(),
             ValueRef::Hash(h) if h.is_packed() => "listpack",
             ValueRef::Hash(_) => "hashtable",
             ValueRef::Set(s) => s.encoding(),

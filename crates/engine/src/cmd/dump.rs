@@ -6,9 +6,12 @@
 //! 3 set (body: a varint count, then each element as varint length and bytes, a hash's field
 //! before its value); 4 sorted set (each member, then its score as f64 LE bits); 5 packed hash,
 //! 6 packed set of integers, 7 packed set (bodies as 2 and 3, in the pack's order), 8 packed
-//! sorted set (body as 4). Kinds 2 and 3 are hash tables, 4 a skiplist: a copy keeps the representation of the original (see `compact`), so a
-//! replica restored from a snapshot holds what the replica that wrote it held. Kinds 5–8 were
-//! added without a version change: an older Redraft refuses them as bad data.
+//! sorted set (body as 4); 9 list in nodes (a varint count of nodes, then for each a varint count
+//! and its elements as in 1). Kinds 2 and 3 are hash tables, 4 a skiplist, 9 records where each
+//! list node ends: a copy keeps the representation of the original (see `compact`, `list`), so a
+//! replica restored from a snapshot holds what the replica that wrote it held. Kinds 5–9 were
+//! added without a version change: an older Redraft refuses them as bad data. Kind 1 is still
+//! read (as one list packed from the head).
 
 use crate::error::Error;
 use crate::types::{Bytes, Hash, List, Set, ZSet};
@@ -24,6 +27,7 @@ const KIND_HASH_PACKED: u8 = 5;
 const KIND_SET_INTS: u8 = 6;
 const KIND_SET_PACKED: u8 = 7;
 const KIND_ZSET_PACKED: u8 = 8;
+const KIND_LIST_NODES: u8 = 9;
 /// Slice-by-16 tables (same checksum as the bytewise default): every value in a snapshot is in
 /// this format.
 const CRC64: crc::Crc<u64, crc::Table<16>> = crc::Crc::<u64, crc::Table<16>>::new(&crc::CRC_64_XZ);
@@ -54,9 +58,16 @@ pub(crate) fn serialize(value: ValueRef) -> Vec<u8> {
             value.with_bytes(|b| out.extend_from_slice(b));
         }
         ValueRef::List(l) => {
-            out.push(KIND_LIST);
-            put_varint(&mut out, l.len() as u64);
-            l.iter().for_each(|e| put_bytes(&mut out, e));
+            out.push(KIND_LIST_NODES);
+            put_varint(&mut out, l.node_lens().count() as u64);
+            let mut elements = l.iter();
+            for len in l.node_lens() {
+                put_varint(&mut out, len as u64);
+                elements
+                    .by_ref()
+                    .take(len)
+                    .for_each(|e| put_bytes(&mut out, e));
+            }
         }
         ValueRef::Hash(h) => {
             out.push(if h.is_packed() {
@@ -147,9 +158,23 @@ fn body(kind: u8, mut r: Reader) -> Option<Value> {
         KIND_LIST => {
             let mut list = List::new();
             for _ in 0..r.count()? {
-                list.push_back(r.bytes()?);
+                list.push_back(r.slice()?);
             }
             Value::List(Box::new(list))
+        }
+        KIND_LIST_NODES => {
+            let mut nodes = Vec::new();
+            for _ in 0..r.count()? {
+                let elements = (0..r.count()?)
+                    .map(|_| r.slice())
+                    .collect::<Option<Vec<_>>>()?;
+                // A node of no element would be a corrupt payload: a list never holds one.
+                if elements.is_empty() {
+                    return None;
+                }
+                nodes.push(elements);
+            }
+            Value::List(Box::new(List::from_nodes(nodes)))
         }
         KIND_HASH => {
             let mut hash = Hash::table();
@@ -253,9 +278,7 @@ mod tests {
             Value::Int(-5),
             Value::Str(b"hello\0world".to_vec()),
             Value::Str(Vec::new()),
-            Value::List(Box::new(
-                [b"x"[..].into(), b""[..].into()].into_iter().collect(),
-            )),
+            Value::List(Box::new([&b"x"[..], &b""[..]].into_iter().collect())),
             Value::Hash(Box::new(hash)),
             Value::Hash(Box::new(big_hash)),
             Value::Set(Box::new(set)),

@@ -37,7 +37,7 @@ impl End {
     }
 }
 
-fn push(list: &mut List, end: End, element: Bytes) {
+fn push(list: &mut List, end: End, element: &[u8]) {
     match end {
         End::Left => list.push_front(element),
         End::Right => list.push_back(element),
@@ -145,15 +145,13 @@ fn push_generic(
     let db = ex.db_mut();
     let len = match list_mut(db, key, now)? {
         Some(list) => {
-            elements.iter().for_each(|e| push(list, end, (*e).into()));
+            elements.iter().for_each(|e| push(list, end, e));
             list.len()
         }
         None if only_if_exists => 0,
         None => {
-            let mut list = List::with_capacity(elements.len());
-            elements
-                .iter()
-                .for_each(|e| push(&mut list, end, (*e).into()));
+            let mut list = List::new();
+            elements.iter().for_each(|e| push(&mut list, end, e));
             let len = list.len();
             db.insert(key, Entry::new(Value::List(Box::new(list)), 0, now));
             len
@@ -201,10 +199,9 @@ pub(crate) fn pop_from(
     let Some(list) = list_mut(db, key, now)? else {
         return Ok(None);
     };
-    let count = count.min(list.len());
     let popped: Vec<Bytes> = match end {
-        End::Left => list.drain(..count).collect(),
-        End::Right => list.drain(list.len() - count..).rev().collect(),
+        End::Left => list.pop_front_n(count),
+        End::Right => list.pop_back_n(count),
     };
     let deleted = delete_if_empty(db, key);
     if !popped.is_empty() {
@@ -237,19 +234,17 @@ pub(crate) fn move_element(
     is_live_list(db, target, now)?;
     let list = list_mut(db, source, now)?.expect("source was just found");
     let element = pop(list, from).expect("a stored list is never empty");
-    // The reply needs a copy: the element itself goes into the target list.
-    let reply = element.clone();
     if source == target {
-        push(list, to, element);
+        push(list, to, &element);
         ex.notify(notify::LIST, event(from, false), source);
         ex.notify(notify::LIST, event(to, true), target);
-        return Ok(Some(reply));
+        return Ok(Some(element));
     }
     let deleted = delete_if_empty(db, source);
     match list_mut(db, target, now)? {
-        Some(list) => push(list, to, element),
+        Some(list) => push(list, to, &element),
         None => {
-            let list = List::from([element]);
+            let list = List::from_iter([&element]);
             db.insert(target, Entry::new(Value::List(Box::new(list)), 0, now));
         }
     }
@@ -258,7 +253,7 @@ pub(crate) fn move_element(
         ex.notify(notify::GENERIC, "del", source);
     }
     ex.notify(notify::LIST, event(to, true), target);
-    Ok(Some(reply))
+    Ok(Some(element))
 }
 
 fn pop_generic(ex: &mut Exec, args: &[&[u8]], end: End) -> Result<(), Error> {
@@ -406,7 +401,7 @@ pub(crate) fn lindex(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
         return Ok(());
     };
     match resolve_index(arg_i64(args[2])?, list.len()) {
-        Some(i) => ex.out.bulk(&list[i]),
+        Some(i) => ex.out.bulk(list.get(i).expect("the index is in range")),
         None => ex.out.null(),
     }
     Ok(())
@@ -475,10 +470,10 @@ fn positions(list: &List, element: &[u8], o: &PosOptions) -> Vec<usize> {
         (skip, limit)
     };
     let scan = if o.maxlen == 0 { list.len() } else { o.maxlen };
-    let take = |looked_at: &mut dyn Iterator<Item = (usize, &Bytes)>| -> Vec<usize> {
+    let take = |looked_at: &mut dyn Iterator<Item = (usize, &[u8])>| -> Vec<usize> {
         looked_at
             .take(scan)
-            .filter(|(_, e)| ***e == *element)
+            .filter(|(_, e)| *e == element)
             .skip(skip)
             .take(limit)
             .map(|(i, _)| i)
@@ -516,7 +511,7 @@ pub(crate) fn lset(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
     let list = list_mut(ex.db_mut(), key, now)?.ok_or(Error::NoSuchKey)?;
     let index = resolve_index(arg_i64(args[2])?, list.len())
         .ok_or_else(|| Error::msg("ERR index out of range"))?;
-    list[index] = args[3].into();
+    list.set(index, args[3]);
     ex.notify(notify::LIST, "lset", key);
     ex.out.ok();
     Ok(())
@@ -533,10 +528,10 @@ pub(crate) fn linsert(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
     let (key, pivot, now) = (args[1], args[3], ex.now_ms);
     let reply = match list_mut(ex.db_mut(), key, now)? {
         None => 0,
-        Some(list) => match list.iter().position(|e| **e == *pivot) {
+        Some(list) => match list.iter().position(|e| e == pivot) {
             None => -1,
             Some(at) => {
-                list.insert(at + usize::from(after), args[4].into());
+                list.insert(at + usize::from(after), args[4]);
                 list.len() as i64
             }
         },
@@ -574,7 +569,7 @@ fn remove_matches(list: &mut List, element: &[u8], count: i64) -> usize {
         Ok(0) | Err(_) => usize::MAX,
         Ok(n) => n,
     };
-    let is_match = |(_, e): &(usize, &Bytes)| ***e == *element;
+    let is_match = |(_, e): &(usize, &[u8])| *e == element;
     // The index of the last match to remove, counting from the chosen end.
     let bound = if count < 0 {
         list.iter()
@@ -598,7 +593,7 @@ fn remove_matches(list: &mut List, element: &[u8], count: i64) -> usize {
             index <= bound
         };
         index += 1;
-        !(in_reach && **e == *element)
+        !(in_reach && e == element)
     });
     before - list.len()
 }
@@ -610,8 +605,8 @@ pub(crate) fn ltrim(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
     if let Some(list) = list_mut(db, key, now)? {
         match clamp_range(start, stop, list.len()) {
             Some((first, last)) => {
-                list.truncate(last + 1);
-                list.drain(..first);
+                list.drop_back(list.len() - 1 - last);
+                list.drop_front(first);
             }
             None => list.clear(),
         }

@@ -183,10 +183,7 @@ fn sort_generic(ex: &mut Exec, args: &[&[u8]], read_only: bool) -> Result<(), Er
                     ex.notify(notify::GENERIC, "del", target);
                 }
             } else {
-                let list: List = results
-                    .into_iter()
-                    .map(|r| r.unwrap_or_default().into())
-                    .collect();
+                let list: List = results.into_iter().map(|r| r.unwrap_or_default()).collect();
                 let now = ex.now_ms;
                 ex.db_mut()
                     .insert(target, Entry::new(Value::List(Box::new(list)), 0, now));
