@@ -44,6 +44,9 @@ use crate::types::{Bytes, collection_hasher};
 
 /// The smallest table: 8 home slots.
 const BITS_MIN: u32 = 3;
+/// A run that spills past the last home slot gets slots after it, this many at a time: growing
+/// the vector by one would double its allocation (for a big hash, 32 MiB more for a few slots).
+const OVERFLOW_SLOTS_STEP: usize = 16;
 /// A table grows when more than 3/4 of its home slots would be in use...
 const LOAD_MAX_NUMERATOR: usize = 3;
 const LOAD_MAX_DENOMINATOR: usize = 4;
@@ -135,6 +138,14 @@ impl<const VALUES: bool> Default for RobinMap<VALUES> {
     }
 }
 
+/// Adds an empty slot at the end, past the home slots (see [`OVERFLOW_SLOTS_STEP`]).
+fn push_overflow(slots: &mut Vec<Option<Record>>) {
+    if slots.len() == slots.capacity() {
+        slots.reserve_exact(OVERFLOW_SLOTS_STEP);
+    }
+    slots.push(None);
+}
+
 /// Equal contents, whatever the capacity: both iterate in the same `(hash, key)` order.
 impl<const VALUES: bool> PartialEq for RobinMap<VALUES> {
     fn eq(&self, other: &Self) -> bool {
@@ -216,7 +227,7 @@ impl<const VALUES: bool> RobinMap<VALUES> {
         let empty = match self.slots[at..].iter().position(Option::is_none) {
             Some(offset) => at + offset,
             None => {
-                self.slots.push(None);
+                push_overflow(&mut self.slots);
                 self.slots.len() - 1
             }
         };
@@ -283,13 +294,14 @@ impl<const VALUES: bool> RobinMap<VALUES> {
     fn rebuild(&mut self, bits: u32) {
         let old = std::mem::take(&mut self.slots);
         self.bits = bits;
-        let mut slots: Vec<Option<Record>> = Vec::with_capacity(self.buckets());
+        let mut slots: Vec<Option<Record>> =
+            Vec::with_capacity(self.buckets() + OVERFLOW_SLOTS_STEP);
         slots.resize_with(self.buckets(), || None);
         let mut next = 0;
         for record in old.into_iter().flatten() {
             let i = self.home(hash_of(key_of::<VALUES>(&record))).max(next);
             if i == slots.len() {
-                slots.push(None);
+                push_overflow(&mut slots);
             }
             slots[i] = Some(record);
             next = i + 1;
@@ -533,6 +545,23 @@ mod tests {
         }
         assert!(m.is_empty());
         assert!(m.slots.is_empty(), "an emptied map gives its memory back");
+    }
+
+    #[test]
+    fn a_run_past_the_last_home_slot_does_not_double_the_allocation() {
+        let mut m = RobinSet::new();
+        let mut spilled = 0;
+        for n in 0..100_000 {
+            m.insert(&key(n), b"");
+            spilled += usize::from(m.slots.len() > m.buckets());
+            assert!(
+                m.slots.capacity() <= m.buckets() + 4 * OVERFLOW_SLOTS_STEP,
+                "{} slots of capacity for {} home slots",
+                m.slots.capacity(),
+                m.buckets()
+            );
+        }
+        assert!(spilled > 0, "the test never had a run spill over the end");
     }
 
     #[test]
