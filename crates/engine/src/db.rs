@@ -167,12 +167,9 @@ fn find_in<'a>(
 /// Values that live outside their entry.
 #[derive(Debug)]
 enum Object {
-    Free {
-        next: u32,
-    },
+    Free { next: u32 },
     Raw(Vec<u8>),
-    /// Boxed, like the tables of hashes and sets, so that an object is 32 bytes.
-    List(Box<List>),
+    List(List),
     Hash(Hash),
     Set(Set),
     ZSet(ZSet),
@@ -193,7 +190,7 @@ impl Object {
     fn into_value(self) -> Value {
         match self {
             Object::Raw(v) => Value::Str(v),
-            Object::List(l) => Value::List(l),
+            Object::List(l) => Value::List(Box::new(l)),
             Object::Hash(h) => Value::Hash(Box::new(h)),
             Object::Set(s) => Value::Set(Box::new(s)),
             Object::ZSet(z) => Value::ZSet(Box::new(z)),
@@ -518,7 +515,7 @@ impl Db {
             _ => {
                 let object = match entry.value {
                     Value::Str(s) => Object::Raw(s),
-                    Value::List(l) => Object::List(l),
+                    Value::List(l) => Object::List(*l),
                     Value::Hash(h) => Object::Hash(*h),
                     Value::Set(s) => Object::Set(*s),
                     Value::ZSet(z) => Object::ZSet(*z),

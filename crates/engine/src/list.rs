@@ -14,6 +14,8 @@
 //! bytes together fit half a node are merged, so a list shrunk to one node is a `listpack` again
 //! and a long one a `quicklist` (OBJECT ENCODING, as Redis 7.2 reports them), with a factor of two
 //! between the two thresholds so that a list at the edge does not flip at every push and pop.
+//! A list of one node holds it inline (no deque, no box): most lists are short, and for them
+//! the entries' allocation is the only one.
 //!
 //! Determinism: the layout follows from the operations applied alone, and DUMP payloads and
 //! snapshots record the node boundaries, so a replica restored from a snapshot holds what the
@@ -202,36 +204,15 @@ impl Node {
     }
 }
 
-/// A list (see the module doc).
+/// A list of two nodes or more (see the module doc).
 #[derive(Clone, Default)]
-pub struct List {
+struct Nodes {
     nodes: VecDeque<Node>,
     len: usize,
 }
 
-impl List {
-    pub fn new() -> List {
-        List::default()
-    }
-
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Redis's OBJECT ENCODING name: one node is a `listpack`, more a `quicklist`.
-    pub fn encoding(&self) -> &'static str {
-        if self.nodes.len() <= 1 {
-            "listpack"
-        } else {
-            "quicklist"
-        }
-    }
-
-    pub fn push_back(&mut self, element: &[u8]) {
+impl Nodes {
+    fn push_back(&mut self, element: &[u8]) {
         self.len += 1;
         if let Some(node) = self.nodes.back_mut()
             && node.live() + entry_len(element.len()) <= NODE_BYTES_MAX
@@ -239,10 +220,10 @@ impl List {
             node.insert_at(node.bytes.len(), element);
             return;
         }
-        self.push_node_back(Node::with(element));
+        self.nodes.push_back(Node::with(element));
     }
 
-    pub fn push_front(&mut self, element: &[u8]) {
+    fn push_front(&mut self, element: &[u8]) {
         self.len += 1;
         if let Some(node) = self.nodes.front_mut()
             && node.live() + entry_len(element.len()) <= NODE_BYTES_MAX
@@ -250,28 +231,10 @@ impl List {
             node.insert_at(node.first(), element);
             return;
         }
-        self.push_node_front(Node::with(element));
+        self.nodes.push_front(Node::with(element));
     }
 
-    fn push_node_back(&mut self, node: Node) {
-        self.reserve_node();
-        self.nodes.push_back(node);
-    }
-
-    fn push_node_front(&mut self, node: Node) {
-        self.reserve_node();
-        self.nodes.push_front(node);
-    }
-
-    /// Room for one more node: exactly one for the first (a deque would make room for four, 96
-    /// bytes that most lists, one node long, never use), then the deque's own doubling.
-    fn reserve_node(&mut self) {
-        if self.nodes.capacity() == 0 {
-            self.nodes.reserve_exact(1);
-        }
-    }
-
-    pub fn pop_front(&mut self) -> Option<Bytes> {
+    fn pop_front(&mut self) -> Option<Bytes> {
         let node = self.nodes.front_mut()?;
         let first = node.first();
         let (element, next) = node.entry_at(first);
@@ -280,7 +243,7 @@ impl List {
         Some(popped)
     }
 
-    pub fn pop_back(&mut self) -> Option<Bytes> {
+    fn pop_back(&mut self) -> Option<Bytes> {
         let node = self.nodes.back_mut()?;
         let end = node.bytes.len();
         let (element, start) = node.entry_before(end);
@@ -378,7 +341,7 @@ impl List {
         unreachable!("the node counts add up to the list's length")
     }
 
-    pub fn get(&self, index: usize) -> Option<&[u8]> {
+    fn get(&self, index: usize) -> Option<&[u8]> {
         if index >= self.len {
             return None;
         }
@@ -388,8 +351,7 @@ impl List {
         Some(&node.bytes[element])
     }
 
-    /// Replaces element `index` (LSET). Panics if it is out of range.
-    pub fn set(&mut self, index: usize, element: &[u8]) {
+    fn set(&mut self, index: usize, element: &[u8]) {
         let (i, local) = self.locate(index);
         let node = &mut self.nodes[i];
         let at = node.offset_of(local);
@@ -400,8 +362,7 @@ impl List {
         self.merge_around(i);
     }
 
-    /// Inserts `element` before element `index` (at the end for `index == len`).
-    pub fn insert(&mut self, index: usize, element: &[u8]) {
+    fn insert(&mut self, index: usize, element: &[u8]) {
         assert!(index <= self.len, "insert at {index} of {}", self.len);
         if index == 0 {
             return self.push_front(element);
@@ -417,9 +378,7 @@ impl List {
         self.split_if_full(i);
     }
 
-    /// Removes the first `n` elements.
-    pub fn drop_front(&mut self, mut n: usize) {
-        assert!(n <= self.len);
+    fn drop_front(&mut self, mut n: usize) {
         while n > 0 {
             let node = &self.nodes[0];
             let entries = n.min(node.len());
@@ -433,9 +392,7 @@ impl List {
         }
     }
 
-    /// Removes the last `n` elements.
-    pub fn drop_back(&mut self, mut n: usize) {
-        assert!(n <= self.len);
+    fn drop_back(&mut self, mut n: usize) {
         while n > 0 {
             let i = self.nodes.len() - 1;
             let node = &self.nodes[i];
@@ -445,10 +402,239 @@ impl List {
             n -= entries;
         }
     }
+}
+
+/// A list: one node (Redis 7.2's `listpack` encoding) or a deque of them (its `quicklist`).
+/// One node sits in the list itself, so a short list is one allocation besides its key's
+/// object; 24 bytes, so that a database object holds a list without a box.
+#[derive(Clone)]
+pub struct List(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    One(Node),
+    Many(Box<Nodes>),
+}
+
+impl Default for List {
+    fn default() -> List {
+        List(Repr::One(Node::default()))
+    }
+}
+
+/// Whether `element` can go into `node` without growing it past the limit.
+fn fits(node: &Node, element: &[u8]) -> bool {
+    node.count == 0 || node.live() + entry_len(element.len()) <= NODE_BYTES_MAX
+}
+
+impl List {
+    pub fn new() -> List {
+        List::default()
+    }
+
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            Repr::One(node) => node.len(),
+            Repr::Many(many) => many.len,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Redis's OBJECT ENCODING name: one node is a `listpack`, more a `quicklist`.
+    pub fn encoding(&self) -> &'static str {
+        match &self.0 {
+            Repr::One(_) => "listpack",
+            Repr::Many(_) => "quicklist",
+        }
+    }
+
+    fn node_count(&self) -> usize {
+        match &self.0 {
+            Repr::One(node) => usize::from(node.count > 0),
+            Repr::Many(many) => many.nodes.len(),
+        }
+    }
+
+    fn node(&self, i: usize) -> &Node {
+        match &self.0 {
+            Repr::One(node) => {
+                debug_assert_eq!(i, 0);
+                node
+            }
+            Repr::Many(many) => &many.nodes[i],
+        }
+    }
+
+    /// The node holding element `index`, and the element's index inside it.
+    fn locate(&self, index: usize) -> (usize, usize) {
+        match &self.0 {
+            Repr::One(_) => (0, index),
+            Repr::Many(many) => many.locate(index),
+        }
+    }
+
+    /// The nodes as a deque, made one if the list was a single node.
+    fn many(&mut self) -> &mut Nodes {
+        if let Repr::One(node) = &mut self.0 {
+            let node = std::mem::take(node);
+            let len = node.len();
+            let mut nodes = VecDeque::with_capacity(4);
+            if len > 0 {
+                nodes.push_back(node);
+            }
+            self.0 = Repr::Many(Box::new(Nodes { nodes, len }));
+        }
+        match &mut self.0 {
+            Repr::Many(many) => many,
+            Repr::One(_) => unreachable!("just made a deque"),
+        }
+    }
+
+    /// Back to a single node when that is all the deque holds.
+    fn settle(&mut self) {
+        if let Repr::Many(many) = &mut self.0
+            && many.nodes.len() <= 1
+        {
+            let node = many.nodes.pop_front().unwrap_or_default();
+            self.0 = Repr::One(node);
+        }
+    }
+
+    pub fn push_back(&mut self, element: &[u8]) {
+        match &mut self.0 {
+            Repr::One(node) if fits(node, element) => {
+                let end = node.bytes.len();
+                node.insert_at(end, element);
+            }
+            _ => self.many().push_back(element),
+        }
+    }
+
+    pub fn push_front(&mut self, element: &[u8]) {
+        match &mut self.0 {
+            Repr::One(node) if fits(node, element) => node.insert_at(node.first(), element),
+            _ => self.many().push_front(element),
+        }
+    }
+
+    pub fn pop_front(&mut self) -> Option<Bytes> {
+        match &mut self.0 {
+            Repr::One(node) if node.count == 0 => None,
+            Repr::One(node) => {
+                let first = node.first();
+                let (element, next) = node.entry_at(first);
+                let popped = node.bytes[element].into();
+                node.remove_bytes(first..next, 1);
+                Some(popped)
+            }
+            Repr::Many(many) => {
+                let popped = many.pop_front();
+                self.settle();
+                popped
+            }
+        }
+    }
+
+    pub fn pop_back(&mut self) -> Option<Bytes> {
+        match &mut self.0 {
+            Repr::One(node) if node.count == 0 => None,
+            Repr::One(node) => {
+                let end = node.bytes.len();
+                let (element, start) = node.entry_before(end);
+                let popped = node.bytes[element].into();
+                node.remove_bytes(start..end, 1);
+                Some(popped)
+            }
+            Repr::Many(many) => {
+                let popped = many.pop_back();
+                self.settle();
+                popped
+            }
+        }
+    }
+
+    pub fn get(&self, index: usize) -> Option<&[u8]> {
+        match &self.0 {
+            Repr::One(node) if index < node.len() => {
+                let (element, _) = node.entry_at(node.offset_of(index));
+                Some(&node.bytes[element])
+            }
+            Repr::One(_) => None,
+            Repr::Many(many) => many.get(index),
+        }
+    }
+
+    /// Replaces element `index` (LSET). Panics if it is out of range.
+    pub fn set(&mut self, index: usize, element: &[u8]) {
+        assert!(index < self.len(), "set {index} of {}", self.len());
+        match &mut self.0 {
+            Repr::One(node) => {
+                let at = node.offset_of(index);
+                let (_, next) = node.entry_at(at);
+                write_entry(node.splice(at..next, entry_len(element.len())), element);
+                node.settle_gap();
+                if node.live() > NODE_BYTES_MAX && node.len() > 1 {
+                    self.many().split_if_full(0);
+                }
+            }
+            Repr::Many(many) => {
+                many.set(index, element);
+                self.settle();
+            }
+        }
+    }
+
+    /// Inserts `element` before element `index` (at the end for `index == len`).
+    pub fn insert(&mut self, index: usize, element: &[u8]) {
+        assert!(index <= self.len(), "insert at {index} of {}", self.len());
+        match &mut self.0 {
+            Repr::One(node) if fits(node, element) => {
+                let at = node.offset_of(index);
+                node.insert_at(at, element);
+            }
+            _ => {
+                self.many().insert(index, element);
+                self.settle();
+            }
+        }
+    }
+
+    /// Removes the first `n` elements.
+    pub fn drop_front(&mut self, n: usize) {
+        assert!(n <= self.len());
+        match &mut self.0 {
+            Repr::One(node) => {
+                let end = node.offset_of(n);
+                node.remove_bytes(node.first()..end, n);
+            }
+            Repr::Many(many) => {
+                many.drop_front(n);
+                self.settle();
+            }
+        }
+    }
+
+    /// Removes the last `n` elements.
+    pub fn drop_back(&mut self, n: usize) {
+        assert!(n <= self.len());
+        match &mut self.0 {
+            Repr::One(node) => {
+                let start = node.offset_of(node.len() - n);
+                node.remove_bytes(start..node.bytes.len(), n);
+            }
+            Repr::Many(many) => {
+                many.drop_back(n);
+                self.settle();
+            }
+        }
+    }
 
     /// Removes and returns the first `n` elements (all if there are fewer), head first.
     pub fn pop_front_n(&mut self, n: usize) -> Vec<Bytes> {
-        let n = n.min(self.len);
+        let n = n.min(self.len());
         let popped = self.iter().take(n).map(Bytes::from).collect();
         self.drop_front(n);
         popped
@@ -456,7 +642,7 @@ impl List {
 
     /// Removes and returns the last `n` elements (all if there are fewer), tail first.
     pub fn pop_back_n(&mut self, n: usize) -> Vec<Bytes> {
-        let n = n.min(self.len);
+        let n = n.min(self.len());
         let popped = self.iter().rev().take(n).map(Bytes::from).collect();
         self.drop_back(n);
         popped
@@ -475,14 +661,19 @@ impl List {
 
     /// Every element, head to tail (`rev()` for tail to head).
     pub fn iter(&self) -> Iter<'_> {
+        let nodes = self.node_count();
         Iter {
             list: self,
-            front: (0, self.nodes.front().map_or(0, Node::first)),
+            front: (0, if nodes > 0 { self.node(0).first() } else { 0 }),
             back: (
-                self.nodes.len().saturating_sub(1),
-                self.nodes.back().map_or(0, |n| n.bytes.len()),
+                nodes.saturating_sub(1),
+                if nodes > 0 {
+                    self.node(nodes - 1).bytes.len()
+                } else {
+                    0
+                },
             ),
-            remaining: self.len,
+            remaining: self.len(),
         }
     }
 
@@ -490,24 +681,23 @@ impl List {
     pub fn range(&self, range: RangeInclusive<usize>) -> Iter<'_> {
         let (first, last) = (*range.start(), *range.end());
         assert!(
-            first <= last && last < self.len,
+            first <= last && last < self.len(),
             "{first}..={last} of {}",
-            self.len
+            self.len()
         );
         let (i, local) = self.locate(first);
         let (j, local_last) = self.locate(last);
-        let back_node = &self.nodes[j];
         Iter {
             list: self,
-            front: (i, self.nodes[i].offset_of(local)),
-            back: (j, back_node.offset_of(local_last + 1)),
+            front: (i, self.node(i).offset_of(local)),
+            back: (j, self.node(j).offset_of(local_last + 1)),
             remaining: last - first + 1,
         }
     }
 
     /// The node boundaries: how many elements each node holds (for DUMP payloads).
     pub(crate) fn node_lens(&self) -> impl Iterator<Item = usize> + '_ {
-        self.nodes.iter().map(Node::len)
+        (0..self.node_count()).map(|i| self.node(i).len())
     }
 
     /// A list with the given node boundaries: `nodes` yields each node's elements. Empty nodes
@@ -516,7 +706,7 @@ impl List {
     where
         E: IntoIterator<Item = &'a [u8]>,
     {
-        let mut list = List::new();
+        let mut many = Nodes::default();
         for elements in nodes {
             let mut node = Node::default();
             for element in elements {
@@ -524,12 +714,14 @@ impl List {
                 node.insert_at(end, element);
             }
             if node.count > 0 {
-                list.len += node.len();
-                list.push_node_back(node);
-                let last = list.nodes.len() - 1;
-                list.split_if_full(last);
+                many.len += node.len();
+                many.nodes.push_back(node);
+                let last = many.nodes.len() - 1;
+                many.split_if_full(last);
             }
         }
+        let mut list = List(Repr::Many(Box::new(many)));
+        list.settle();
         list
     }
 }
@@ -547,7 +739,7 @@ impl<T: AsRef<[u8]>> FromIterator<T> for List {
 /// Lists are equal when their elements are, whatever their layout.
 impl PartialEq for List {
     fn eq(&self, other: &List) -> bool {
-        self.len == other.len && self.iter().eq(other.iter())
+        self.len() == other.len() && self.iter().eq(other.iter())
     }
 }
 
@@ -576,12 +768,12 @@ impl<'a> Iterator for Iter<'a> {
         if self.remaining == 0 {
             return None;
         }
-        let nodes = &self.list.nodes;
-        if self.front.1 == nodes[self.front.0].bytes.len() {
+        let list = self.list;
+        if self.front.1 == list.node(self.front.0).bytes.len() {
             let i = self.front.0 + 1;
-            self.front = (i, nodes[i].first());
+            self.front = (i, list.node(i).first());
         }
-        let node = &nodes[self.front.0];
+        let node = list.node(self.front.0);
         let (element, next) = node.entry_at(self.front.1);
         self.front.1 = next;
         self.remaining -= 1;
@@ -598,12 +790,12 @@ impl DoubleEndedIterator for Iter<'_> {
         if self.remaining == 0 {
             return None;
         }
-        let nodes = &self.list.nodes;
-        if self.back.1 == nodes[self.back.0].first() {
+        let list = self.list;
+        if self.back.1 == list.node(self.back.0).first() {
             let i = self.back.0 - 1;
-            self.back = (i, nodes[i].bytes.len());
+            self.back = (i, list.node(i).bytes.len());
         }
-        let node = &nodes[self.back.0];
+        let node = list.node(self.back.0);
         let (element, start) = node.entry_before(self.back.1);
         self.back.1 = start;
         self.remaining -= 1;
@@ -625,7 +817,11 @@ mod tests {
     /// node over the limit unless it holds a single element.
     fn check(list: &List) {
         let mut total = 0;
-        for node in &list.nodes {
+        if let Repr::Many(many) = &list.0 {
+            assert!(many.nodes.len() > 1, "a deque of one node is a single node");
+            assert_eq!(many.len, list.len());
+        }
+        for node in (0..list.node_count()).map(|i| list.node(i)) {
             assert!(node.count > 0, "an empty node");
             let (mut at, mut entries) = (node.first(), 0);
             while at < node.bytes.len() {
@@ -675,8 +871,13 @@ mod tests {
             list.push_back(format!("element-{i}").as_bytes());
         }
         assert_eq!(list.encoding(), "listpack");
-        assert_eq!(list.nodes.capacity(), 1, "room for one node, not four");
-        assert_eq!(list.nodes[0].bytes.len(), 10 * 11);
+        assert!(matches!(list.0, Repr::One(_)));
+        assert_eq!(list.node(0).bytes.len(), 10 * 11);
+        assert_eq!(
+            std::mem::size_of::<List>(),
+            24,
+            "a database object holds it unboxed"
+        );
     }
 
     #[test]
@@ -687,9 +888,9 @@ mod tests {
         }
         check(&list);
         assert_eq!(list.encoding(), "quicklist");
-        assert!(list.nodes.len() > 2, "{} nodes", list.nodes.len());
+        assert!(list.node_count() > 2, "{} nodes", list.node_count());
         // 16 bytes an element in nodes of up to 8 KiB: most nodes are full.
-        let bytes: usize = list.nodes.iter().map(Node::live).sum();
+        let bytes: usize = (0..list.node_count()).map(|i| list.node(i).live()).sum();
         assert_eq!(bytes, 2000 * 16);
         list.drop_front(1900);
         check(&list);
@@ -697,7 +898,7 @@ mod tests {
         assert_eq!(list.get(0), Some(&b"element-001900"[..]));
         list.drop_back(100);
         assert!(list.is_empty());
-        assert_eq!(list.nodes.len(), 0);
+        assert_eq!(list.node_count(), 0);
     }
 
     #[test]
@@ -706,11 +907,11 @@ mod tests {
         let mut list: List = [&b"a"[..], &b"b"[..]].into_iter().collect();
         list.insert(1, &big);
         check(&list);
-        assert_eq!(list.nodes.len(), 3);
+        assert_eq!(list.node_count(), 3);
         assert_eq!(list.get(1), Some(&big[..]));
         list.set(1, b"small");
         check(&list);
-        assert_eq!(list.nodes.len(), 1, "merged back once small");
+        assert_eq!(list.node_count(), 1, "merged back once small");
         assert_eq!(elements(&list), [&b"a"[..], b"small", b"b"]);
     }
 
@@ -720,7 +921,7 @@ mod tests {
         let mut gaps = 0;
         for i in 0..3000 {
             list.push_front(format!("element-{i:06}").as_bytes());
-            gaps += usize::from(list.nodes[0].start > 0);
+            gaps += usize::from(list.node(0).start > 0);
         }
         check(&list);
         assert!(gaps > 2500, "most pushes wrote into a gap ({gaps})");
