@@ -20,11 +20,13 @@ use std::hash::BuildHasher;
 use foldhash::fast::FixedState;
 use hashbrown::HashTable;
 
+use crate::thin::ThinBytes;
 use crate::types::{Hash, List, Set, ZSet};
 use crate::value::{Entry, EntryRef, Value, ValueMut, ValueRef};
 
 type Key = Box<[u8]>;
-type Blob = Box<[u8]>;
+/// An entry's bytes behind a thin pointer: a table bucket is 8 bytes, not 16 (see `thin`).
+type Blob = ThinBytes;
 
 /// Segments per database; a SCAN cursor is a segment index.
 const SEGMENT_COUNT: usize = 1 << 14;
@@ -76,25 +78,37 @@ fn encode(key: &[u8], payload: Payload, expire_at_ms: u64, changed_s: u32) -> Bl
             (kind, body) = (KIND_OBJECT, &index_bytes);
         }
     }
-    let mut out = Vec::with_capacity(1 + 4 + 8 + 5 + key.len() + body.len());
-    out.push(kind | if expire_at_ms != 0 { FLAG_EXPIRE } else { 0 });
-    out.extend_from_slice(&changed_s.to_le_bytes());
-    if expire_at_ms != 0 {
-        out.extend_from_slice(&expire_at_ms.to_le_bytes());
-    }
-    let mut len = key.len();
-    loop {
-        let byte = (len & 0x7f) as u8;
-        len >>= 7;
-        if len == 0 {
-            out.push(byte);
-            break;
+    let mut key_len = [0u8; 10];
+    let key_len = {
+        let (mut len, mut at) = (key.len(), 0);
+        loop {
+            let byte = (len & 0x7f) as u8;
+            len >>= 7;
+            if len == 0 {
+                key_len[at] = byte;
+                break &key_len[..=at];
+            }
+            key_len[at] = byte | 0x80;
+            at += 1;
         }
-        out.push(byte | 0x80);
+    };
+    let expire = if expire_at_ms != 0 { 8 } else { 0 };
+    let mut blob = ThinBytes::zeroed(1 + 4 + expire + key_len.len() + key.len() + body.len());
+    let mut out = &mut blob[..];
+    let mut put = |bytes: &[u8]| {
+        let (head, rest) = std::mem::take(&mut out).split_at_mut(bytes.len());
+        head.copy_from_slice(bytes);
+        out = rest;
+    };
+    put(&[kind | if expire_at_ms != 0 { FLAG_EXPIRE } else { 0 }]);
+    put(&changed_s.to_le_bytes());
+    if expire_at_ms != 0 {
+        put(&expire_at_ms.to_le_bytes());
     }
-    out.extend_from_slice(key);
-    out.extend_from_slice(body);
-    out.into_boxed_slice()
+    put(key_len);
+    put(key);
+    put(body);
+    blob
 }
 
 fn fields(blob: &[u8]) -> Fields<'_> {

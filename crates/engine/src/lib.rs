@@ -23,6 +23,7 @@ mod robin;
 mod slot;
 mod snapshot;
 mod table;
+mod thin;
 pub mod types;
 mod value;
 mod zset;
