@@ -23,6 +23,7 @@ use hashbrown::HashTable;
 use crate::thin::ThinBytes;
 use crate::types::{Hash, List, Set, ZSet};
 use crate::value::{Entry, EntryRef, Value, ValueMut, ValueRef};
+use crate::varint;
 
 type Key = Box<[u8]>;
 /// An entry's bytes behind a thin pointer: a table bucket is 8 bytes, not 16 (see `thin`).
@@ -78,36 +79,23 @@ fn encode(key: &[u8], payload: Payload, expire_at_ms: u64, changed_s: u32) -> Bl
             (kind, body) = (KIND_OBJECT, &index_bytes);
         }
     }
-    let mut key_len = [0u8; 10];
-    let key_len = {
-        let (mut len, mut at) = (key.len(), 0);
-        loop {
-            let byte = (len & 0x7f) as u8;
-            len >>= 7;
-            if len == 0 {
-                key_len[at] = byte;
-                break &key_len[..=at];
-            }
-            key_len[at] = byte | 0x80;
-            at += 1;
-        }
-    };
     let expire = if expire_at_ms != 0 { 8 } else { 0 };
-    let mut blob = ThinBytes::zeroed(1 + 4 + expire + key_len.len() + key.len() + body.len());
+    let key_len = varint::len(key.len());
+    let mut blob = ThinBytes::zeroed(1 + 4 + expire + key_len + key.len() + body.len());
     let mut out = &mut blob[..];
-    let mut put = |bytes: &[u8]| {
-        let (head, rest) = std::mem::take(&mut out).split_at_mut(bytes.len());
-        head.copy_from_slice(bytes);
+    let mut next = |len: usize| {
+        let (head, rest) = std::mem::take(&mut out).split_at_mut(len);
         out = rest;
+        head
     };
-    put(&[kind | if expire_at_ms != 0 { FLAG_EXPIRE } else { 0 }]);
-    put(&changed_s.to_le_bytes());
+    next(1)[0] = kind | if expire_at_ms != 0 { FLAG_EXPIRE } else { 0 };
+    next(4).copy_from_slice(&changed_s.to_le_bytes());
     if expire_at_ms != 0 {
-        put(&expire_at_ms.to_le_bytes());
+        next(8).copy_from_slice(&expire_at_ms.to_le_bytes());
     }
-    put(key_len);
-    put(key);
-    put(body);
+    varint::write(next(key_len), key.len());
+    next(key.len()).copy_from_slice(key);
+    next(body.len()).copy_from_slice(body);
     blob
 }
 
@@ -120,17 +108,8 @@ fn fields(blob: &[u8]) -> Fields<'_> {
         expire_at_ms = u64::from_le_bytes(blob[5..13].try_into().expect("8 bytes"));
         at = 13;
     }
-    let mut len = 0usize;
-    let mut shift = 0;
-    loop {
-        let byte = blob[at];
-        at += 1;
-        len |= usize::from(byte & 0x7f) << shift;
-        if byte & 0x80 == 0 {
-            break;
-        }
-        shift += 7;
-    }
+    let (len, header) = varint::read(&blob[at..]);
+    at += header;
     Fields {
         flags,
         changed_s,

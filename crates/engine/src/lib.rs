@@ -26,6 +26,7 @@ mod table;
 mod thin;
 pub mod types;
 mod value;
+mod varint;
 mod zset;
 
 pub use cmd::blocking::blocking_timeout;

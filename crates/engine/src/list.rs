@@ -26,6 +26,7 @@ use std::fmt;
 use std::ops::{Range, RangeInclusive};
 
 use crate::types::Bytes;
+use crate::varint;
 
 /// Bytes of entries a node holds before the next element goes to a new node (Redis's
 /// `list-max-listpack-size -2`).
@@ -33,31 +34,22 @@ pub const NODE_BYTES_MAX: usize = 8 << 10;
 /// Two neighbours whose bytes together are at most this are merged into one.
 const MERGE_BYTES_MAX: usize = NODE_BYTES_MAX / 2;
 
-/// The bytes a varint of `n` takes.
-fn varint_len(n: usize) -> usize {
-    let bits = usize::BITS - (n | 1).leading_zeros();
-    bits.div_ceil(7) as usize
-}
-
 /// The bytes an element of `len` bytes takes in a node.
 fn entry_len(len: usize) -> usize {
-    len + 2 * varint_len(len)
+    len + 2 * varint::len(len)
 }
 
 /// Writes an entry for `element` into `out` (which has exactly `entry_len` bytes).
 fn write_entry(out: &mut [u8], element: &[u8]) {
-    let header = varint_len(element.len());
     debug_assert_eq!(out.len(), entry_len(element.len()));
-    let mut n = element.len();
-    for i in 0..header {
-        let more = if i + 1 < header { 0x80 } else { 0 };
-        let byte = (n & 0x7f) as u8 | more;
-        out[i] = byte;
-        // The trailing copy is reversed: read from the end, its first byte is the lowest group.
-        out[out.len() - 1 - i] = byte;
-        n >>= 7;
-    }
-    out[header..header + element.len()].copy_from_slice(element);
+    let header = varint::len(element.len());
+    let (head, rest) = out.split_at_mut(header);
+    varint::write(head, element.len());
+    let (data, tail) = rest.split_at_mut(element.len());
+    data.copy_from_slice(element);
+    // The trailing copy is reversed: read from the end, its first byte is the lowest group.
+    tail.copy_from_slice(head);
+    tail.reverse();
 }
 
 /// Bytes of entries from which a node pushed or popped at its front keeps a gap there (see
@@ -104,16 +96,7 @@ impl Node {
 
     /// The element of the entry at byte `at`, and the offset of the next entry.
     fn entry_at(&self, at: usize) -> (Range<usize>, usize) {
-        let (mut len, mut shift, mut header) = (0usize, 0, 0);
-        loop {
-            let byte = self.bytes[at + header];
-            len |= usize::from(byte & 0x7f) << shift;
-            header += 1;
-            shift += 7;
-            if byte & 0x80 == 0 {
-                break;
-            }
-        }
+        let (len, header) = varint::read(&self.bytes[at..]);
         let start = at + header;
         (start..start + len, start + len + header)
     }
@@ -142,6 +125,29 @@ impl Node {
         } else {
             (index..self.len()).fold(self.bytes.len(), |end, _| self.entry_before(end).1)
         }
+    }
+
+    /// The bytes of the first `entries` entries (at the front) or the last (at the back).
+    fn end_entries(&self, entries: usize, front: bool) -> Range<usize> {
+        if front {
+            self.first()..self.offset_of(entries)
+        } else {
+            self.offset_of(self.len() - entries)..self.bytes.len()
+        }
+    }
+
+    /// The element of entry `index`.
+    fn get(&self, index: usize) -> &[u8] {
+        let (element, _) = self.entry_at(self.offset_of(index));
+        &self.bytes[element]
+    }
+
+    /// Replaces the element of entry `index`; the node may then be over the limit.
+    fn set(&mut self, index: usize, element: &[u8]) {
+        let at = self.offset_of(index);
+        let (_, next) = self.entry_at(at);
+        write_entry(self.splice(at..next, entry_len(element.len())), element);
+        self.settle_gap();
     }
 
     /// Replaces the bytes `range` with room for `room` bytes, reallocating to the exact new size
@@ -215,7 +221,7 @@ impl Nodes {
     fn push_back(&mut self, element: &[u8]) {
         self.len += 1;
         if let Some(node) = self.nodes.back_mut()
-            && node.live() + entry_len(element.len()) <= NODE_BYTES_MAX
+            && fits(node, element)
         {
             node.insert_at(node.bytes.len(), element);
             return;
@@ -226,30 +232,12 @@ impl Nodes {
     fn push_front(&mut self, element: &[u8]) {
         self.len += 1;
         if let Some(node) = self.nodes.front_mut()
-            && node.live() + entry_len(element.len()) <= NODE_BYTES_MAX
+            && fits(node, element)
         {
             node.insert_at(node.first(), element);
             return;
         }
         self.nodes.push_front(Node::with(element));
-    }
-
-    fn pop_front(&mut self) -> Option<Bytes> {
-        let node = self.nodes.front_mut()?;
-        let first = node.first();
-        let (element, next) = node.entry_at(first);
-        let popped = node.bytes[element].into();
-        self.remove_in(0, first..next, 1);
-        Some(popped)
-    }
-
-    fn pop_back(&mut self) -> Option<Bytes> {
-        let node = self.nodes.back_mut()?;
-        let end = node.bytes.len();
-        let (element, start) = node.entry_before(end);
-        let popped = node.bytes[element].into();
-        self.remove_in(self.nodes.len() - 1, start..end, 1);
-        Some(popped)
     }
 
     /// Removes `entries` entries, the bytes `range` of node `i`, dropping the node if that
@@ -341,23 +329,9 @@ impl Nodes {
         unreachable!("the node counts add up to the list's length")
     }
 
-    fn get(&self, index: usize) -> Option<&[u8]> {
-        if index >= self.len {
-            return None;
-        }
-        let (i, local) = self.locate(index);
-        let node = &self.nodes[i];
-        let (element, _) = node.entry_at(node.offset_of(local));
-        Some(&node.bytes[element])
-    }
-
     fn set(&mut self, index: usize, element: &[u8]) {
         let (i, local) = self.locate(index);
-        let node = &mut self.nodes[i];
-        let at = node.offset_of(local);
-        let (_, next) = node.entry_at(at);
-        write_entry(node.splice(at..next, entry_len(element.len())), element);
-        node.settle_gap();
+        self.nodes[i].set(local, element);
         self.split_if_full(i);
         self.merge_around(i);
     }
@@ -378,27 +352,13 @@ impl Nodes {
         self.split_if_full(i);
     }
 
-    fn drop_front(&mut self, mut n: usize) {
+    /// Removes `n` elements from the front or the back, a node at a time.
+    fn drop_end(&mut self, mut n: usize, front: bool) {
         while n > 0 {
-            let node = &self.nodes[0];
-            let entries = n.min(node.len());
-            let end = if entries == node.len() {
-                node.bytes.len()
-            } else {
-                node.offset_of(entries)
-            };
-            self.remove_in(0, node.first()..end, entries);
-            n -= entries;
-        }
-    }
-
-    fn drop_back(&mut self, mut n: usize) {
-        while n > 0 {
-            let i = self.nodes.len() - 1;
+            let i = if front { 0 } else { self.nodes.len() - 1 };
             let node = &self.nodes[i];
             let entries = n.min(node.len());
-            let start = node.offset_of(node.len() - entries);
-            self.remove_in(i, start..node.bytes.len(), entries);
+            self.remove_in(i, node.end_entries(entries, front), entries);
             n -= entries;
         }
     }
@@ -521,50 +481,44 @@ impl List {
     }
 
     pub fn pop_front(&mut self) -> Option<Bytes> {
-        match &mut self.0 {
-            Repr::One(node) if node.count == 0 => None,
-            Repr::One(node) => {
-                let first = node.first();
-                let (element, next) = node.entry_at(first);
-                let popped = node.bytes[element].into();
-                node.remove_bytes(first..next, 1);
-                Some(popped)
-            }
-            Repr::Many(many) => {
-                let popped = many.pop_front();
-                self.settle();
-                popped
-            }
-        }
+        self.pop(true)
     }
 
     pub fn pop_back(&mut self) -> Option<Bytes> {
+        self.pop(false)
+    }
+
+    /// Removes and returns the element at the front or at the back.
+    fn pop(&mut self, front: bool) -> Option<Bytes> {
+        if self.is_empty() {
+            return None;
+        }
+        let i = if front { 0 } else { self.node_count() - 1 };
+        let node = self.node(i);
+        let entry = node.end_entries(1, front);
+        let (element, _) = node.entry_at(entry.start);
+        let popped = node.bytes[element].into();
+        self.remove(i, entry, 1);
+        Some(popped)
+    }
+
+    /// Removes `entries` entries, the bytes `range` of node `i`.
+    fn remove(&mut self, i: usize, range: Range<usize>, entries: usize) {
         match &mut self.0 {
-            Repr::One(node) if node.count == 0 => None,
-            Repr::One(node) => {
-                let end = node.bytes.len();
-                let (element, start) = node.entry_before(end);
-                let popped = node.bytes[element].into();
-                node.remove_bytes(start..end, 1);
-                Some(popped)
-            }
+            Repr::One(node) => node.remove_bytes(range, entries),
             Repr::Many(many) => {
-                let popped = many.pop_back();
+                many.remove_in(i, range, entries);
                 self.settle();
-                popped
             }
         }
     }
 
     pub fn get(&self, index: usize) -> Option<&[u8]> {
-        match &self.0 {
-            Repr::One(node) if index < node.len() => {
-                let (element, _) = node.entry_at(node.offset_of(index));
-                Some(&node.bytes[element])
-            }
-            Repr::One(_) => None,
-            Repr::Many(many) => many.get(index),
+        if index >= self.len() {
+            return None;
         }
+        let (i, local) = self.locate(index);
+        Some(self.node(i).get(local))
     }
 
     /// Replaces element `index` (LSET). Panics if it is out of range.
@@ -572,10 +526,7 @@ impl List {
         assert!(index < self.len(), "set {index} of {}", self.len());
         match &mut self.0 {
             Repr::One(node) => {
-                let at = node.offset_of(index);
-                let (_, next) = node.entry_at(at);
-                write_entry(node.splice(at..next, entry_len(element.len())), element);
-                node.settle_gap();
+                node.set(index, element);
                 if node.live() > NODE_BYTES_MAX && node.len() > 1 {
                     self.many().split_if_full(0);
                 }
@@ -604,29 +555,20 @@ impl List {
 
     /// Removes the first `n` elements.
     pub fn drop_front(&mut self, n: usize) {
-        assert!(n <= self.len());
-        match &mut self.0 {
-            Repr::One(node) => {
-                let end = node.offset_of(n);
-                node.remove_bytes(node.first()..end, n);
-            }
-            Repr::Many(many) => {
-                many.drop_front(n);
-                self.settle();
-            }
-        }
+        self.drop_end(n, true);
     }
 
     /// Removes the last `n` elements.
     pub fn drop_back(&mut self, n: usize) {
+        self.drop_end(n, false);
+    }
+
+    fn drop_end(&mut self, n: usize, front: bool) {
         assert!(n <= self.len());
         match &mut self.0 {
-            Repr::One(node) => {
-                let start = node.offset_of(node.len() - n);
-                node.remove_bytes(start..node.bytes.len(), n);
-            }
+            Repr::One(node) => node.remove_bytes(node.end_entries(n, front), n),
             Repr::Many(many) => {
-                many.drop_back(n);
+                many.drop_end(n, front);
                 self.settle();
             }
         }

@@ -16,11 +16,7 @@ use std::alloc::{Layout, dealloc, handle_alloc_error};
 use std::ops::{Deref, DerefMut};
 use std::ptr::NonNull;
 
-/// Bytes a varint of `n` takes.
-fn varint_len(n: usize) -> usize {
-    let bits = usize::BITS - (n | 1).leading_zeros();
-    bits.div_ceil(7) as usize
-}
+use crate::varint;
 
 /// An owned `[u8]` behind one pointer (see the module doc). The allocation always holds at
 /// least the one-byte length, so it is never zero-sized.
@@ -41,20 +37,18 @@ impl ThinBytes {
 
     /// `len` zero bytes, to fill in place (one allocation, no intermediate buffer).
     pub(crate) fn zeroed(len: usize) -> ThinBytes {
-        let header = varint_len(len);
+        let header = varint::len(len);
         let layout = Self::layout(header + len);
         // SAFETY: the layout's size is at least one (the header).
         let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
         let Some(ptr) = NonNull::new(ptr) else {
             handle_alloc_error(layout)
         };
-        let mut n = len;
-        for i in 0..header {
-            let more = if i + 1 < header { 0x80 } else { 0 };
-            // SAFETY: `i < header`, within the allocation.
-            unsafe { ptr.add(i).write((n & 0x7f) as u8 | more) };
-            n >>= 7;
-        }
+        // SAFETY: the allocation's first `header` bytes, initialised (zeroed) and not yet shared.
+        varint::write(
+            unsafe { std::slice::from_raw_parts_mut(ptr.as_ptr(), header) },
+            len,
+        );
         ThinBytes(ptr)
     }
 
@@ -130,7 +124,7 @@ mod tests {
             let bytes: Vec<u8> = (0..len).map(|i| (i * 7) as u8).collect();
             let mut thin = ThinBytes::new(&bytes);
             assert_eq!(&*thin, &bytes[..]);
-            assert_eq!(thin.header().1, varint_len(len));
+            assert_eq!(thin.header().1, varint::len(len));
             if len > 0 {
                 thin[len - 1] ^= 0xff;
                 thin[0] = 42;
