@@ -716,6 +716,7 @@ async fn start(
         sm.set_unsafe_skip_dedup();
     }
     sm.report_held_to(role.snapshot_held_us.clone());
+    sm.report_applied_to(log.clone());
     let raft = Raft::new(
         config.node_id,
         raft_config,

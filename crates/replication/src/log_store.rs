@@ -11,9 +11,10 @@
 //! reports them flushed, so openraft acknowledges nothing that is not on disk (with `always`). The
 //! vote is written to a new file, fsynced and renamed over the old one before `save_vote` returns.
 //!
-//! The newest entries are also kept in memory, as decoded entries: every uncommitted one, and
-//! committed ones up to [`CACHE_BYTES_DEFAULT`] of records (Redis keeps a 1 MB replication
-//! backlog for the same purpose). Followers and the state machine are fed from there. An older
+//! The newest entries are also kept in memory, as decoded entries: every uncommitted or
+//! unapplied one, and applied ones up to [`CACHE_BYTES_DEFAULT`] of records (Redis keeps a 1 MB
+//! replication backlog for the same purpose), none in a group of one, which has no follower to
+//! read them. Followers and the state machine are fed from there. An older
 //! entry, wanted by a follower that fell behind, is read back from its segment. Without the
 //! bound, the log kept behind a snapshot (a thousand batches of up to thousands of writes each)
 //! and the log between snapshots (up to `snapshot-bytes`) would all sit in memory beside the
@@ -102,6 +103,14 @@ struct Place {
     len: u32,
 }
 
+/// Who still reads committed entries: the state machine until it has applied them, and the
+/// followers (none in a group of one).
+#[derive(Clone, Copy, Debug)]
+struct Readers {
+    applied: Option<u64>,
+    alone: bool,
+}
+
 struct Inner {
     disk: Arc<dyn Disk>,
     dir: PathBuf,
@@ -117,6 +126,9 @@ struct Inner {
     cached_bytes: u64,
     /// Committed entries are dropped from `cached` (oldest first) past this many bytes.
     cache_bytes_max: u64,
+    /// What the state machine reported last (`set_readers`); `None` when nothing reports, and
+    /// then a committed entry is as good as applied.
+    readers: Option<Readers>,
     segments: Vec<Segment>,
     scratch: Vec<u8>,
     policy: FsyncPolicy,
@@ -452,6 +464,7 @@ impl LogStore {
             cached,
             cached_bytes,
             cache_bytes_max: CACHE_BYTES_DEFAULT,
+            readers: None,
             segments,
             scratch: Vec::new(),
             policy,
@@ -515,6 +528,17 @@ impl LogStore {
         inner.cache_bytes_max = bytes;
         inner.evict();
     }
+
+    /// Reports the state machine's last applied index, and whether the group has no other
+    /// member. From the first report on, an entry stays in memory until it is applied (the state
+    /// machine is fed from here), and a group of one keeps none after that: only followers read
+    /// applied entries, and a cluster of one would otherwise hold [`CACHE_BYTES_DEFAULT`] of them
+    /// for nobody.
+    pub fn set_readers(&self, applied: Option<u64>, alone: bool) {
+        let mut inner = self.lock();
+        inner.readers = Some(Readers { applied, alone });
+        inner.evict();
+    }
 }
 
 impl Inner {
@@ -540,13 +564,19 @@ impl Inner {
         self.places.len() - self.cached.len()
     }
 
-    /// Drops committed entries from memory, oldest first, while their records exceed the
-    /// budget. They stay in their segments.
+    /// Drops committed (and, once the state machine reports, applied) entries from memory,
+    /// oldest first, while their records exceed the budget. They stay in their segments.
     fn evict(&mut self) {
-        let committed = self.committed.map(|c| c.index);
-        while self.cached_bytes > self.cache_bytes_max
+        let (last, budget) = match self.readers {
+            None => (self.committed.map(|c| c.index), self.cache_bytes_max),
+            Some(r) => (
+                self.committed.map(|c| c.index).min(r.applied),
+                if r.alone { 0 } else { self.cache_bytes_max },
+            ),
+        };
+        while self.cached_bytes > budget
             && let Some(front) = self.cached.front()
-            && committed.is_some_and(|c| front.index() <= c)
+            && last.is_some_and(|c| front.index() <= c)
         {
             let len = self.places[self.first_cached()].len;
             self.cached.pop_front();

@@ -20,7 +20,7 @@ use openraft::storage::{EntryResponder, RaftSnapshotBuilder, RaftStateMachine};
 use serde::{Deserialize, Serialize};
 
 use crate::disk::{Disk, OsDisk};
-use crate::log_store::{decode_record, encode_record};
+use crate::log_store::{LogStore, decode_record, encode_record};
 use crate::{LogId, Snapshot, SnapshotMeta, StoredMembership, TypeConfig};
 
 /// The application behind the log: the server's keyspace. Called on one task at a time.
@@ -110,6 +110,8 @@ pub struct StateMachine {
     skip_dedup: bool,
     /// Where to report how long the last snapshot held the state still (µs).
     held_us: Arc<AtomicU64>,
+    /// The log whose cache of entries follows what is applied here (`report_applied_to`).
+    log: Option<LogStore>,
 }
 
 /// Snapshot bytes as stored and sent: a checksummed header record, then the machine's bytes.
@@ -137,6 +139,7 @@ impl StateMachine {
             current: Arc::new(Mutex::new(None)),
             skip_dedup: false,
             held_us: Arc::new(AtomicU64::new(0)),
+            log: None,
         };
         match sm.disk.read(&sm.path) {
             Ok(bytes) => {
@@ -158,6 +161,25 @@ impl StateMachine {
         self.held_us = held_us;
     }
 
+    /// Tells `log` what is applied, now and after every apply or restore, so it keeps entries in
+    /// memory only while someone may still read them ([`LogStore::set_readers`]).
+    pub(crate) fn report_applied_to(&mut self, log: LogStore) {
+        self.log = Some(log);
+        let readers = Self::readers(&self.applied.lock().expect("applied lock"));
+        self.report_applied(readers);
+    }
+
+    fn readers(applied: &Applied) -> (Option<u64>, bool) {
+        let alone = applied.membership.membership().nodes().count() == 1;
+        (applied.last.map(|l| l.index), alone)
+    }
+
+    fn report_applied(&self, (applied, alone): (Option<u64>, bool)) {
+        if let Some(log) = &self.log {
+            log.set_readers(applied, alone);
+        }
+    }
+
     /// Test-only, for the simulator's `skip-dedup` bug: a retried proposal is applied again.
     pub(crate) fn set_unsafe_skip_dedup(&mut self) {
         self.skip_dedup = true;
@@ -176,6 +198,9 @@ impl StateMachine {
         applied.last = header.meta.last_log_id;
         applied.membership = header.meta.last_membership.clone();
         applied.sessions = header.sessions;
+        let readers = Self::readers(&applied);
+        drop(applied);
+        self.report_applied(readers);
         Ok(header.meta)
     }
 
@@ -279,6 +304,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     where
         Strm: Stream<Item = Result<EntryResponder<TypeConfig>, io::Error>> + Unpin + Send,
     {
+        let mut readers = None;
         while let Some(item) = entries.next().await {
             let (entry, responder) = item?;
             let log_id = entry.log_id();
@@ -318,11 +344,15 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                     }
                 };
                 applied.last = Some(log_id);
+                readers = Some(Self::readers(&applied));
                 reply
             };
             if let Some(responder) = responder {
                 responder.send(reply);
             }
+        }
+        if let Some(readers) = readers {
+            self.report_applied(readers);
         }
         Ok(())
     }

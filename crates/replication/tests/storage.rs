@@ -334,6 +334,43 @@ async fn committed_entries_past_the_budget_are_read_back_from_their_segments() {
 }
 
 #[tokio::test]
+async fn an_entry_stays_in_memory_until_applied_and_a_group_of_one_keeps_none_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = LogStore::open(dir.path(), FsyncPolicy::Always).unwrap();
+    let body = |i: u64| format!("entry {i:02} {}", "x".repeat(100));
+    append(&mut log, (1..=10).map(|i| entry(1, i, &body(i))).collect()).await;
+    let all = log.cached_bytes();
+    let one = all / 10;
+    log.save_committed(Some(log_id(1, 10))).await.unwrap();
+    assert_eq!(
+        log.cached_bytes(),
+        all,
+        "within the budget, committed entries stay"
+    );
+
+    // Alone, with 1..=4 applied: those go, the committed but unapplied 5..=10 stay.
+    log.set_readers(Some(4), true);
+    assert_eq!(log.cached_bytes(), 6 * one);
+    // Not alone (a follower joined): applied entries stay within the budget again.
+    log.set_readers(Some(9), false);
+    assert_eq!(log.cached_bytes(), 6 * one);
+    log.set_cache_bytes_max(3 * one);
+    assert_eq!(log.cached_bytes(), 3 * one);
+    // A budget of nothing still keeps what is not applied.
+    log.set_cache_bytes_max(0);
+    assert_eq!(log.cached_bytes(), one);
+    log.set_readers(Some(10), true);
+    assert_eq!(log.cached_bytes(), 0);
+
+    // Every entry is still there, read back from its segment.
+    let entries = log.try_get_log_entries(..).await.unwrap();
+    assert_eq!(entries.len(), 10);
+    for (k, e) in entries.iter().enumerate() {
+        assert_eq!(body_of(e), body(k as u64 + 1).into_bytes());
+    }
+}
+
+#[tokio::test]
 async fn a_read_back_spanning_segments_is_whole() {
     // Entries of 24 MiB: three fill the first 64 MiB segment, the fourth starts another.
     const BIG: usize = 24 << 20;
