@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 
 pub use disk::{Disk, DiskFile, HintFile, OsDisk};
 pub use log_store::{FsyncPolicy, LogStore};
-pub use network::{BoxFuture, Transport};
+pub use network::{BoxFuture, Pipe, Transport};
 pub use state_machine::{Collect, Machine};
 
 use network::Network;
@@ -571,6 +571,17 @@ impl Group {
     /// Serves one encoded Raft RPC from a peer.
     pub async fn handle_rpc(&self, request: &[u8]) -> Bytes {
         network::serve(&self.raft(), request).await
+    }
+
+    /// Serves the far end of a leader's [`Pipe`]: `requests` are the messages it sent, in order;
+    /// their replies go to `replies`, in the same order (bounded: a peer that stops reading
+    /// stops the pipe). Returns when `requests` ends, `replies` closes, or an append is refused.
+    pub async fn serve_pipe(
+        &self,
+        requests: tokio::sync::mpsc::Receiver<Bytes>,
+        replies: tokio::sync::mpsc::Sender<Bytes>,
+    ) {
+        network::serve_pipe(self.raft(), requests, replies).await
     }
 
     /// Adds a node as a learner and waits until it has caught up.

@@ -2,6 +2,7 @@
 //! caller provides (TCP on the cluster bus in the server, a simulated network in the simulator),
 //! so neither needs to know openraft's types.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -9,19 +10,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
 use openraft::errors::{
     NetworkError, RPCError, RaftError, ReplicationClosed, StreamingError, Unreachable,
 };
-use openraft::network::{RPCOption, RaftNetworkFactory, RaftNetworkV2};
+use openraft::network::{RPCOption, RaftNetworkFactory, RaftNetworkV2, stream_append_sequential};
 use openraft::raft::{
-    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, TransferLeaderRequest,
-    TransferLeaderResponse, VoteRequest, VoteResponse,
+    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, StreamAppendResult,
+    TransferLeaderRequest, TransferLeaderResponse, VoteRequest, VoteResponse,
 };
 use openraft::{BasicNode, Raft};
 use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
 
 use crate::state_machine::{SnapshotData, StateMachine};
-use crate::{NodeId, Snapshot, SnapshotMeta, TypeConfig, Vote};
+use crate::{LogId, NodeId, Snapshot, SnapshotMeta, TypeConfig, Vote};
 
 /// A boxed future, as the transport returns.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -30,7 +33,29 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// limit on message size and fail (never hang) when the peer is unreachable.
 pub trait Transport: Send + Sync + 'static {
     fn call(&self, target: NodeId, addr: &str, request: Bytes) -> BoxFuture<'_, io::Result<Bytes>>;
+
+    /// Opens a [`Pipe`] to a peer, whose other end the peer hands to
+    /// [`Group::serve_pipe`](crate::Group::serve_pipe). A leader streams its appends to each
+    /// follower through one, many in flight at a time. `Ok(None)`: this transport has no pipes,
+    /// and appends go one at a time through [`Transport::call`].
+    fn open_pipe(&self, target: NodeId, addr: &str) -> BoxFuture<'_, io::Result<Option<Pipe>>> {
+        let _ = (target, addr);
+        Box::pin(async { Ok(None) })
+    }
 }
+
+/// An ordered two-way channel to one peer (a TCP connection on the cluster bus): messages sent
+/// reach the peer in order, and its replies come back in the same order. Dropping `send` closes
+/// it; an error on `recv` ends it.
+pub struct Pipe {
+    pub send: mpsc::Sender<Bytes>,
+    pub recv: mpsc::Receiver<io::Result<Bytes>>,
+}
+
+/// Appends a leader keeps in flight on one pipe. Past this it waits for a reply before sending
+/// more; the entries that arrive meanwhile go out together in the next append. openraft's
+/// follower side queues 64.
+const PIPE_APPENDS_IN_FLIGHT_MAX: usize = 32;
 
 #[derive(Serialize, Deserialize)]
 pub(crate) enum Request {
@@ -93,6 +118,38 @@ pub(crate) async fn serve(raft: &Raft<TypeConfig, StateMachine>, request: &[u8])
     encode(&response)
 }
 
+/// Serves a leader's pipe of appends (the follower side of [`Peer`]'s `stream_append`): each
+/// message an encoded `AppendEntriesRequest`, each reply its [`PipeReply`], in order. openraft
+/// takes the next append while the last is still being written and synced. Returns when
+/// `requests` ends, `replies` closes, a message does not decode or an append is refused.
+pub(crate) async fn serve_pipe(
+    raft: Raft<TypeConfig, StateMachine>,
+    requests: mpsc::Receiver<Bytes>,
+    replies: mpsc::Sender<Bytes>,
+) {
+    let appends = futures_util::stream::unfold(requests, |mut requests| async move {
+        let bytes = requests.recv().await?;
+        match postcard::from_bytes::<AppendEntriesRequest<TypeConfig>>(&bytes) {
+            Ok(append) => Some((append, requests)),
+            Err(e) => {
+                tracing::warn!("bad append on a pipe: {e}");
+                None
+            }
+        }
+    });
+    let results = raft.stream_append(appends);
+    let mut results = std::pin::pin!(results);
+    while let Some(result) = results.next().await {
+        let reply: PipeReply = result.map_err(|fatal| fatal.to_string());
+        if replies.send(encode(&reply)).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// A follower's reply to one append on a pipe.
+type PipeReply = Result<StreamAppendResult<TypeConfig>, String>;
+
 /// Makes a client per peer; openraft asks for one per replication stream.
 #[derive(Clone)]
 pub struct Network {
@@ -103,6 +160,8 @@ pub struct Peer {
     transport: Arc<dyn Transport>,
     target: NodeId,
     addr: String,
+    /// The pipe the last stream of appends left clean, for the next one.
+    pipe: Option<Pipe>,
 }
 
 impl RaftNetworkFactory<TypeConfig> for Network {
@@ -113,6 +172,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
             transport: self.transport.clone(),
             target,
             addr: node.addr.clone(),
+            pipe: None,
         }
     }
 }
@@ -145,8 +205,171 @@ fn mismatched() -> RPCError<TypeConfig> {
     remote("mismatched raft response".into())
 }
 
+/// One append sent on a pipe and not yet answered.
+struct InFlight {
+    last: Option<LogId>,
+    sent: tokio::time::Instant,
+}
+
+/// The leader's side of a pipe for one stream of appends: they go out as openraft makes them, up
+/// to [`PIPE_APPENDS_IN_FLIGHT_MAX`] unanswered; replies come back in order. A stream that ends
+/// with every append taken whole gives the pipe back to its [`Peer`] for the next stream (the
+/// heartbeat worker makes a stream of one append per heartbeat); any other end closes it.
+struct Pipeline<'s, S> {
+    input: S,
+    input_done: bool,
+    pipe: Option<Pipe>,
+    slot: &'s mut Option<Pipe>,
+    in_flight: VecDeque<InFlight>,
+    ttl: Duration,
+}
+
+type AppendReply = Result<StreamAppendResult<TypeConfig>, RPCError<TypeConfig>>;
+
+impl<S: Stream<Item = AppendEntriesRequest<TypeConfig>> + Unpin> Pipeline<'_, S> {
+    /// The next reply, sending appends while waiting for it; `None` when the input is done and
+    /// every append answered, or after an error or a refusal.
+    async fn next_reply(&mut self) -> Option<AppendReply> {
+        let reply = self.next_reply_on_pipe().await;
+        match &reply {
+            None => *self.slot = self.pipe.take(),
+            Some(Ok(Ok(_))) => {}
+            Some(_) => {
+                self.pipe = None;
+                self.in_flight.clear();
+            }
+        }
+        reply
+    }
+
+    async fn next_reply_on_pipe(&mut self) -> Option<AppendReply> {
+        let pipe = self.pipe.as_mut()?;
+        loop {
+            if self.input_done && self.in_flight.is_empty() {
+                return None;
+            }
+            let can_send = !self.input_done && self.in_flight.len() < PIPE_APPENDS_IN_FLIGHT_MAX;
+            let deadline = self.in_flight.front().map(|f| f.sent + self.ttl);
+            tokio::select! {
+                biased;
+                reply = pipe.recv.recv(), if !self.in_flight.is_empty() => {
+                    let sent = self.in_flight.pop_front().expect("a reply answers an append");
+                    let bytes = match reply {
+                        Some(Ok(bytes)) => bytes,
+                        Some(Err(e)) => return Some(Err(unreachable(e))),
+                        None => return Some(Err(unreachable(pipe_closed()))),
+                    };
+                    let reply = match postcard::from_bytes::<PipeReply>(&bytes) {
+                        Ok(Ok(result)) => result,
+                        Ok(Err(e)) => return Some(Err(remote(e))),
+                        Err(e) => {
+                            let e = io::Error::new(io::ErrorKind::InvalidData, e);
+                            return Some(Err(unreachable(e)));
+                        }
+                    };
+                    // An append taken only in part ends the stream as a refusal does (the
+                    // follower's side stops at a refusal; openraft starts another stream from
+                    // what the follower has).
+                    return Some(Ok(match reply {
+                        Ok(matched) if matched != sent.last => {
+                            self.input_done = true;
+                            self.pipe = None;
+                            self.in_flight.clear();
+                            Ok(matched)
+                        }
+                        other => other,
+                    }));
+                }
+                () = sleep_until_some(deadline) => {
+                    let e = io::Error::new(io::ErrorKind::TimedOut, "raft rpc timed out");
+                    return Some(Err(unreachable(e)));
+                }
+                append = self.input.next(), if can_send => {
+                    let Some(append) = append else {
+                        self.input_done = true;
+                        continue;
+                    };
+                    let last = append.entries.last().map(|e| e.log_id).or(append.prev_log_id);
+                    if pipe.send.send(encode(&append)).await.is_err() {
+                        return Some(Err(unreachable(pipe_closed())));
+                    }
+                    self.in_flight.push_back(InFlight {
+                        last,
+                        sent: tokio::time::Instant::now(),
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn pipe_closed() -> io::Error {
+    io::Error::new(io::ErrorKind::ConnectionAborted, "pipe closed")
+}
+
+async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
 impl RaftNetworkV2<TypeConfig> for Peer {
     type SnapshotData = SnapshotData;
+
+    fn stream_append<'s, S>(
+        &'s mut self,
+        input: S,
+        option: RPCOption,
+    ) -> openraft::base::BoxFuture<
+        's,
+        Result<
+            openraft::base::BoxStream<
+                's,
+                Result<StreamAppendResult<TypeConfig>, RPCError<TypeConfig>>,
+            >,
+            RPCError<TypeConfig>,
+        >,
+    >
+    where
+        S: Stream<Item = AppendEntriesRequest<TypeConfig>> + Send + Unpin + 'static,
+    {
+        Box::pin(async move {
+            let pipe = match self.pipe.take() {
+                Some(pipe) => pipe,
+                None => {
+                    let open = self.transport.open_pipe(self.target, &self.addr);
+                    let opened = tokio::time::timeout(option.hard_ttl(), open)
+                        .await
+                        .unwrap_or_else(|_| {
+                            Err(io::Error::new(
+                                io::ErrorKind::TimedOut,
+                                "raft rpc timed out",
+                            ))
+                        });
+                    match opened {
+                        Ok(Some(pipe)) => pipe,
+                        Ok(None) => return stream_append_sequential(self, input, option).await,
+                        Err(e) => return Err(unreachable(e)),
+                    }
+                }
+            };
+            let pipeline = Pipeline {
+                input,
+                input_done: false,
+                pipe: Some(pipe),
+                slot: &mut self.pipe,
+                in_flight: VecDeque::new(),
+                ttl: option.hard_ttl(),
+            };
+            let replies = futures_util::stream::unfold(pipeline, |mut p| async move {
+                let reply = p.next_reply().await?;
+                Some((reply, p))
+            });
+            let replies: openraft::base::BoxStream<'s, _> = Box::pin(replies);
+            Ok(replies)
+        })
+    }
 
     async fn append_entries(
         &mut self,

@@ -95,8 +95,84 @@ async fn a_cluster_of_one_keeps_every_acknowledged_write_across_restarts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_peers_survive_the_loss_of_the_leader() {
+    three_peers_survive_the_loss_of_the_leader_with(LocalNet::default()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_peers_streaming_appends_through_pipes_survive_the_loss_of_the_leader() {
+    let net = LocalNet {
+        pipes: true,
+        ..LocalNet::default()
+    };
+    three_peers_survive_the_loss_of_the_leader_with(net).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_appends_in_flight_on_pipes_reach_every_follower_and_one_back_from_down_catches_up() {
     let dir = tempfile::tempdir().unwrap();
-    let net = Arc::new(LocalNet::default());
+    let net = Arc::new(LocalNet {
+        pipes: true,
+        ..LocalNet::default()
+    });
+    let mut nodes = BTreeMap::new();
+    for id in 1..=3 {
+        nodes.insert(id, open(&net, id, dir.path(), 1000).await);
+    }
+    let members: BTreeMap<NodeId, String> = (1..=3).map(|id| (id, addr(id))).collect();
+    nodes[&1].group.bootstrap(members).await.unwrap();
+    wait_for("a leader", 5000, || {
+        nodes.values().any(|n| n.group.is_leader())
+    })
+    .await;
+    let leader = *nodes.iter().find(|(_, n)| n.group.is_leader()).unwrap().0;
+    let write_all_at_once = |range: std::ops::Range<u32>| {
+        let mut writes = tokio::task::JoinSet::new();
+        for i in range {
+            let group = nodes[&leader].group.clone();
+            writes
+                .spawn(async move { group.propose(0, 0, Bytes::from(format!("k{i}=v{i}"))).await });
+        }
+        writes
+    };
+    let mut writes = write_all_at_once(0..400);
+    while let Some(reply) = writes.join_next().await {
+        reply.unwrap().expect("a write to a healthy group");
+    }
+    // One follower is down while more go in: the other follower makes the majority.
+    let follower = *nodes.keys().find(|id| **id != leader).unwrap();
+    net.down.lock().unwrap().insert(follower);
+    let mut writes = write_all_at_once(400..500);
+    while let Some(reply) = writes.join_next().await {
+        reply.unwrap().expect("a write with a majority up");
+    }
+    net.down.lock().unwrap().clear();
+    let target = nodes[&leader].group.status().last_log_index;
+    wait_for("every peer to apply everything", 10_000, || {
+        nodes
+            .values()
+            .all(|n| n.group.status().applied_index >= target)
+    })
+    .await;
+    let expected = nodes[&leader].machine.dump();
+    assert_eq!(expected.len(), 500);
+    for node in nodes.values() {
+        assert_eq!(node.machine.dump(), expected);
+    }
+    // A pipe is kept from one stream of appends to the next (the heartbeat worker makes one
+    // stream per heartbeat, every 50 ms here): a few per follower, not one per heartbeat.
+    let messages = || net.pipe_messages.load(std::sync::atomic::Ordering::Relaxed);
+    let idle_from = messages();
+    wait_for("40 heartbeats through pipes", 10_000, || {
+        messages() >= idle_from + 40
+    })
+    .await;
+    let opened = net.pipes_opened.load(std::sync::atomic::Ordering::Relaxed);
+    assert!((2..=16).contains(&opened), "pipes opened: {opened}");
+}
+
+async fn three_peers_survive_the_loss_of_the_leader_with(net: LocalNet) {
+    let dir = tempfile::tempdir().unwrap();
+    let net = Arc::new(net);
     let mut nodes = BTreeMap::new();
     for id in 1..=3 {
         nodes.insert(id, open(&net, id, dir.path(), 1000).await);

@@ -32,10 +32,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use engine::{Exec, Flags, Handler, Keyspace, ServerCommand};
-use replication::{BoxFuture, Machine, NodeId, Transport};
+use replication::{BoxFuture, Machine, NodeId, Pipe, Transport};
 use resp::{Protocol, ReplyWriter};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
 
 use crate::server::Shared;
 
@@ -54,6 +55,10 @@ pub const BUS_FRAME_BYTES_MAX: usize = 4 << 30;
 /// Idle bus connections kept per peer.
 const BUS_IDLE_CONNECTIONS_MAX: usize = 4;
 const BUS_CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+/// Messages queued each way on a pipe (a leader keeps at most 32 appends in flight on one).
+const PIPE_QUEUE_MAX: usize = 64;
+/// A bus connection whose first frame is empty is a pipe; any other first frame is an RPC.
+const PIPE_HELLO: &[u8] = b"";
 
 /// The leader's inputs for one entry.
 #[derive(Clone, Copy, Debug)]
@@ -495,7 +500,8 @@ impl Machine for ServerMachine {
 }
 
 /// Raft messages over TCP: `len u32 · bytes` each way, a request then its response, on
-/// connections kept open per peer.
+/// connections kept open per peer; and pipes, one connection each, which start with an empty
+/// frame and then carry requests one way and their replies the other, many in flight.
 #[derive(Default)]
 pub struct BusTransport {
     idle: Mutex<BTreeMap<NodeId, Vec<TcpStream>>>,
@@ -512,14 +518,34 @@ pub fn bus_addr(addr: &str) -> String {
     }
 }
 
-async fn write_frame(stream: &mut TcpStream, bytes: &[u8]) -> io::Result<()> {
+async fn write_frame(stream: &mut (impl AsyncWrite + Unpin), bytes: &[u8]) -> io::Result<()> {
     let mut frame = Vec::with_capacity(4 + bytes.len());
-    frame.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-    frame.extend_from_slice(bytes);
+    push_frame(&mut frame, bytes);
     stream.write_all(&frame).await
 }
 
-async fn read_frame(stream: &mut TcpStream) -> io::Result<Vec<u8>> {
+fn push_frame(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    out.extend_from_slice(bytes);
+}
+
+/// Writes what arrives on `messages` as frames, all that are waiting in one write, until it
+/// closes or the connection fails.
+async fn write_frames(mut stream: impl AsyncWrite + Unpin, mut messages: mpsc::Receiver<Bytes>) {
+    let mut out = Vec::new();
+    while let Some(first) = messages.recv().await {
+        out.clear();
+        push_frame(&mut out, &first);
+        while let Ok(next) = messages.try_recv() {
+            push_frame(&mut out, &next);
+        }
+        if stream.write_all(&out).await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn read_frame(stream: &mut (impl AsyncRead + Unpin)) -> io::Result<Vec<u8>> {
     let len = stream.read_u32_le().await? as usize;
     if len > BUS_FRAME_BYTES_MAX {
         return Err(io::Error::new(
@@ -565,6 +591,31 @@ impl Transport for BusTransport {
             Ok(Bytes::from(response))
         })
     }
+
+    fn open_pipe(&self, _target: NodeId, addr: &str) -> BoxFuture<'_, io::Result<Option<Pipe>>> {
+        let bus = bus_addr(addr);
+        Box::pin(async move {
+            let stream = tokio::time::timeout(BUS_CONNECT_TIMEOUT, TcpStream::connect(&bus))
+                .await
+                .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "bus connect"))??;
+            stream.set_nodelay(true)?;
+            let (mut reader, mut writer) = stream.into_split();
+            write_frame(&mut writer, PIPE_HELLO).await?;
+            let (send, to_peer) = mpsc::channel(PIPE_QUEUE_MAX);
+            let (from_peer, recv) = mpsc::channel(PIPE_QUEUE_MAX);
+            tokio::spawn(write_frames(writer, to_peer));
+            tokio::spawn(async move {
+                loop {
+                    let frame = read_frame(&mut reader).await.map(Bytes::from);
+                    let failed = frame.is_err();
+                    if from_peer.send(frame).await.is_err() || failed {
+                        return;
+                    }
+                }
+            });
+            Ok(Some(Pipe { send, recv }))
+        })
+    }
 }
 
 /// Serves the cluster bus: every connection is a peer's sequence of Raft RPCs.
@@ -578,6 +629,9 @@ pub async fn serve_bus(listener: TcpListener, group: replication::Group) {
         let group = group.clone();
         tokio::spawn(async move {
             while let Ok(request) = read_frame(&mut stream).await {
+                if request == PIPE_HELLO {
+                    return serve_pipe(stream, &group).await;
+                }
                 let response = group.handle_rpc(&request).await;
                 if write_frame(&mut stream, &response).await.is_err() {
                     return;
@@ -585,6 +639,26 @@ pub async fn serve_bus(listener: TcpListener, group: replication::Group) {
             }
         });
     }
+}
+
+/// Serves a pipe from a leader on `stream`: its frames go to the group in order, the group's
+/// replies come back as frames in the same order.
+async fn serve_pipe(stream: TcpStream, group: &replication::Group) {
+    let (mut reader, writer) = stream.into_split();
+    let (requests, from_peer) = mpsc::channel(PIPE_QUEUE_MAX);
+    let (replies, to_peer) = mpsc::channel(PIPE_QUEUE_MAX);
+    let read = async move {
+        while let Ok(frame) = read_frame(&mut reader).await {
+            if requests.send(Bytes::from(frame)).await.is_err() {
+                return;
+            }
+        }
+    };
+    tokio::join!(
+        read,
+        group.serve_pipe(from_peer, replies),
+        write_frames(writer, to_peer)
+    );
 }
 
 /// Reads a number kept in `path`, or makes a random non-zero one of at most `bits` bits and

@@ -40,11 +40,12 @@ use engine::Exec;
 use rand_core::{RngCore, SeedableRng};
 use rand_pcg::Pcg64;
 use replication::{
-    BoxFuture, FsyncPolicy, Group, GroupConfig, NodeId, ProposeError, Transport, UnsafeBugs,
+    BoxFuture, FsyncPolicy, Group, GroupConfig, NodeId, Pipe, ProposeError, Transport, UnsafeBugs,
 };
 use resp::{Frame, Protocol, ReplyWriter};
 use server::replica::{BodyWriter, Header, KIND_COMMANDS, KIND_TRANSACTION, ServerMachine};
 use server::server::Shared;
+use tokio::sync::mpsc;
 
 use crate::disk::SimDisk;
 use crate::history::{
@@ -242,6 +243,82 @@ struct NodeTransport {
     from: NodeId,
 }
 
+/// Messages queued each way on a simulated pipe.
+const PIPE_QUEUE_MAX: usize = 64;
+/// What a message a lossy link drops costs on a pipe: TCP sends it again after this.
+const PIPE_RETRANSMIT: Duration = Duration::from_millis(30);
+
+impl Net {
+    /// When a message of a pipe sent now arrives, no sooner than the one before it (`after`): a
+    /// random delay, plus a retransmission when a lossy link drops it.
+    fn pipe_arrival(&self, after: tokio::time::Instant) -> tokio::time::Instant {
+        let mut s = self.state.lock().expect("net lock");
+        let mut delay = Duration::from_millis(s.rng.next_u64() % (s.delay_ms_max + 1));
+        if (s.rng.next_u32() % 1000) < s.drop_per_mille {
+            delay += PIPE_RETRANSMIT;
+        }
+        after.max(tokio::time::Instant::now() + delay)
+    }
+
+    /// Waits until a pipe's message due at `at` can arrive from `from` at `to`: after any stall.
+    /// An error (the connection is gone) when the link is cut or either node is down.
+    async fn pipe_deliver(
+        &self,
+        from: NodeId,
+        to: NodeId,
+        at: tokio::time::Instant,
+    ) -> io::Result<()> {
+        tokio::time::sleep_until(at).await;
+        self.wait_stall(from, STALL_PEERS_LAG).await;
+        self.wait_stall(to, STALL_PEERS_LAG).await;
+        let s = self.state.lock().expect("net lock");
+        if s.cut.contains(&(from, to)) {
+            return Err(io::Error::new(io::ErrorKind::ConnectionReset, "pipe cut"));
+        }
+        if !s.groups.contains_key(&to) || !s.groups.contains_key(&from) {
+            return Err(io::Error::new(io::ErrorKind::ConnectionReset, "node down"));
+        }
+        Ok(())
+    }
+
+    /// Carries a pipe's messages from `from` to `to`, in order, each delayed as
+    /// [`Net::pipe_arrival`] says (two tasks: one stamps messages as they are sent, one delivers
+    /// them when due). Returns the receiving end; it yields an error and closes when the
+    /// connection breaks, or closes when `messages` does.
+    fn pipe_link(
+        self: &Arc<Self>,
+        from: NodeId,
+        to: NodeId,
+        mut messages: mpsc::Receiver<Bytes>,
+    ) -> mpsc::Receiver<io::Result<Bytes>> {
+        let (stamped, mut due) = mpsc::channel::<(tokio::time::Instant, Bytes)>(PIPE_QUEUE_MAX);
+        let (arrived, receiver) = mpsc::channel(PIPE_QUEUE_MAX);
+        let net = self.clone();
+        tokio::spawn(async move {
+            let mut last = tokio::time::Instant::now();
+            while let Some(message) = messages.recv().await {
+                last = net.pipe_arrival(last);
+                if stamped.send((last, message)).await.is_err() {
+                    return;
+                }
+            }
+        });
+        let net = self.clone();
+        tokio::spawn(async move {
+            while let Some((at, message)) = due.recv().await {
+                if let Err(e) = net.pipe_deliver(from, to, at).await {
+                    let _ = arrived.send(Err(e)).await;
+                    return;
+                }
+                if arrived.send(Ok(message)).await.is_err() {
+                    return;
+                }
+            }
+        });
+        receiver
+    }
+}
+
 impl Transport for NodeTransport {
     fn call(
         &self,
@@ -287,6 +364,45 @@ impl Transport for NodeTransport {
                 return Err(io::Error::new(io::ErrorKind::TimedOut, "reply lost"));
             }
             Ok(response)
+        })
+    }
+
+    /// A pipe: a link each way (`Net::pipe_link`) and the target's group serving what arrives.
+    fn open_pipe(&self, target: NodeId, _addr: &str) -> BoxFuture<'_, io::Result<Option<Pipe>>> {
+        Box::pin(async move {
+            let at = self.net.pipe_arrival(tokio::time::Instant::now());
+            self.net.pipe_deliver(self.from, target, at).await?;
+            let Some(group) = self
+                .net
+                .state
+                .lock()
+                .expect("net lock")
+                .groups
+                .get(&target)
+                .cloned()
+            else {
+                return Err(io::Error::new(
+                    io::ErrorKind::ConnectionRefused,
+                    "node down",
+                ));
+            };
+            let (send, to_follower) = mpsc::channel(PIPE_QUEUE_MAX);
+            let mut at_follower = self.net.pipe_link(self.from, target, to_follower);
+            let (requests, from_leader) = mpsc::channel(PIPE_QUEUE_MAX);
+            let (replies, to_leader) = mpsc::channel(PIPE_QUEUE_MAX);
+            let recv = self.net.pipe_link(target, self.from, to_leader);
+            tokio::spawn(async move {
+                let forward = async move {
+                    // A broken link ends the follower's input, and so its replies.
+                    while let Some(Ok(message)) = at_follower.recv().await {
+                        if requests.send(message).await.is_err() {
+                            return;
+                        }
+                    }
+                };
+                tokio::join!(forward, group.serve_pipe(from_leader, replies));
+            });
+            Ok(Some(Pipe { send, recv }))
         })
     }
 }

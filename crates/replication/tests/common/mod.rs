@@ -4,10 +4,12 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use replication::{BoxFuture, Group, Machine, NodeId, Transport};
+use replication::{BoxFuture, Group, Machine, NodeId, Pipe, Transport};
+use tokio::sync::mpsc;
 
 /// Applies `key=value` bodies (and `key+=n` increments) to a map; replies with the new value.
 #[derive(Default)]
@@ -62,10 +64,30 @@ impl KvMachine {
 }
 
 /// Delivers RPCs by calling the target group directly; a node in `down` is unreachable both ways.
+/// With `pipes`, appends stream through in-memory pipes, which break when either end is down.
 #[derive(Default)]
 pub struct LocalNet {
     pub groups: Mutex<HashMap<NodeId, Group>>,
     pub down: Mutex<HashSet<NodeId>>,
+    pub pipes: bool,
+    pub pipes_opened: AtomicU64,
+    /// Messages sent through pipes (appends and heartbeats).
+    pub pipe_messages: AtomicU64,
+}
+
+impl LocalNet {
+    fn reach(&self, from: NodeId, target: NodeId) -> io::Result<Group> {
+        let down = self.down.lock().unwrap();
+        if down.contains(&target) || down.contains(&from) {
+            return Err(io::Error::new(io::ErrorKind::ConnectionRefused, "down"));
+        }
+        self.groups
+            .lock()
+            .unwrap()
+            .get(&target)
+            .cloned()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::ConnectionRefused, "no such node"))
+    }
 }
 
 pub struct LocalTransport {
@@ -81,20 +103,49 @@ impl Transport for LocalTransport {
         request: Bytes,
     ) -> BoxFuture<'_, io::Result<Bytes>> {
         Box::pin(async move {
-            let group = {
-                let down = self.net.down.lock().unwrap();
-                if down.contains(&target) || down.contains(&self.from) {
-                    return Err(io::Error::new(io::ErrorKind::ConnectionRefused, "down"));
-                }
-                self.net.groups.lock().unwrap().get(&target).cloned()
-            };
-            match group {
-                Some(group) => Ok(group.handle_rpc(&request).await),
-                None => Err(io::Error::new(
-                    io::ErrorKind::ConnectionRefused,
-                    "no such node",
-                )),
+            let group = self.net.reach(self.from, target)?;
+            Ok(group.handle_rpc(&request).await)
+        })
+    }
+
+    fn open_pipe(&self, target: NodeId, _addr: &str) -> BoxFuture<'_, io::Result<Option<Pipe>>> {
+        Box::pin(async move {
+            if !self.net.pipes {
+                return Ok(None);
             }
+            let group = self.net.reach(self.from, target)?;
+            self.net.pipes_opened.fetch_add(1, Ordering::Relaxed);
+            let (send, mut to_follower) = mpsc::channel(64);
+            let (requests, from_leader) = mpsc::channel(64);
+            let (replies, mut to_leader) = mpsc::channel::<Bytes>(64);
+            let (back, recv) = mpsc::channel(64);
+            let (net, from) = (self.net.clone(), self.from);
+            let forward = async move {
+                while let Some(message) = to_follower.recv().await {
+                    if net.reach(from, target).is_err() || requests.send(message).await.is_err() {
+                        return;
+                    }
+                    net.pipe_messages.fetch_add(1, Ordering::Relaxed);
+                }
+            };
+            let net = self.net.clone();
+            let backward = async move {
+                while let Some(reply) = to_leader.recv().await {
+                    if let Err(e) = net.reach(target, from) {
+                        let _ = back.send(Err(e)).await;
+                        return;
+                    }
+                    if back.send(Ok(reply)).await.is_err() {
+                        return;
+                    }
+                }
+                let closed = io::Error::new(io::ErrorKind::ConnectionReset, "pipe closed");
+                let _ = back.send(Err(closed)).await;
+            };
+            tokio::spawn(async move {
+                tokio::join!(forward, group.serve_pipe(from_leader, replies), backward);
+            });
+            Ok(Some(Pipe { send, recv }))
         })
     }
 }
