@@ -78,7 +78,7 @@ fn reads_without_the_barrier_are_caught() {
     // A node that thinks it still leads (isolated, or just replaced) serves a stale read, to
     // the session clients and, through the connection code, to the RESP clients. A deposed
     // leader steps down on its own soon after losing its quorum, so the window is short (about
-    // 1 seed in 13 catches it; this range needs 12).
+    // 1 seed in 13 catches it; this range needs 23 since appends stream through pipes).
     let seeds = seeds_to_catch_in(Bug::ReadsWithoutBarrier, Workload::ListAppend, 80, 4_000);
     eprintln!("reads without the barrier caught after {seeds} seeds");
 }
@@ -98,7 +98,8 @@ fn non_atomic_transfers_are_caught() {
 #[test]
 fn acknowledging_before_fsync_is_caught() {
     // Power cuts (one node, or all at once) lose what the disk had not synced. Only a cut of a
-    // majority loses an acknowledged write, so this is rare too (this range needs 26 seeds).
+    // majority loses an acknowledged write, so this is rare too (this range needs 2 seeds since
+    // appends stream through pipes; 26 before).
     let seeds = seeds_to_catch_in(Bug::AckBeforeFsync, Workload::ListAppend, 80, 4_000);
     eprintln!("ack before fsync caught after {seeds} seeds");
 }

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# A/B of Redraft binaries as a 3-node group: for each round, for each binary given, starts a
+# fresh 3-node cluster (appendfsync always, `redraft cluster create`), runs redis-benchmark
+# SET and INCR against the leader, and prints one line per row: ops/s, p50, and the server
+# CPU per request summed over the three nodes (utime+stime from /proc/PID/stat). Alternating
+# the binaries round by round spreads the machine's drift over both.
+#
+# Usage: bench/ab_cluster.sh BINARY...
+# Environment: ROUNDS (default 2), N (requests per -P 1 row, default 100000; -P 16 rows do
+# 5 x N), PS (pipelines, default "1 16"), C (clients, default 50).
+# Example: C=8 N=30000 PS=1 bench/ab_cluster.sh /tmp/redraft-before target/release/redraft
+set -euo pipefail
+
+(($# > 0)) || { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2; }
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source bench/lib.sh
+WORKDIR="$(mktemp -d /tmp/redraft-ab.XXXXXX)"
+STARTUP_TIMEOUT=30
+PIDS=()
+trap 'for p in "${PIDS[@]:-}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$WORKDIR"' EXIT
+ROUNDS="${ROUNDS:-2}" N="${N:-100000}" PS="${PS:-1 16}" C="${C:-50}"
+CLK_TCK="$(getconf CLK_TCK)"
+
+cpu_ticks() {  # utime+stime of the cluster's nodes, in clock ticks
+    local t=0 p f
+    for p in "${NODE_PIDS[@]}"; do
+        read -r -a f <"/proc/$p/stat"
+        t=$((t + f[13] + f[14]))
+    done
+    echo "$t"
+}
+
+for ((round = 1; round <= ROUNDS; round++)); do
+    for bin in "$@"; do
+        SUT=("$bin")
+        start_redraft_cluster ab 3 --appendfsync always
+        for p in $PS; do
+            n=$N
+            [[ $p == 16 ]] && n=$((N * 5))
+            for t in set incr; do
+                c0="$(cpu_ticks)"
+                out="$(redis-benchmark -p "$LEADER_PORT" -c "$C" -r 100000 -n "$n" -P "$p" -t "$t" -q 2>&1 \
+                    | tr '\r' '\n' | grep -a "requests per second" | tail -1)"
+                c1="$(cpu_ticks)"
+                echo "round $round $bin -c $C -P $p: $out; server CPU $(((c1 - c0) * 1000000 / CLK_TCK / n)) us/request"
+            done
+        done
+        for p in "${NODE_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+        wait 2>/dev/null || true
+        PIDS=()
+    done
+done
