@@ -115,19 +115,26 @@ impl Disk for OsDisk {
 
     fn open_append(&self, path: &Path, create: bool) -> io::Result<Arc<dyn DiskFile>> {
         let file = if create {
-            // O_APPEND: after a truncation every write still lands at the (new) end.
             let _ = std::fs::remove_file(path);
             let file = OpenOptions::new()
                 .create(true)
+                .truncate(true)
                 .read(true)
-                .append(true)
+                .write(true)
                 .open(path)?;
             sync_dir(parent(path))?;
             file
         } else {
-            OpenOptions::new().read(true).append(true).open(path)?
+            OpenOptions::new().read(true).write(true).open(path)?
         };
-        Ok(Arc::new(OsFile(file)))
+        let len = file.metadata()?.len();
+        Ok(Arc::new(OsFile {
+            file,
+            ends: std::sync::Mutex::new(Ends {
+                written: len,
+                allocated: len,
+            }),
+        }))
     }
 
     fn remove(&self, path: &Path) -> io::Result<()> {
@@ -168,25 +175,63 @@ impl HintFile for OsHint {
     }
 }
 
-struct OsFile(File);
+/// An appended file grows this much at a time, with zeros written (not a hole, not `fallocate`'s
+/// unwritten extents): an append into blocks already written changes neither the file's size nor
+/// its block map, so its fdatasync writes the data and flushes, without the inode and block
+/// bookkeeping a growing file adds to every sync (`bench/fsync.py` on this machine's ext4: 201–252
+/// µs wall and 69–91 µs CPU per append + fdatasync into a growing file, 158–172 µs and 56–62 µs
+/// into a written one). Readers see the zeros past the last record as the end of the records: a
+/// record's length is never 0.
+const PREALLOCATE_BYTES: u64 = 1 << 20;
+
+/// How far an [`OsFile`] is written, and how far its zeros reach.
+struct Ends {
+    written: u64,
+    allocated: u64,
+}
+
+struct OsFile {
+    file: File,
+    ends: std::sync::Mutex<Ends>,
+}
 
 impl DiskFile for OsFile {
     fn append(&self, bytes: &[u8]) -> io::Result<()> {
-        (&self.0).write_all(bytes)
+        use std::os::unix::fs::FileExt;
+        static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+        let mut ends = self.ends.lock().expect("file ends lock");
+        let end = ends.written + bytes.len() as u64;
+        if end > ends.allocated {
+            let target = end.next_multiple_of(PREALLOCATE_BYTES);
+            while ends.allocated < target {
+                let n = (target - ends.allocated).min(ZEROS.len() as u64) as usize;
+                self.file.write_all_at(&ZEROS[..n], ends.allocated)?;
+                ends.allocated += n as u64;
+            }
+        }
+        self.file.write_all_at(bytes, ends.written)?;
+        ends.written = end;
+        Ok(())
     }
 
     fn sync(&self) -> io::Result<()> {
-        self.0.sync_data()
+        self.file.sync_data()
     }
 
     fn truncate(&self, len: u64) -> io::Result<()> {
-        self.0.set_len(len)
+        let mut ends = self.ends.lock().expect("file ends lock");
+        self.file.set_len(len)?;
+        *ends = Ends {
+            written: len,
+            allocated: len,
+        };
+        Ok(())
     }
 
     fn read_at(&self, offset: u64, len: usize) -> io::Result<Vec<u8>> {
         use std::os::unix::fs::FileExt;
         let mut out = vec![0; len];
-        self.0.read_exact_at(&mut out, offset)?;
+        self.file.read_exact_at(&mut out, offset)?;
         Ok(out)
     }
 }

@@ -4,7 +4,9 @@
 //! A record is `[len: u32 LE][crc32c(payload): u32 LE][payload]`, the payload an entry encoded with
 //! postcard. Recovery reads every segment in order and cuts the last one at the first record that
 //! is short or fails its checksum (a torn tail: the write was in flight when the machine died, so
-//! it was never acknowledged). A bad record anywhere else is corruption and refuses to start.
+//! it was never acknowledged), or at the zeros the disk writes ahead of the last record (so that
+//! an append's fsync does not also grow the file; a closed segment is cut to its last record). A
+//! bad record anywhere else is corruption and refuses to start.
 //!
 //! Durability is group commit: `append` writes the records and hands the flush callback to one
 //! sync thread, which fsyncs once for every append that arrived while it was busy and only then
@@ -416,11 +418,20 @@ impl LogStore {
                         at += len;
                     }
                     Ok(None) | Err(_) if n + 1 == count => {
-                        tracing::warn!(
-                            "cutting a torn tail of {} bytes off {}",
-                            bytes.len() - at,
-                            path.display()
-                        );
+                        if bytes[at..].iter().all(|&b| b == 0) {
+                            // Zeros the disk wrote ahead of the last record (no record is empty).
+                            tracing::debug!(
+                                "{} bytes of zeros past the last record of {}",
+                                bytes.len() - at,
+                                path.display()
+                            );
+                        } else {
+                            tracing::warn!(
+                                "cutting a torn tail of {} bytes off {}",
+                                bytes.len() - at,
+                                path.display()
+                            );
+                        }
                         file.truncate(at as u64)?;
                         file.sync()?;
                         bytes.truncate(at);
@@ -668,7 +679,9 @@ impl Inner {
         if full {
             if let Some(last) = self.segments.last() {
                 // Everything in the closed segment reaches the disk before the new one exists, so
-                // recovery never sees a later segment after a torn earlier one.
+                // recovery never sees a later segment after a torn earlier one; so does its end
+                // (the disk may have written zeros ahead of the last record).
+                last.file.truncate(last.bytes)?;
                 last.file.sync()?;
             }
             let path = segment_path(&self.dir, next_index);

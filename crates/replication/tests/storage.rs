@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::io::Write;
+use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -121,6 +121,19 @@ async fn entries_and_vote_survive_a_restart() {
     assert_eq!(state.last_log_id, Some(log_id(1, 5)));
 }
 
+/// Where a segment's records end: past the last, the disk may have written zeros ahead.
+fn records_end(bytes: &[u8]) -> usize {
+    let mut at = 0;
+    while at + 8 <= bytes.len() {
+        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        if len == 0 {
+            break;
+        }
+        at += 8 + len;
+    }
+    at
+}
+
 #[tokio::test]
 async fn a_torn_tail_is_cut_and_appends_continue_after_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -129,20 +142,21 @@ async fn a_torn_tail_is_cut_and_appends_continue_after_it() {
         append(&mut log, (1..=3).map(|i| entry(1, i, "value")).collect()).await;
     }
     let segment = segment_files(dir.path()).pop().unwrap();
-    let full = std::fs::metadata(&segment).unwrap().len();
+    let full = records_end(&std::fs::read(&segment).unwrap());
     // Half of a fourth record: a write the machine died in the middle of.
     let mut record = Vec::new();
     record.extend_from_slice(&100u32.to_le_bytes());
     record.extend_from_slice(&[0xAB; 30]);
     std::fs::OpenOptions::new()
-        .append(true)
+        .write(true)
         .open(&segment)
         .unwrap()
-        .write_all(&record)
+        .write_all_at(&record, full as u64)
         .unwrap();
     let mut log = LogStore::open(dir.path(), FsyncPolicy::Always).unwrap();
     assert_eq!(indexes(&mut log).await, vec![1, 2, 3]);
-    assert_eq!(std::fs::metadata(&segment).unwrap().len(), full);
+    // The torn record is cut, and the zeros written ahead of it with it.
+    assert_eq!(std::fs::metadata(&segment).unwrap().len(), full as u64);
     append(&mut log, vec![entry(1, 4, "after")]).await;
     drop(log);
     let mut log = LogStore::open(dir.path(), FsyncPolicy::Always).unwrap();
@@ -158,7 +172,7 @@ async fn a_flipped_bit_in_the_last_record_is_a_torn_tail() {
     }
     let segment = segment_files(dir.path()).pop().unwrap();
     let mut bytes = std::fs::read(&segment).unwrap();
-    let last = bytes.len() - 1;
+    let last = records_end(&bytes) - 1;
     bytes[last] ^= 0x01;
     std::fs::write(&segment, &bytes).unwrap();
     let mut log = LogStore::open(dir.path(), FsyncPolicy::Always).unwrap();
@@ -381,7 +395,13 @@ async fn a_read_back_spanning_segments_is_whole() {
         let body = char::from(b'a' + i as u8).to_string().repeat(BIG);
         append(&mut log, vec![entry(1, i, &body)]).await;
     }
-    assert_eq!(segment_files(dir.path()).len(), 2);
+    let segments = segment_files(dir.path());
+    assert_eq!(segments.len(), 2);
+    // The closed segment ends at its last record; the open one may have zeros written ahead.
+    let closed = std::fs::read(&segments[0]).unwrap();
+    assert_eq!(records_end(&closed), closed.len());
+    let open = std::fs::read(&segments[1]).unwrap();
+    assert!(open[records_end(&open)..].iter().all(|&b| b == 0));
     log.save_committed(Some(log_id(1, 4))).await.unwrap();
     assert_eq!(log.cached_bytes(), 0);
     let entries = log.try_get_log_entries(..).await.unwrap();
@@ -400,6 +420,13 @@ async fn a_read_back_spanning_segments_is_whole() {
     assert_eq!(limited.iter().map(|e| e.index()).collect::<Vec<_>>(), [1]);
     let limited = log.limited_get_log_entries(3, 5).await.unwrap();
     assert_eq!(limited.iter().map(|e| e.index()).collect::<Vec<_>>(), [3]);
+    // Reopened, the log has the same entries and appends after the last record.
+    drop(log);
+    let mut log = LogStore::open(dir.path(), FsyncPolicy::Always).unwrap();
+    append(&mut log, vec![entry(1, 5, "after")]).await;
+    drop(log);
+    let mut log = LogStore::open(dir.path(), FsyncPolicy::Always).unwrap();
+    assert_eq!(indexes(&mut log).await, vec![1, 2, 3, 4, 5]);
 }
 
 /// The machine's disk, counting the fsyncs of appended files.
