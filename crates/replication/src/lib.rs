@@ -227,6 +227,10 @@ struct Role {
     /// Leader of a group whose only member is itself: reads need no barrier.
     sole: AtomicBool,
     leader_addr: std::sync::Mutex<Option<(NodeId, String)>>,
+    /// Whether this node belongs to a group yet (a node not yet added elects no one).
+    joined: AtomicBool,
+    /// Woken whenever the fields above may have changed.
+    changed: tokio::sync::Notify,
     /// How long the last snapshot held the state still, in microseconds (the fork alone when
     /// the machine serialises in a child).
     snapshot_held_us: Arc<AtomicU64>,
@@ -543,6 +547,11 @@ impl Group {
         self.inner.role.leader.load(Ordering::Relaxed)
     }
 
+    /// Whether this node belongs to a group yet (was bootstrapped or added).
+    pub fn is_member(&self) -> bool {
+        self.inner.role.joined.load(Ordering::Relaxed)
+    }
+
     /// The leader's id and client address, if known.
     pub fn leader(&self) -> Option<(NodeId, String)> {
         self.inner
@@ -551,6 +560,34 @@ impl Group {
             .lock()
             .expect("role lock")
             .clone()
+    }
+
+    /// Waits until this node leads, or knows of a leader other than `not` (a leader this node
+    /// could not reach), or `deadline` passes; returns the leader then known. A node that
+    /// belongs to no group yet does not wait. For a request
+    /// that arrives during an election: it waits for the outcome instead of failing.
+    pub async fn wait_for_leader(
+        &self,
+        not: Option<NodeId>,
+        deadline: tokio::time::Instant,
+    ) -> Option<(NodeId, String)> {
+        let role = &self.inner.role;
+        loop {
+            let changed = role.changed.notified();
+            tokio::pin!(changed);
+            // Registered before the check, so a change between the two is not missed.
+            changed.as_mut().enable();
+            let leader = self.leader();
+            if self.is_leader()
+                || leader.as_ref().is_some_and(|(id, _)| Some(*id) != not)
+                || !role.joined.load(Ordering::SeqCst)
+            {
+                return leader;
+            }
+            if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                return self.leader();
+            }
+        }
     }
 
     /// Waits until some node is leader and this node has applied everything it knew to be
@@ -752,12 +789,17 @@ async fn start(
                     membership.voter_ids().count() == 1 && membership.learner_ids().count() == 0;
                 role.leader.store(leader, Ordering::SeqCst);
                 role.sole.store(leader && alone, Ordering::SeqCst);
+                role.joined.store(
+                    membership.voter_ids().count() + membership.learner_ids().count() > 0,
+                    Ordering::SeqCst,
+                );
                 *role.leader_addr.lock().expect("role lock") = m.current_leader.and_then(|id| {
                     m.membership_config
                         .get_node(&id)
                         .map(|n| (id, n.addr.clone()))
                 });
             }
+            role.changed.notify_waiters();
             drop(role);
             if metrics.changed().await.is_err() {
                 return;

@@ -335,9 +335,20 @@ impl RaftNetworkV2<TypeConfig> for Peer {
         S: Stream<Item = AppendEntriesRequest<TypeConfig>> + Send + Unpin + 'static,
     {
         Box::pin(async move {
+            let mut input = input;
+            let mut first = None;
             let pipe = match self.pipe.take() {
                 Some(pipe) => pipe,
                 None => {
+                    // The first append is taken before a pipe is opened: taking it is where
+                    // openraft waits out its backoff after failures. Opening first spun at a
+                    // peer that was down (a new leader retried its dead predecessor thousands
+                    // of times a second, at 60% of a CPU).
+                    let Some(request) = input.next().await else {
+                        let done: openraft::base::BoxStream<'s, _> =
+                            Box::pin(futures_util::stream::empty());
+                        return Ok(done);
+                    };
                     let open = self.transport.open_pipe(self.target, &self.addr);
                     let opened = tokio::time::timeout(option.hard_ttl(), open)
                         .await
@@ -348,14 +359,20 @@ impl RaftNetworkV2<TypeConfig> for Peer {
                             ))
                         });
                     match opened {
-                        Ok(Some(pipe)) => pipe,
-                        Ok(None) => return stream_append_sequential(self, input, option).await,
+                        Ok(Some(pipe)) => {
+                            first = Some(request);
+                            pipe
+                        }
+                        Ok(None) => {
+                            let input = futures_util::stream::iter(Some(request)).chain(input);
+                            return stream_append_sequential(self, input, option).await;
+                        }
                         Err(e) => return Err(unreachable(e)),
                     }
                 }
             };
             let pipeline = Pipeline {
-                input,
+                input: futures_util::stream::iter(first).chain(input),
                 input_done: false,
                 pipe: Some(pipe),
                 slot: &mut self.pipe,

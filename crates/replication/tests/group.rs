@@ -187,6 +187,43 @@ async fn many_appends_in_flight_on_pipes_reach_every_follower_and_one_back_from_
     assert!((2..=16).contains(&opened), "pipes opened: {opened}");
 }
 
+/// A peer that is down is retried at openraft's backoff pace. Opening the pipe before taking
+/// the first append skipped the backoff: a new leader retried its dead predecessor thousands of
+/// times a second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_peer_is_retried_at_the_backoff_pace_not_in_a_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = Arc::new(LocalNet {
+        pipes: true,
+        ..LocalNet::default()
+    });
+    let mut nodes = BTreeMap::new();
+    for id in 1..=3 {
+        nodes.insert(id, open(&net, id, dir.path(), 1000).await);
+    }
+    let members: BTreeMap<NodeId, String> = (1..=3).map(|id| (id, addr(id))).collect();
+    nodes[&1].group.bootstrap(members).await.unwrap();
+    propose_anywhere(&nodes, &net, "k0=v0").await;
+    let leader = leader_of(&nodes).await;
+    net.down.lock().unwrap().insert(leader);
+    propose_anywhere(&nodes, &net, "k1=v1").await;
+    // Twenty heartbeats (50 ms apart) from the new leader to its live follower: about a second.
+    let refused = || net.pipes_refused.load(std::sync::atomic::Ordering::Relaxed);
+    let messages = || net.pipe_messages.load(std::sync::atomic::Ordering::Relaxed);
+    let (refused_from, messages_from) = (refused(), messages());
+    wait_for("20 heartbeats to the live follower", 10_000, || {
+        messages() >= messages_from + 20
+    })
+    .await;
+    // Each heartbeat's stream asks once, and replication once per 200 ms backoff: tens (62
+    // here), where the loop asked 14,000 times.
+    let retries = refused() - refused_from;
+    assert!(
+        retries <= 200,
+        "pipes asked of a dead peer in ~1 s: {retries}"
+    );
+}
+
 async fn three_peers_survive_the_loss_of_the_leader_with(net: LocalNet) {
     let dir = tempfile::tempdir().unwrap();
     let net = Arc::new(net);

@@ -18,7 +18,7 @@ use tracing::debug;
 use crate::pubsub::{Kind, Message};
 use crate::replica::{
     BodyWriter, CHUNK_BLOCKED, CHUNK_LOCAL, Header, KIND_COMMANDS, KIND_TRANSACTION, Watch,
-    split_replies,
+    restamp, split_replies,
 };
 use crate::server::{ClientHandle, ClientMeta, Shared, now_ms};
 use crate::stream::{ClientStream, Upstream};
@@ -35,6 +35,8 @@ const IDLE_BUFFER_BYTES_MAX: usize = 64 << 10;
 /// How long a follower that could not reach the leader answers for itself before trying to
 /// relay again.
 const RELAY_RETRY: Duration = Duration::from_millis(500);
+/// The shortest pause before asking a leader that refused a write again.
+const RETRY_MIN: Duration = Duration::from_millis(5);
 /// How long connecting to the leader to relay a client may take.
 const RELAY_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -173,6 +175,28 @@ pub struct Conn {
     config_generation: u64,
     /// A leader this follower could not connect to, and until when it stops trying.
     unreachable_leader: Option<(String, tokio::time::Instant)>,
+    /// How long a command that needs the leader waits for one during an election.
+    leader_wait: Duration,
+    /// Until when the command being routed waits for a leader (kept across a failed relay).
+    leader_deadline: Option<tokio::time::Instant>,
+    /// Set when routing the last command waited for a leader in vain: its proposal then fails
+    /// at once rather than wait again.
+    waited_in_vain: bool,
+}
+
+/// Where a command that needs the leader goes.
+enum Route {
+    /// Relayed to the leader at this address.
+    Relay(String),
+    /// Served here: this node leads, or no reachable leader came in time (then the command
+    /// fails here with MOVED or CLUSTERDOWN, as Redis Cluster answers).
+    Local,
+}
+
+/// How long a command that needs the leader waits for an election's outcome: ten election
+/// timeouts (2 s by default), time for a few rounds of votes.
+fn leader_wait(election_timeout_ms: u64) -> Duration {
+    Duration::from_millis(election_timeout_ms.saturating_mul(10))
 }
 
 /// Removes the client from the registry however the connection ends.
@@ -264,6 +288,9 @@ pub async fn serve<S: ClientStream>(shared: Arc<Shared>, mut socket: S, addr: So
         lease_reads: false,
         config_generation: u64::MAX,
         unreachable_leader: None,
+        leader_wait: Duration::ZERO,
+        leader_deadline: None,
+        waited_in_vain: false,
     };
     if let Err(e) = conn.run(&mut socket).await {
         debug!("client {id} closed: {e}");
@@ -285,6 +312,7 @@ impl Conn {
         self.query_buffer_limit = config.client_query_buffer_limit;
         self.timeout = (config.timeout_s > 0).then(|| Duration::from_secs(config.timeout_s));
         self.lease_reads = config.lease_reads;
+        self.leader_wait = leader_wait(config.election_timeout_ms);
         self.config_generation = generation;
     }
 
@@ -664,13 +692,7 @@ impl Conn {
             && !stale_read_allowed
             && !self.relayed
             && !self.shared.group().is_leader()
-            && let Some((_, leader)) = self.shared.group().leader()
-            && !self
-                .unreachable_leader
-                .as_ref()
-                .is_some_and(|(addr, until)| {
-                    *addr == leader && tokio::time::Instant::now() < *until
-                })
+            && let Route::Relay(leader) = self.route_to_leader().await
         {
             self.flush_writes().await;
             return Flow::Proxy(leader);
@@ -880,6 +902,43 @@ impl Conn {
     }
 
     /// Connects to the leader at `addr` to relay this connection.
+    /// Where a command that needs the leader goes, on a node that does not lead. While no
+    /// leader is known (an election), or the known one could not be reached (it may have
+    /// died), the command waits up to `leader_wait` for the outcome rather than fail: a client
+    /// sees a failover as a pause.
+    async fn route_to_leader(&mut self) -> Route {
+        let group = self.shared.group().clone();
+        self.waited_in_vain = false;
+        loop {
+            let now = tokio::time::Instant::now();
+            if group.is_leader() || !group.is_member() {
+                break;
+            }
+            let leader = group.leader();
+            let unreachable = match (&leader, &self.unreachable_leader) {
+                (Some((id, addr)), Some((bad, until))) if addr == bad && now < *until => {
+                    Some((*id, *until))
+                }
+                (Some((_, addr)), _) => return Route::Relay(addr.clone()),
+                (None, _) => None,
+            };
+            let deadline = *self.leader_deadline.get_or_insert(now + self.leader_wait);
+            if now >= deadline {
+                self.waited_in_vain = true;
+                break;
+            }
+            // Replies owed for earlier writes go out before the wait.
+            self.flush_writes().await;
+            // Past the unreachable leader's back-off, dial it again (the loop relays to it).
+            let until = unreachable.map_or(deadline, |(_, until)| until.min(deadline));
+            group
+                .wait_for_leader(unreachable.map(|(id, _)| id), until)
+                .await;
+        }
+        self.leader_deadline = None;
+        Route::Local
+    }
+
     async fn dial(&self, addr: &str) -> std::io::Result<Box<dyn Upstream>> {
         let connect = async {
             match self.shared.dial.get() {
@@ -1005,7 +1064,7 @@ impl Conn {
             return;
         };
         let body = pending.body.finish();
-        let result = self.shared.group().propose(0, 0, body.clone()).await;
+        let result = self.propose_through_election(body.clone()).await;
         let mut replies = result.as_ref().map(|reply| split_replies(reply, false));
         // One clock read for the batch, its time shared evenly by its commands.
         let finished = Instant::now();
@@ -1032,6 +1091,51 @@ impl Conn {
         if result.is_ok() {
             self.fresh = true;
         }
+    }
+
+    /// Proposes `body`. A proposal refused before it was appended because no node leads (an
+    /// election, or a new leader that has not yet heard from a quorum) waits up to
+    /// `leader_wait` for the outcome and is proposed again if this node won; refused for
+    /// another leader, the caller answers MOVED.
+    async fn propose_through_election(&mut self, body: Bytes) -> Result<Bytes, ProposeError> {
+        let group = self.shared.group().clone();
+        let mut result = group.propose(0, 0, body.clone()).await;
+        if !matches!(result, Err(ProposeError::NotLeader(None))) {
+            self.waited_in_vain = false;
+            return result;
+        }
+        let wait = match std::mem::take(&mut self.waited_in_vain) {
+            true => Duration::ZERO,
+            false => self.leader_wait,
+        };
+        let deadline = tokio::time::Instant::now() + wait;
+        // A heartbeat's time: leader_wait is ten election timeouts, a heartbeat a fifth of one.
+        let retry = (self.leader_wait / 50).max(RETRY_MIN);
+        while matches!(result, Err(ProposeError::NotLeader(None))) && group.is_member() {
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                break;
+            }
+            let until = deadline.min(now + retry);
+            if group.is_leader() {
+                // It leads but refused: no quorum has answered it lately (a new leader, or
+                // one cut off). No change of role will wake it: ask again after a heartbeat.
+                tokio::time::sleep_until(until).await;
+            } else {
+                group.wait_for_leader(None, until).await;
+                if !group.is_leader() && group.leader().is_some() {
+                    break;
+                }
+            }
+            result = group.propose(0, 0, restamp(&body, now_ms())).await;
+        }
+        if let Err(ProposeError::NotLeader(None)) = &result {
+            // Name the leader if one came meanwhile.
+            if let Some(leader) = group.leader().filter(|_| !group.is_leader()) {
+                return Err(ProposeError::NotLeader(Some(leader)));
+            }
+        }
+        result
     }
 
     /// Linearizable reads: on a leader with peers, confirm leadership and catch up first.
@@ -1062,7 +1166,7 @@ impl Conn {
         let header = self.header(KIND_COMMANDS);
         let mut body = BodyWriter::new(&header, &[]);
         body.push(&borrowed);
-        let reply = match self.shared.group().propose(0, 0, body.finish()).await {
+        let reply = match self.propose_through_election(body.finish()).await {
             Ok(reply) => reply,
             Err(e) => {
                 self.out.error(&error_text(&e, spec, &borrowed));
@@ -1143,7 +1247,7 @@ impl Conn {
             body.push(&args);
         }
         drop(watches);
-        let reply = match self.shared.group().propose(0, 0, body.finish()).await {
+        let reply = match self.propose_through_election(body.finish()).await {
             Ok(reply) => reply,
             Err(e) => {
                 self.out.error(&error_text(&e, specs[0], &[]));

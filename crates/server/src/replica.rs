@@ -100,6 +100,17 @@ fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(bytes);
 }
 
+/// Where a body keeps its header's `now_ms` (after the version, kind, protocol and db).
+const NOW_MS_AT: usize = 7;
+
+/// A copy of `body` stamped with another `now_ms`: for a proposal refused before it was
+/// appended and proposed again later, so that it runs at the time it is applied.
+pub fn restamp(body: &[u8], now_ms: u64) -> Bytes {
+    let mut copy = body.to_vec();
+    copy[NOW_MS_AT..NOW_MS_AT + 8].copy_from_slice(&now_ms.to_le_bytes());
+    Bytes::from(copy)
+}
+
 impl BodyWriter {
     pub fn new(header: &Header, watches: &[Watch]) -> BodyWriter {
         let mut buf = Vec::with_capacity(1024);
@@ -110,6 +121,7 @@ impl BodyWriter {
             Protocol::Resp3 => 3,
         });
         put_u32(&mut buf, header.db);
+        debug_assert_eq!(buf.len(), NOW_MS_AT);
         put_u64(&mut buf, header.now_ms);
         put_u64(&mut buf, header.seed);
         put_u64(&mut buf, header.origin);

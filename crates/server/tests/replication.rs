@@ -379,6 +379,59 @@ fn three_nodes_keep_every_acknowledged_write_through_leader_kills() {
     cluster.assert_identical();
 }
 
+/// A failover is a pause, not an error, for a client of a surviving node: right after the
+/// leader dies the follower still names it (and cannot reach it), then no leader is known
+/// during the election; writes and reads sent meanwhile wait for the new leader and succeed.
+#[test]
+fn a_client_of_a_follower_rides_through_the_leader_s_death_without_an_error() {
+    let mut cluster = Cluster::start(3, &[]);
+    let leader = cluster.leader();
+    let followers: Vec<usize> = (0..3).filter(|&i| i != leader).collect();
+    let mut clients: Vec<redis::Connection> = followers
+        .iter()
+        .map(|&i| {
+            let c = cluster.nodes[i].client();
+            c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            c
+        })
+        .collect();
+    cluster.nodes[leader].kill9();
+    // Each client's first command reaches its node at once, while that node still believes
+    // in the dead leader.
+    for round in 0..20 {
+        for (n, c) in clients.iter_mut().enumerate() {
+            let key = format!("after-kill:{n}:{round}");
+            let set: redis::RedisResult<String> = redis::cmd("SET").arg(&key).arg(round).query(c);
+            assert_eq!(
+                set.as_deref(),
+                Ok("OK"),
+                "SET {key} through a surviving node"
+            );
+            let get: redis::RedisResult<Option<String>> = redis::cmd("GET").arg(&key).query(c);
+            assert_eq!(get, Ok(Some(round.to_string())), "GET {key}");
+        }
+    }
+    let new_leader = cluster.leader();
+    assert_ne!(new_leader, leader);
+    cluster.assert_identical();
+}
+
+/// A node that belongs to no group elects no one: a write there fails at once with
+/// CLUSTERDOWN rather than wait for a leader.
+#[test]
+fn a_node_outside_any_group_refuses_writes_with_clusterdown() {
+    let dir = TempDir::new();
+    let mut node = Node::new(&dir.0, "alone", &["--cluster-enabled", "yes"]);
+    node.start();
+    let mut c = node.client();
+    let e = redis::cmd("SET")
+        .arg("k")
+        .arg("v")
+        .query::<String>(&mut c)
+        .unwrap_err();
+    assert_eq!(e.code(), Some("CLUSTERDOWN"), "{e}");
+}
+
 #[test]
 fn a_node_added_later_catches_up_by_snapshot() {
     let mut cluster = Cluster::start(3, &["--snapshot-entries", "200"]);

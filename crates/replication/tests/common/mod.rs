@@ -71,6 +71,8 @@ pub struct LocalNet {
     pub down: Mutex<HashSet<NodeId>>,
     pub pipes: bool,
     pub pipes_opened: AtomicU64,
+    /// Pipes asked for and refused (the peer was down).
+    pub pipes_refused: AtomicU64,
     /// Messages sent through pipes (appends and heartbeats).
     pub pipe_messages: AtomicU64,
 }
@@ -113,7 +115,9 @@ impl Transport for LocalTransport {
             if !self.net.pipes {
                 return Ok(None);
             }
-            let group = self.net.reach(self.from, target)?;
+            let group = self.net.reach(self.from, target).inspect_err(|_| {
+                self.net.pipes_refused.fetch_add(1, Ordering::Relaxed);
+            })?;
             self.net.pipes_opened.fetch_add(1, Ordering::Relaxed);
             let (send, mut to_follower) = mpsc::channel(64);
             let (requests, from_leader) = mpsc::channel(64);
