@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# A/B of Redraft binaries as a 3-node group: for each round, for each binary given, starts a
+# A/B of Redraft binaries as a 3-node group (or a cluster of one): for each round, for each binary given, starts a
 # fresh 3-node cluster (appendfsync always, `redraft cluster create`), runs redis-benchmark
-# SET and INCR against the leader, and prints one line per row: ops/s, p50, and the server
-# CPU per request summed over the three nodes (utime+stime from /proc/PID/stat). Alternating
+# SET and INCR against the leader, and prints one line per row: ops/s, p50, the server CPU
+# per request summed over the three nodes (utime+stime from /proc/PID/stat), and the share of
+# the machine's CPU time that was idle (from /proc/stat) while the row ran. Alternating
 # the binaries round by round spreads the machine's drift over both.
 #
-# Usage: bench/ab_cluster.sh BINARY...
+# Usage: bench/ab_cluster.sh BINARY...   (a BINARY named redis-server is run as Redis with
+# appendonly yes, appendfsync always: the reference)
 # Environment: ROUNDS (default 2), N (requests per -P 1 row, default 100000; -P 16 rows do
-# 5 x N), PS (pipelines, default "1 16"), C (clients, default 50).
+# 5 x N), PS (pipelines, default "1 16"), C (clients, default 50), NODES (3, or 1: a cluster
+# of one started with no cluster flags, as `redraft` with no arguments).
 # Example: C=8 N=30000 PS=1 bench/ab_cluster.sh /tmp/redraft-before target/release/redraft
 set -euo pipefail
 
@@ -18,8 +21,15 @@ WORKDIR="$(mktemp -d /tmp/redraft-ab.XXXXXX)"
 STARTUP_TIMEOUT=30
 PIDS=()
 trap 'for p in "${PIDS[@]:-}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$WORKDIR"' EXIT
-ROUNDS="${ROUNDS:-2}" N="${N:-100000}" PS="${PS:-1 16}" C="${C:-50}"
+ROUNDS="${ROUNDS:-2}" N="${N:-100000}" PS="${PS:-1 16}" C="${C:-50}" NODES="${NODES:-3}"
+REDIS_CLI="${REDIS_CLI:-redis-cli}"
 CLK_TCK="$(getconf CLK_TCK)"
+
+idle_ticks() {  # idle+iowait ticks of the whole machine, all CPUs
+    local f
+    read -r -a f </proc/stat
+    echo $((f[4] + f[5]))
+}
 
 cpu_ticks() {  # utime+stime of the cluster's nodes, in clock ticks
     local t=0 p f
@@ -33,16 +43,27 @@ cpu_ticks() {  # utime+stime of the cluster's nodes, in clock ticks
 for ((round = 1; round <= ROUNDS; round++)); do
     for bin in "$@"; do
         SUT=("$bin")
-        start_redraft_cluster ab 3 --appendfsync always
+        if [[ "$(basename "$bin")" == redis-server ]]; then
+            start_server redis "$bin" --appendonly yes --appendfsync always --save ''
+            NODE_PIDS=("$STARTED_PID") LEADER_PORT=$STARTED_PORT
+            PIDS+=("$STARTED_PID")
+        elif ((NODES == 1)); then
+            start_server one "$bin" --appendfsync always
+            NODE_PIDS=("$STARTED_PID") LEADER_PORT=$STARTED_PORT
+            PIDS+=("$STARTED_PID")
+        else
+            start_redraft_cluster ab "$NODES" --appendfsync always
+        fi
         for p in $PS; do
             n=$N
             [[ $p == 16 ]] && n=$((N * 5))
             for t in set incr; do
-                c0="$(cpu_ticks)"
+                c0="$(cpu_ticks)" i0="$(idle_ticks)" t0="$(date +%s%N)"
                 out="$(redis-benchmark -p "$LEADER_PORT" -c "$C" -r 100000 -n "$n" -P "$p" -t "$t" -q 2>&1 \
                     | tr '\r' '\n' | grep -a "requests per second" | tail -1)"
-                c1="$(cpu_ticks)"
-                echo "round $round $bin -c $C -P $p: $out; server CPU $(((c1 - c0) * 1000000 / CLK_TCK / n)) us/request"
+                c1="$(cpu_ticks)" i1="$(idle_ticks)" t1="$(date +%s%N)"
+                idle=$(((i1 - i0) * 1000000000 * 100 / CLK_TCK / (t1 - t0) / $(nproc)))
+                echo "round $round $bin -c $C -P $p: $out; server CPU $(((c1 - c0) * 1000000 / CLK_TCK / n)) us/request; machine idle $idle%"
             done
         done
         for p in "${NODE_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
