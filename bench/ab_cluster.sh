@@ -10,7 +10,8 @@
 # appendonly yes, appendfsync always: the reference)
 # Environment: ROUNDS (default 2), N (requests per -P 1 row, default 100000; -P 16 rows do
 # 5 x N), PS (pipelines, default "1 16"), C (clients, default 50), NODES (3, or 1: a cluster
-# of one started with no cluster flags, as `redraft` with no arguments).
+# of one started with no cluster flags, as `redraft` with no arguments), AFTER_FAILOVER=1 (3
+# nodes: the leader is killed with SIGKILL first, and the load goes to the new leader).
 # Example: C=8 N=30000 PS=1 bench/ab_cluster.sh /tmp/redraft-before target/release/redraft
 set -euo pipefail
 
@@ -22,6 +23,7 @@ STARTUP_TIMEOUT=30
 PIDS=()
 trap 'for p in "${PIDS[@]:-}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$WORKDIR"' EXIT
 ROUNDS="${ROUNDS:-2}" N="${N:-100000}" PS="${PS:-1 16}" C="${C:-50}" NODES="${NODES:-3}"
+AFTER_FAILOVER="${AFTER_FAILOVER:-0}"
 REDIS_CLI="${REDIS_CLI:-redis-cli}"
 CLK_TCK="$(getconf CLK_TCK)"
 
@@ -53,6 +55,20 @@ for ((round = 1; round <= ROUNDS; round++)); do
             PIDS+=("$STARTED_PID")
         else
             start_redraft_cluster ab "$NODES" --appendfsync always
+            if ((AFTER_FAILOVER)); then
+                for i in "${!NODE_PORTS[@]}"; do
+                    [[ ${NODE_PORTS[i]} == "$LEADER_PORT" ]] && dead=$i
+                done
+                kill -9 "${NODE_PIDS[dead]}"
+                survivors=()
+                for i in "${!NODE_PORTS[@]}"; do ((i == dead)) || survivors+=("$i"); done
+                deadline=$((SECONDS + 30))
+                until LEADER_PORT="$(redraft_leader_port "${NODE_PORTS[survivors[0]]}" "${NODE_PORTS[survivors[1]]}")"; do
+                    ((SECONDS < deadline)) || die "no new leader 30 s after the kill"
+                    sleep 0.1
+                done
+                NODE_PIDS=("${NODE_PIDS[survivors[0]]}" "${NODE_PIDS[survivors[1]]}")
+            fi
         fi
         for p in $PS; do
             n=$N
