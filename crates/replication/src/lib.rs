@@ -770,6 +770,7 @@ async fn start(
         raft_config,
         Network {
             transport: transport.clone(),
+            reachable: Default::default(),
         },
         log.clone(),
         sm,

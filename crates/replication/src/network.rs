@@ -2,11 +2,11 @@
 //! caller provides (TCP on the cluster bus in the server, a simulated network in the simulator),
 //! so neither needs to know openraft's types.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -154,6 +154,36 @@ type PipeReply = Result<StreamAppendResult<TypeConfig>, String>;
 #[derive(Clone)]
 pub struct Network {
     pub(crate) transport: Arc<dyn Transport>,
+    pub(crate) reachable: Reachability,
+}
+
+/// Whether each peer answered the last time it was asked, shared by all of a node's clients of
+/// it, so that a peer going down or coming back is logged once, not once per heartbeat
+/// (openraft's own warnings about it are filtered out by the server's log settings).
+#[derive(Clone, Default)]
+pub(crate) struct Reachability(Arc<Mutex<HashMap<NodeId, bool>>>);
+
+impl Reachability {
+    /// Records an attempt's outcome; logs, and returns, a change (`Some(true)`: back).
+    fn note(&self, target: NodeId, addr: &str, outcome: Result<(), &io::Error>) -> Option<bool> {
+        let reachable = outcome.is_ok();
+        let before = self
+            .0
+            .lock()
+            .expect("reachability lock")
+            .insert(target, reachable);
+        match (before, outcome) {
+            (Some(false), Ok(())) => {
+                tracing::info!("raft peer {target} at {addr} is reachable again");
+                Some(true)
+            }
+            (Some(true) | None, Err(e)) => {
+                tracing::warn!("raft peer {target} at {addr} is unreachable ({e}); retrying");
+                Some(false)
+            }
+            _ => None,
+        }
+    }
 }
 
 pub struct Peer {
@@ -162,6 +192,7 @@ pub struct Peer {
     addr: String,
     /// The pipe the last stream of appends left clean, for the next one.
     pipe: Option<Pipe>,
+    reachable: Reachability,
 }
 
 impl RaftNetworkFactory<TypeConfig> for Network {
@@ -173,6 +204,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
             target,
             addr: node.addr.clone(),
             pipe: None,
+            reachable: self.reachable.clone(),
         }
     }
 }
@@ -183,8 +215,14 @@ impl Peer {
         let call = self.transport.call(self.target, &self.addr, bytes);
         let bytes = tokio::time::timeout(ttl, call)
             .await
-            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "raft rpc timed out"))??;
-        postcard::from_bytes(&bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "raft rpc timed out"))
+            .and_then(|called| called);
+        self.note(bytes.as_ref().map(|_| ()));
+        postcard::from_bytes(&bytes?).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    }
+
+    fn note(&self, outcome: Result<(), &io::Error>) {
+        self.reachable.note(self.target, &self.addr, outcome);
     }
 }
 
@@ -358,6 +396,7 @@ impl RaftNetworkV2<TypeConfig> for Peer {
                                 "raft rpc timed out",
                             ))
                         });
+                    self.note(opened.as_ref().map(|_| ()));
                     match opened {
                         Ok(Some(pipe)) => {
                             first = Some(request);
@@ -466,5 +505,36 @@ impl RaftNetworkV2<TypeConfig> for Peer {
             Ok(_) => Err(mismatched()),
             Err(e) => Err(unreachable(e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_peer_going_down_and_coming_back_is_noted_once_each_way() {
+        let r = Reachability::default();
+        let refused = io::Error::new(io::ErrorKind::ConnectionRefused, "refused");
+        assert_eq!(
+            r.note(2, "a", Ok(())),
+            None,
+            "first success: nothing to say"
+        );
+        assert_eq!(r.note(2, "a", Err(&refused)), Some(false));
+        for _ in 0..100 {
+            assert_eq!(
+                r.note(2, "a", Err(&refused)),
+                None,
+                "said once, not per retry"
+            );
+        }
+        assert_eq!(
+            r.note(3, "b", Err(&refused)),
+            Some(false),
+            "each peer on its own"
+        );
+        assert_eq!(r.note(2, "a", Ok(())), Some(true));
+        assert_eq!(r.note(2, "a", Ok(())), None);
     }
 }

@@ -59,12 +59,17 @@ struct Args {
     snapshot_entries: Option<u64>,
 }
 
+/// openraft's warnings about a peer that does not answer: one per heartbeat and retry. The
+/// replication crate logs a peer's going down and coming back once each instead.
+const QUIET_OPENRAFT: &str = "openraft::core::heartbeat=error,\
+    openraft::engine::handler::replication_handler=error,openraft::replication=error";
+
 fn filter_for(level: &str) -> EnvFilter {
     EnvFilter::new(match level {
-        "debug" | "verbose" => "debug",
-        "warning" => "warn",
-        "nothing" => "off",
-        _ => "info",
+        "debug" | "verbose" => "debug".to_string(),
+        "warning" => format!("warn,{QUIET_OPENRAFT}"),
+        "nothing" => "off".to_string(),
+        _ => format!("info,{QUIET_OPENRAFT}"),
     })
 }
 
