@@ -33,11 +33,10 @@ idle_ticks() {  # idle+iowait ticks of the whole machine, all CPUs
     echo $((f[4] + f[5]))
 }
 
-cpu_ticks() {  # utime+stime of the cluster's nodes, in clock ticks
-    local t=0 p f
+nodes_cpu_ticks() {  # utime+stime of the cluster's nodes, in clock ticks (lib.sh's cpu_ticks)
+    local t=0 p
     for p in "${NODE_PIDS[@]}"; do
-        read -r -a f <"/proc/$p/stat"
-        t=$((t + f[13] + f[14]))
+        t=$((t + $(cpu_ticks "$p")))
     done
     echo "$t"
 }
@@ -45,39 +44,43 @@ cpu_ticks() {  # utime+stime of the cluster's nodes, in clock ticks
 for ((round = 1; round <= ROUNDS; round++)); do
     for bin in "$@"; do
         SUT=("$bin")
+        single=()  # one server, started by start_server: Redis, or a cluster of one
         if [[ "$(basename "$bin")" == redis-server ]]; then
-            start_server redis "$bin" --appendonly yes --appendfsync always --save ''
-            NODE_PIDS=("$STARTED_PID") LEADER_PORT=$STARTED_PORT
-            PIDS+=("$STARTED_PID")
+            single=(redis "$bin" --appendonly yes --appendfsync always --save '')
         elif ((NODES == 1)); then
-            start_server one "$bin" --appendfsync always
+            single=(one "$bin" --appendfsync always)
+        fi
+        if ((${#single[@]})); then
+            start_server "${single[@]}"
             NODE_PIDS=("$STARTED_PID") LEADER_PORT=$STARTED_PORT
             PIDS+=("$STARTED_PID")
         else
             start_redraft_cluster ab "$NODES" --appendfsync always
             if ((AFTER_FAILOVER)); then
+                ports=() pids=()
                 for i in "${!NODE_PORTS[@]}"; do
-                    [[ ${NODE_PORTS[i]} == "$LEADER_PORT" ]] && dead=$i
+                    if [[ ${NODE_PORTS[i]} == "$LEADER_PORT" ]]; then
+                        kill -9 "${NODE_PIDS[i]}"
+                    else
+                        ports+=("${NODE_PORTS[i]}") pids+=("${NODE_PIDS[i]}")
+                    fi
                 done
-                kill -9 "${NODE_PIDS[dead]}"
-                survivors=()
-                for i in "${!NODE_PORTS[@]}"; do ((i == dead)) || survivors+=("$i"); done
+                NODE_PIDS=("${pids[@]}")
                 deadline=$((SECONDS + 30))
-                until LEADER_PORT="$(redraft_leader_port "${NODE_PORTS[survivors[0]]}" "${NODE_PORTS[survivors[1]]}")"; do
+                until LEADER_PORT="$(redraft_leader_port "${ports[@]}")"; do
                     ((SECONDS < deadline)) || die "no new leader 30 s after the kill"
                     sleep 0.1
                 done
-                NODE_PIDS=("${NODE_PIDS[survivors[0]]}" "${NODE_PIDS[survivors[1]]}")
             fi
         fi
         for p in $PS; do
             n=$N
             [[ $p == 16 ]] && n=$((N * 5))
             for t in set incr; do
-                c0="$(cpu_ticks)" i0="$(idle_ticks)" t0="$(date +%s%N)"
+                c0="$(nodes_cpu_ticks)" i0="$(idle_ticks)" t0="$(date +%s%N)"
                 out="$(redis-benchmark -p "$LEADER_PORT" -c "$C" -r 100000 -n "$n" -P "$p" -t "$t" -q 2>&1 \
                     | tr '\r' '\n' | grep -a "requests per second" | tail -1)"
-                c1="$(cpu_ticks)" i1="$(idle_ticks)" t1="$(date +%s%N)"
+                c1="$(nodes_cpu_ticks)" i1="$(idle_ticks)" t1="$(date +%s%N)"
                 idle=$(((i1 - i0) * 1000000000 * 100 / CLK_TCK / (t1 - t0) / $(nproc)))
                 echo "round $round $bin -c $C -P $p: $out; server CPU $(((c1 - c0) * 1000000 / CLK_TCK / n)) us/request; machine idle $idle%"
             done

@@ -564,8 +564,8 @@ impl Group {
 
     /// Waits until this node leads, or knows of a leader other than `not` (a leader this node
     /// could not reach), or `deadline` passes; returns the leader then known. A node that
-    /// belongs to no group yet does not wait. For a request
-    /// that arrives during an election: it waits for the outcome instead of failing.
+    /// belongs to no group yet does not wait. For a request that arrives during an election:
+    /// it waits for the outcome instead of failing.
     pub async fn wait_for_leader(
         &self,
         not: Option<NodeId>,
@@ -580,7 +580,7 @@ impl Group {
             let leader = self.leader();
             if self.is_leader()
                 || leader.as_ref().is_some_and(|(id, _)| Some(*id) != not)
-                || !role.joined.load(Ordering::SeqCst)
+                || !self.is_member()
             {
                 return leader;
             }
@@ -782,25 +782,31 @@ async fn start(
     tokio::spawn(async move {
         loop {
             let Some(role) = weak.upgrade() else { return };
-            {
+            let changed = {
                 let m = metrics.borrow_watched();
                 let membership = m.membership_config.membership();
                 let leader = m.state == ServerState::Leader;
-                let alone =
-                    membership.voter_ids().count() == 1 && membership.learner_ids().count() == 0;
-                role.leader.store(leader, Ordering::SeqCst);
-                role.sole.store(leader && alone, Ordering::SeqCst);
-                role.joined.store(
-                    membership.voter_ids().count() + membership.learner_ids().count() > 0,
-                    Ordering::SeqCst,
-                );
-                *role.leader_addr.lock().expect("role lock") = m.current_leader.and_then(|id| {
+                let voters = membership.voter_ids().count();
+                let learners = membership.learner_ids().count();
+                let leader_addr = m.current_leader.and_then(|id| {
                     m.membership_config
                         .get_node(&id)
                         .map(|n| (id, n.addr.clone()))
                 });
+                role.sole
+                    .store(leader && voters == 1 && learners == 0, Ordering::SeqCst);
+                let joined = voters + learners > 0;
+                let mut changed = role.leader.swap(leader, Ordering::SeqCst) != leader;
+                changed |= role.joined.swap(joined, Ordering::SeqCst) != joined;
+                let mut addr = role.leader_addr.lock().expect("role lock");
+                changed |= *addr != leader_addr;
+                *addr = leader_addr;
+                changed
+            };
+            // Most updates (every applied batch) change none of it: waiters hear of the rest.
+            if changed {
+                role.changed.notify_waiters();
             }
-            role.changed.notify_waiters();
             drop(role);
             if metrics.changed().await.is_err() {
                 return;

@@ -35,6 +35,17 @@ async fn open(net: &Arc<LocalNet>, id: NodeId, dir: &Path, snapshot_entries: u64
     Node { group, machine }
 }
 
+/// Three peers on `net`, formed into one group (node 1 bootstraps it).
+async fn three_peers(net: &Arc<LocalNet>, dir: &Path) -> BTreeMap<NodeId, Node> {
+    let mut nodes = BTreeMap::new();
+    for id in 1..=3 {
+        nodes.insert(id, open(net, id, dir, 1000).await);
+    }
+    let members: BTreeMap<NodeId, String> = (1..=3).map(|id| (id, addr(id))).collect();
+    nodes[&1].group.bootstrap(members).await.unwrap();
+    nodes
+}
+
 fn addr(id: NodeId) -> String {
     format!("127.0.0.1:{}", 7000 + id)
 }
@@ -129,12 +140,7 @@ async fn many_appends_in_flight_on_pipes_reach_every_follower_and_one_back_from_
         pipes: true,
         ..LocalNet::default()
     });
-    let mut nodes = BTreeMap::new();
-    for id in 1..=3 {
-        nodes.insert(id, open(&net, id, dir.path(), 1000).await);
-    }
-    let members: BTreeMap<NodeId, String> = (1..=3).map(|id| (id, addr(id))).collect();
-    nodes[&1].group.bootstrap(members).await.unwrap();
+    let nodes = three_peers(&net, dir.path()).await;
     // Every write goes to whichever node leads when it is made (right after an election the
     // new leader may still refuse one: the write is then made again).
     let groups: Arc<Vec<(NodeId, Group)>> =
@@ -197,12 +203,7 @@ async fn a_dead_peer_is_retried_at_the_backoff_pace_not_in_a_loop() {
         pipes: true,
         ..LocalNet::default()
     });
-    let mut nodes = BTreeMap::new();
-    for id in 1..=3 {
-        nodes.insert(id, open(&net, id, dir.path(), 1000).await);
-    }
-    let members: BTreeMap<NodeId, String> = (1..=3).map(|id| (id, addr(id))).collect();
-    nodes[&1].group.bootstrap(members).await.unwrap();
+    let nodes = three_peers(&net, dir.path()).await;
     propose_anywhere(&nodes, &net, "k0=v0").await;
     let leader = leader_of(&nodes).await;
     net.down.lock().unwrap().insert(leader);
@@ -227,12 +228,7 @@ async fn a_dead_peer_is_retried_at_the_backoff_pace_not_in_a_loop() {
 async fn three_peers_survive_the_loss_of_the_leader_with(net: LocalNet) {
     let dir = tempfile::tempdir().unwrap();
     let net = Arc::new(net);
-    let mut nodes = BTreeMap::new();
-    for id in 1..=3 {
-        nodes.insert(id, open(&net, id, dir.path(), 1000).await);
-    }
-    let members: BTreeMap<NodeId, String> = (1..=3).map(|id| (id, addr(id))).collect();
-    nodes[&1].group.bootstrap(members).await.unwrap();
+    let nodes = three_peers(&net, dir.path()).await;
     for i in 0..50 {
         propose_anywhere(&nodes, &net, &format!("k{i}=v{i}")).await;
     }

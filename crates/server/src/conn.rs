@@ -901,7 +901,6 @@ impl Conn {
         self.shared.publish_events(&mut keyspace);
     }
 
-    /// Connects to the leader at `addr` to relay this connection.
     /// Where a command that needs the leader goes, on a node that does not lead. While no
     /// leader is known (an election), or the known one could not be reached (it may have
     /// died), the command waits up to `leader_wait` for the outcome rather than fail: a client
@@ -939,6 +938,7 @@ impl Conn {
         Route::Local
     }
 
+    /// Connects to the leader at `addr` to relay this connection.
     async fn dial(&self, addr: &str) -> std::io::Result<Box<dyn Upstream>> {
         let connect = async {
             match self.shared.dial.get() {
@@ -1098,7 +1098,7 @@ impl Conn {
     /// `leader_wait` for the outcome and is proposed again if this node won; refused for
     /// another leader, the caller answers MOVED.
     async fn propose_through_election(&mut self, body: Bytes) -> Result<Bytes, ProposeError> {
-        let group = self.shared.group().clone();
+        let group = self.shared.group();
         let mut result = group.propose(0, 0, body.clone()).await;
         if !matches!(result, Err(ProposeError::NotLeader(None))) {
             self.waited_in_vain = false;
