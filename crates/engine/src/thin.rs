@@ -52,6 +52,11 @@ impl ThinBytes {
         ThinBytes(ptr)
     }
 
+    /// Where the bytes live (their length header first), without reading them.
+    pub(crate) fn as_ptr(&self) -> *const u8 {
+        self.0.as_ptr()
+    }
+
     fn layout(size: usize) -> Layout {
         Layout::from_size_align(size, 1).expect("a byte slice's layout")
     }

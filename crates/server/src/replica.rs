@@ -473,6 +473,35 @@ impl Machine for ServerMachine {
         Bytes::from(out)
     }
 
+    fn prefetch(&self, bodies: &mut dyn Iterator<Item = &[u8]>) {
+        // Each command's first key, in the database its body starts in (a SELECT in the middle
+        // of a pipeline makes the rest wasted hints, nothing worse); all the batch's keys at
+        // once, so that their cache misses overlap.
+        let mut lookups = engine::LookupCache::default();
+        let mut keys: Vec<(usize, &[u8])> = Vec::new();
+        for decoded in bodies.filter_map(decode) {
+            if decoded.header.kind == KIND_EXPIRE {
+                continue;
+            }
+            let db = decoded.header.db as usize;
+            keys.extend(decoded.commands().filter_map(|args| {
+                let first = usize::try_from(lookups.get(args[0])?.keys.0).ok()?;
+                Some((db, *args.get(first).filter(|_| first > 0)?))
+            }));
+        }
+        if keys.is_empty() {
+            return;
+        }
+        let mut dbs: Vec<usize> = keys.iter().map(|&(db, _)| db).collect();
+        dbs.sort_unstable();
+        dbs.dedup();
+        let keyspace = self.shared.keyspace.lock().expect("keyspace lock");
+        for db in dbs.into_iter().filter(|&db| db < keyspace.databases()) {
+            let of_db = keys.iter().filter(|&&(d, _)| d == db);
+            keyspace.db(db).prefetch(of_db.map(|&(_, key)| key));
+        }
+    }
+
     fn snapshot(&self, out: &mut Vec<u8>) {
         let keyspace = self.shared.keyspace.lock().expect("keyspace lock");
         write_state(&keyspace, self.clock_ms.load(Ordering::Relaxed), out);
