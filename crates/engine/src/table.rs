@@ -152,6 +152,13 @@ impl CommandSpec {
     /// Positions of the keys in `args` (the command name is position 0), movable ones
     /// included, as COMMAND GETKEYS reports them. None when the arguments do not say where the
     /// keys are (a key count that is not a number, or more than the arguments there are).
+    /// The position of the command's first key among `argc` arguments, if it has one there.
+    pub fn first_key(&self, argc: usize) -> Option<usize> {
+        usize::try_from(self.keys.0)
+            .ok()
+            .filter(|&i| i > 0 && i < argc)
+    }
+
     pub fn keys_in(&self, args: &[&[u8]]) -> Option<Vec<usize>> {
         if !self.flags.contains(Flags::MOVABLE_KEYS) {
             return Some(self.key_positions(args.len()));

@@ -1048,13 +1048,10 @@ impl Conn {
         let at = pending.body.buf.len();
         pending.body.push(args);
         // The body holds each argument after its u32 length, the command after its u32 count.
-        let first_key = usize::try_from(spec.keys.0)
-            .ok()
-            .filter(|&i| i > 0 && i < args.len())
-            .map_or(0..0, |i| {
-                let start = at + 4 + args[..i].iter().map(|a| 4 + a.len()).sum::<usize>() + 4;
-                start..start + args[i].len()
-            });
+        let first_key = spec.first_key(args.len()).map_or(0..0, |i| {
+            let start = at + 4 + args[..i].iter().map(|a| 4 + a.len()).sum::<usize>() + 4;
+            start..start + args[i].len()
+        });
         pending.commands.push((spec, first_key));
     }
 
@@ -1369,9 +1366,8 @@ impl Conn {
 pub fn error_text(e: &ProposeError, spec: &CommandSpec, args: &[&[u8]]) -> String {
     match e {
         ProposeError::NotLeader(Some((_, addr))) => {
-            let slot = usize::try_from(spec.keys.0)
-                .ok()
-                .filter(|&i| i > 0 && i < args.len())
+            let slot = spec
+                .first_key(args.len())
                 .map_or(0, |i| engine::slot_of(args[i]));
             format!("MOVED {slot} {addr}")
         }

@@ -485,20 +485,18 @@ impl Machine for ServerMachine {
             }
             let db = decoded.header.db as usize;
             keys.extend(decoded.commands().filter_map(|args| {
-                let first = usize::try_from(lookups.get(args[0])?.keys.0).ok()?;
-                Some((db, *args.get(first).filter(|_| first > 0)?))
+                let first = lookups.get(args[0])?.first_key(args.len())?;
+                Some((db, args[first]))
             }));
         }
-        if keys.is_empty() {
-            return;
-        }
-        let mut dbs: Vec<usize> = keys.iter().map(|&(db, _)| db).collect();
-        dbs.sort_unstable();
-        dbs.dedup();
+        keys.sort_by_key(|&(db, _)| db);
         let keyspace = self.shared.keyspace.lock().expect("keyspace lock");
-        for db in dbs.into_iter().filter(|&db| db < keyspace.databases()) {
-            let of_db = keys.iter().filter(|&&(d, _)| d == db);
-            keyspace.db(db).prefetch(of_db.map(|&(_, key)| key));
+        for of_db in keys.chunk_by(|a, b| a.0 == b.0) {
+            if of_db[0].0 < keyspace.databases() {
+                keyspace
+                    .db(of_db[0].0)
+                    .prefetch(of_db.iter().map(|&(_, key)| key));
+            }
         }
     }
 
