@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 import pytest
@@ -114,4 +115,74 @@ def test_a_client_of_a_follower_sees_no_error_when_the_leader_is_killed(cluster)
     values = r.mget([f"k{i}" for i in acked])
     assert values == [str(i) for i in acked]
     c.close()
+    r.close()
+
+
+def node_id(port):
+    return int(redis.Redis(port=port, socket_timeout=5).info("replication")["raft_node_id"])
+
+
+def test_transferring_leadership_under_load_causes_no_error(cluster):
+    """A rolling restart moves leadership away from each node in turn before stopping it. Under
+    INCR and GET load from plain (not cluster-aware) clients of every node, six transfers in a
+    row: no client sees an error (no MOVED, no CLUSTERDOWN), every INCR applies once, and a GET
+    after an INCR sees it."""
+    procs, ports = cluster
+    wait_until("a leader", lambda: any(role(p) == "leader" for p in ports))
+    ids = {port: node_id(port) for port in ports}
+    stop = threading.Event()
+    errors, acked, done = [], {}, {}
+
+    def client(name, port):
+        c = redis.Redis(port=port, socket_timeout=20, decode_responses=True)
+        key = f"counter:{name}"
+        n, what = 0, None
+        try:
+            while not stop.is_set():
+                what = "INCR"
+                value = c.incr(key)
+                n += 1
+                assert value == n, f"{key}: INCR gave {value} after {n - 1} acknowledged"
+                if n % 4 == 0:
+                    what = "GET"
+                    got = c.get(key)
+                    assert got == str(n), f"{key}: GET gave {got} after {n} acknowledged"
+                acked[name] = n
+        except Exception as e:  # noqa: BLE001 - every error is what the test counts
+            errors.append(f"{name} on {port} after {n} ({what}): {type(e).__name__}: {e}")
+        finally:
+            done[name] = True
+            c.close()
+
+    threads = [threading.Thread(target=client, args=(f"c{i}", ports[i % 3]), daemon=True)
+               for i in range(12)]
+    for t in threads:
+        t.start()
+
+    def progressed(since, by):
+        return all(acked.get(f"c{i}", 0) >= since.get(f"c{i}", 0) + by for i in range(12))
+
+    try:
+        wait_until("every client to get going", lambda: progressed({}, 20) or errors)
+        for round in range(int(os.environ.get("TRANSFERS", 6))):
+            leader = next(p for p in ports if role(p) == "leader")
+            target = ports[(ports.index(leader) + 1 + round % 2) % 3]
+            before = dict(acked)
+            reply = redis.Redis(port=leader, socket_timeout=10).execute_command(
+                "REDRAFT", "TRANSFER-LEADER", ids[target])
+            assert reply in (b"OK", "OK"), reply
+            wait_until(f"node {target} to lead", lambda: role(target) == "leader")
+            # Every client goes on through the move, wherever it is connected.
+            wait_until("every client to write after the transfer",
+                       lambda: progressed(before, 20) or errors)
+            assert not errors, errors
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=30)
+    assert not errors, errors
+    assert all(done.get(f"c{i}") for i in range(12))
+    r = redis.Redis(port=ports[0], socket_timeout=10, decode_responses=True)
+    for i in range(12):
+        assert r.get(f"counter:c{i}") == str(acked[f"c{i}"])
     r.close()

@@ -168,7 +168,7 @@ impl GroupConfig {
 }
 
 /// Why a proposal or a read barrier did not go through.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ProposeError {
     /// This node is not the leader; the leader, if known, is at this client address.
     NotLeader(Option<(NodeId, String)>),
@@ -291,8 +291,13 @@ impl Inner {
 /// A proposal waiting for its batch, and where its reply goes.
 struct Pending {
     proposal: Proposal,
-    reply: tokio::sync::oneshot::Sender<Result<Bytes, ProposeError>>,
+    /// The reply and the index of the entry that carried it.
+    reply: tokio::sync::oneshot::Sender<Result<(Bytes, u64), ProposeError>>,
 }
+
+/// How long a forwarded proposal waits before it tries a leader again after a refusal or a
+/// broken connection (when no news of a new leader comes first).
+const FORWARD_RETRY: Duration = Duration::from_millis(20);
 
 /// Proposals queued for batching; `propose` waits for room past this many.
 const PROPOSE_QUEUE_MAX: usize = 8192;
@@ -356,9 +361,10 @@ async fn batcher(
             drop(permit);
             match result {
                 Ok(response) => {
+                    let index = response.log_id.index;
                     let mut replies = response.data.into_iter();
                     for waiter in waiters {
-                        let reply = replies.next().ok_or_else(|| {
+                        let reply = replies.next().map(|reply| (reply, index)).ok_or_else(|| {
                             ProposeError::Unavailable("a batch came back short".into())
                         });
                         let _ = waiter.send(reply);
@@ -494,6 +500,18 @@ impl Group {
         seq: u64,
         body: Bytes,
     ) -> Result<Bytes, ProposeError> {
+        self.propose_at(session, seq, body)
+            .await
+            .map(|(reply, _)| reply)
+    }
+
+    /// [`Group::propose`], with the index of the entry that carried the proposal.
+    async fn propose_at(
+        &self,
+        session: u64,
+        seq: u64,
+        body: Bytes,
+    ) -> Result<(Bytes, u64), ProposeError> {
         let stopped = || ProposeError::Unavailable("the group stopped".into());
         let (reply, replied) = tokio::sync::oneshot::channel();
         let pending = Pending {
@@ -516,9 +534,14 @@ impl Group {
     /// [`Group::read_barrier`], or with `lease` a leader lease instead of a round of heartbeats:
     /// cheaper, and correct only while clocks drift less than the lease assumes.
     pub async fn read_barrier_with(&self, lease: bool) -> Result<(), ProposeError> {
+        self.read_index(lease).await.map(|_| ())
+    }
+
+    /// The read barrier, returning the read index: the last index a read must see.
+    async fn read_index(&self, lease: bool) -> Result<u64, ProposeError> {
         if self.inner.config.unsafe_bugs.reads_without_barrier {
             return match self.is_leader() {
-                true => Ok(()),
+                true => Ok(0),
                 false => Err(ProposeError::NotLeader(self.leader())),
             };
         }
@@ -528,7 +551,7 @@ impl Group {
             ReadPolicy::ReadIndex
         };
         match self.raft().ensure_linearizable(policy).await {
-            Ok(_) => Ok(()),
+            Ok(read) => Ok(read.index()),
             Err(e) => Err(forward(e, |api| match api {
                 LinearizableReadError::ForwardToLeader(f) => {
                     Some(not_leader(f.leader_id, f.leader_node.as_ref()))
@@ -605,9 +628,171 @@ impl Group {
         Ok(())
     }
 
-    /// Serves one encoded Raft RPC from a peer.
+    /// Serves one encoded request from a peer: a Raft RPC, or a proposal forwarded to this node
+    /// as the leader (proposed here, never forwarded on).
     pub async fn handle_rpc(&self, request: &[u8]) -> Bytes {
-        network::serve(&self.raft(), request).await
+        match network::decode_request(request) {
+            Ok(network::Request::Propose(p)) => {
+                let result = self.propose_at(p.session, p.seq, p.body).await;
+                network::encode(&network::Response::Propose(result))
+            }
+            Ok(network::Request::ReadIndex { lease }) => {
+                let result = self.read_index(lease).await;
+                network::encode(&network::Response::ReadIndex(result))
+            }
+            Ok(request) => network::serve(&self.raft(), request).await,
+            Err(response) => response,
+        }
+    }
+
+    /// Puts a proposal through the leader when this node does not lead (it was refused here
+    /// before it was appended, so nothing of it is in this node's log): sends it to the leader
+    /// over the bus, follows the leader as it moves, and proposes it here if leadership comes
+    /// here, until `deadline`. `session` (non-zero) and `seq` make every attempt the same
+    /// proposal: one whose reply was lost (the leader died, the connection broke) is sent again
+    /// and applies once. The reply comes once this node has applied the entry too (or at the
+    /// deadline), so what runs here next sees the write.
+    pub async fn forward(
+        &self,
+        session: u64,
+        seq: u64,
+        body: Bytes,
+        deadline: tokio::time::Instant,
+    ) -> Result<Bytes, ProposeError> {
+        debug_assert!(session != 0, "a forwarded proposal needs a session");
+        let proposal = Proposal {
+            session,
+            seq,
+            body: body.clone(),
+        };
+        let request = network::encode(&network::Request::Propose(proposal));
+        self.through_leader(
+            deadline,
+            request,
+            || self.propose(session, seq, body.clone()),
+            |response| match response {
+                network::Response::Propose(result) => Some(result),
+                _ => None,
+            },
+        )
+        .await
+    }
+
+    /// A read barrier on a node that does not lead (etcd's follower read): the leader confirms
+    /// its leadership and names the index it has applied, and this node waits until it has
+    /// applied as much. Until `deadline`, following the leader as it moves.
+    pub async fn read_barrier_through_leader(
+        &self,
+        lease: bool,
+        deadline: tokio::time::Instant,
+    ) -> Result<(), ProposeError> {
+        let request = network::encode(&network::Request::ReadIndex { lease });
+        self.through_leader(
+            deadline,
+            request,
+            || self.read_barrier_with(lease),
+            |response| match response {
+                network::Response::ReadIndex(result) => Some(result.map(|index| ((), index))),
+                _ => None,
+            },
+        )
+        .await
+    }
+
+    /// Runs a request at the leader: `local` here while this node leads, else `request` sent to
+    /// the leader, whose answer (`unpack`ed: the result and the index it had applied) counts
+    /// once this node has applied as far (or at the deadline). A refusal for another leader is
+    /// followed; a broken connection is retried (the request must be safe to repeat); the last
+    /// refusal is returned at the deadline.
+    async fn through_leader<'a, T, F>(
+        &'a self,
+        deadline: tokio::time::Instant,
+        request: Bytes,
+        local: impl Fn() -> F,
+        unpack: impl Fn(network::Response) -> Option<Result<(T, u64), ProposeError>>,
+    ) -> Result<T, ProposeError>
+    where
+        F: std::future::Future<Output = Result<T, ProposeError>> + 'a,
+    {
+        let mut last = ProposeError::NotLeader(self.leader());
+        let mut target = self.leader();
+        loop {
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Err(last);
+            }
+            let pause = deadline.min(now + FORWARD_RETRY);
+            if self.is_leader() {
+                match local().await {
+                    Err(ProposeError::NotLeader(leader)) => {
+                        last = ProposeError::NotLeader(leader.clone());
+                        // Refused while leading: no quorum heard from lately. Ask again soon.
+                        if self.is_leader() {
+                            tokio::time::sleep_until(pause).await;
+                        }
+                        target = leader.or_else(|| self.leader());
+                        continue;
+                    }
+                    other => return other,
+                }
+            }
+            let Some((id, addr)) = target.clone().filter(|(id, _)| *id != self.node_id()) else {
+                target = self.wait_for_leader(None, pause).await;
+                let usable = target.as_ref().is_some_and(|(id, _)| *id != self.node_id());
+                if !usable && !self.is_leader() {
+                    // Named leader of itself before it took office, or nobody: let time pass.
+                    tokio::time::sleep_until(pause).await;
+                }
+                continue;
+            };
+            let call = self.inner.transport.call(id, &addr, request.clone());
+            let response = match tokio::time::timeout_at(deadline, call).await {
+                Ok(Ok(bytes)) => postcard::from_bytes::<network::Response>(&bytes)
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e)),
+                Ok(Err(e)) => Err(e),
+                Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "no reply in time")),
+            };
+            let response = match response.map(&unpack) {
+                Ok(Some(result)) => result,
+                Ok(None) => {
+                    return Err(ProposeError::Unavailable("mismatched bus response".into()));
+                }
+                Err(e) => {
+                    // The leader may have acted on it: only the same request is sent again.
+                    last = ProposeError::Unavailable(format!(
+                        "the leader at {addr} did not answer ({e}); whether the write was applied is unknown"
+                    ));
+                    target = self.wait_for_leader(Some(id), pause).await;
+                    continue;
+                }
+            };
+            match response {
+                Ok((result, index)) => {
+                    let wait = deadline.saturating_duration_since(tokio::time::Instant::now());
+                    let caught_up = self
+                        .raft()
+                        .wait(Some(wait))
+                        .applied_index_at_least(Some(index), "caught up with the leader")
+                        .await;
+                    return match caught_up {
+                        Ok(_) => Ok(result),
+                        // A write the leader applied stands; a read here would be stale.
+                        Err(_) => Err(ProposeError::Unavailable(format!(
+                            "this node is behind the leader (index {index} not applied in time)"
+                        ))),
+                    };
+                }
+                Err(ProposeError::NotLeader(leader)) => {
+                    // Refused there too, before anything was done. Follow its hint, or wait.
+                    last = ProposeError::NotLeader(leader.clone());
+                    target = match leader {
+                        Some(leader) if leader.0 != id => Some(leader),
+                        _ => self.wait_for_leader(Some(id), pause).await,
+                    };
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Serves the far end of a leader's [`Pipe`]: `requests` are the messages it sent, in order;

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use crate::state_machine::{SnapshotData, StateMachine};
-use crate::{LogId, NodeId, Snapshot, SnapshotMeta, TypeConfig, Vote};
+use crate::{LogId, NodeId, Proposal, ProposeError, Snapshot, SnapshotMeta, TypeConfig, Vote};
 
 /// A boxed future, as the transport returns.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -68,6 +68,13 @@ pub(crate) enum Request {
         data: Bytes,
     },
     TransferLeader(TransferLeaderRequest<TypeConfig>),
+    /// A proposal a node that does not lead forwards to the leader (served by the group, not
+    /// by openraft: see [`Group::forward`](crate::Group::forward)).
+    Propose(Proposal),
+    /// A read barrier a node that does not lead asks of the leader.
+    ReadIndex {
+        lease: bool,
+    },
 }
 
 type Reply<T> = Result<T, String>;
@@ -78,9 +85,14 @@ pub(crate) enum Response {
     Vote(Reply<VoteResponse<TypeConfig>>),
     Snapshot(Reply<SnapshotResponse<TypeConfig>>),
     TransferLeader(Reply<TransferLeaderResponse<TypeConfig>>),
+    /// A forwarded proposal's reply and the index this node had applied when it came (at or
+    /// past the proposal's entry), or why it was not put through.
+    Propose(Result<(Bytes, u64), ProposeError>),
+    /// The index the leader had applied once its read barrier passed.
+    ReadIndex(Result<u64, ProposeError>),
 }
 
-fn encode<T: Serialize>(value: &T) -> Bytes {
+pub(crate) fn encode<T: Serialize>(value: &T) -> Bytes {
     Bytes::from(postcard::to_stdvec(value).expect("raft messages always encode"))
 }
 
@@ -88,12 +100,15 @@ fn flatten<T, E: std::error::Error>(result: Result<T, RaftError<TypeConfig, E>>)
     result.map_err(|e| e.to_string())
 }
 
-/// Serves one encoded request from a peer (the server side of [`Transport::call`]).
-pub(crate) async fn serve(raft: &Raft<TypeConfig, StateMachine>, request: &[u8]) -> Bytes {
-    let request: Request = match postcard::from_bytes(request) {
-        Ok(r) => r,
-        Err(e) => return encode(&Response::Append(Err(format!("bad request: {e}")))),
-    };
+/// Decodes a request from a peer, or the response that says why it could not be.
+pub(crate) fn decode_request(request: &[u8]) -> Result<Request, Bytes> {
+    postcard::from_bytes(request)
+        .map_err(|e| encode(&Response::Append(Err(format!("bad request: {e}")))))
+}
+
+/// Serves one Raft request from a peer (the server side of [`Transport::call`]); the group
+/// serves [`Request::Propose`] itself.
+pub(crate) async fn serve(raft: &Raft<TypeConfig, StateMachine>, request: Request) -> Bytes {
     let response = match request {
         Request::Append(rpc) => Response::Append(flatten(raft.append_entries(rpc).await)),
         Request::Vote(rpc) => Response::Vote(flatten(raft.vote(rpc).await)),
@@ -114,6 +129,9 @@ pub(crate) async fn serve(raft: &Raft<TypeConfig, StateMachine>, request: &[u8])
                 .await
                 .map_err(|e| e.to_string()),
         ),
+        Request::Propose(_) | Request::ReadIndex { .. } => {
+            Response::Append(Err("a request for the group reached the raft layer".into()))
+        }
     };
     encode(&response)
 }

@@ -333,6 +333,73 @@ async fn a_retried_proposal_applies_once() {
     assert_eq!(node.machine.get("n"), Some("15".into()));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_forwards_proposals_and_reads_through_the_leader_and_a_lost_reply_applies_once()
+{
+    let dir = tempfile::tempdir().unwrap();
+    // Appends and heartbeats go through pipes: a call is a vote, a forward or a read index.
+    let net = Arc::new(LocalNet {
+        pipes: true,
+        ..LocalNet::default()
+    });
+    let nodes = three_peers(&net, dir.path()).await;
+    let leader = leader_of(&nodes).await;
+    let follower = &nodes[&(leader % 3 + 1)];
+    let deadline = || tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let refused = follower
+        .group
+        .propose(0, 0, Bytes::from_static(b"n+=1"))
+        .await;
+    assert!(
+        matches!(&refused, Err(ProposeError::NotLeader(Some((id, _)))) if *id == leader),
+        "{refused:?}"
+    );
+    for seq in 1..=20u64 {
+        // Every third proposal's reply is lost after the leader applied it; the follower
+        // sends the same session and sequence again.
+        let lose = u64::from(seq % 3 == 0);
+        net.lose_replies
+            .store(lose, std::sync::atomic::Ordering::Relaxed);
+        let reply = follower
+            .group
+            .forward(7, seq, Bytes::from_static(b"n+=1"), deadline())
+            .await
+            .unwrap();
+        assert_eq!(reply, Bytes::from(seq.to_string()));
+        assert_eq!(
+            net.lose_replies.load(std::sync::atomic::Ordering::Relaxed),
+            0
+        );
+        // The reply comes once the follower has applied the entry itself.
+        assert_eq!(follower.machine.get("n"), Some(seq.to_string()));
+    }
+    // A resend of an old sequence is answered from the session table, not applied again.
+    let again = follower
+        .group
+        .forward(7, 20, Bytes::from_static(b"n+=1"), deadline())
+        .await
+        .unwrap();
+    assert_eq!(again, Bytes::from_static(b"20"));
+    // A write through the leader, then a read barrier through it: the follower has it.
+    propose_anywhere(&nodes, &net, "k=v").await;
+    follower
+        .group
+        .read_barrier_through_leader(false, deadline())
+        .await
+        .unwrap();
+    assert_eq!(follower.machine.get("k"), Some("v".into()));
+    assert_eq!(nodes[&leader].machine.get("n"), Some("20".into()));
+    // With the leader down, a forwarded proposal waits for the next one and goes through it.
+    net.down.lock().unwrap().insert(leader);
+    let reply = follower
+        .group
+        .forward(7, 21, Bytes::from_static(b"n+=1"), deadline())
+        .await
+        .unwrap();
+    assert_eq!(reply, Bytes::from_static(b"21"));
+    net.down.lock().unwrap().clear();
+}
+
 /// The machine's disk, failing every write (ENOSPC) while `full` is set.
 #[derive(Debug, Default)]
 struct FillableDisk {

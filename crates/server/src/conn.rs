@@ -1092,12 +1092,14 @@ impl Conn {
 
     /// Proposes `body`. A proposal refused before it was appended because no node leads (an
     /// election, or a new leader that has not yet heard from a quorum) waits up to
-    /// `leader_wait` for the outcome and is proposed again if this node won; refused for
-    /// another leader, the caller answers MOVED.
+    /// `leader_wait` for the outcome and is proposed again if this node won; one refused for
+    /// another leader (this node was just deposed, or its connection was relayed here before
+    /// leadership moved) is forwarded to that leader over the bus, so a leadership transfer
+    /// or a failover is a pause for this client, not a MOVED it did not ask for.
     async fn propose_through_election(&mut self, body: Bytes) -> Result<Bytes, ProposeError> {
-        let group = self.shared.group();
+        let group = self.shared.group().clone();
         let mut result = group.propose(0, 0, body.clone()).await;
-        if !matches!(result, Err(ProposeError::NotLeader(None))) {
+        if !matches!(result, Err(ProposeError::NotLeader(_))) {
             self.waited_in_vain = false;
             return result;
         }
@@ -1121,10 +1123,27 @@ impl Conn {
             } else {
                 group.wait_for_leader(None, until).await;
                 if !group.is_leader() && group.leader().is_some() {
+                    result = Err(ProposeError::NotLeader(group.leader()));
                     break;
                 }
             }
             result = group.propose(0, 0, restamp(&body, now_ms())).await;
+        }
+        if matches!(result, Err(ProposeError::NotLeader(Some(_))))
+            && tokio::time::Instant::now() < deadline
+        {
+            // Nothing of it was appended here: the leader may take it as a new proposal, under
+            // this connection's session so that a resend after a lost reply applies once.
+            let body = restamp(&body, now_ms());
+            result = group
+                .forward(self.session(), self.commands, body, deadline)
+                .await;
+            if result.is_ok() {
+                self.shared
+                    .stats
+                    .forwarded_proposals
+                    .fetch_add(1, Ordering::Relaxed);
+            }
         }
         if let Err(ProposeError::NotLeader(None)) = &result {
             // Name the leader if one came meanwhile.
@@ -1135,11 +1154,27 @@ impl Conn {
         result
     }
 
+    /// This connection's session for proposals it forwards: unique across the cluster and
+    /// across restarts (the process's random base mixed with the client id), never 0.
+    fn session(&self) -> u64 {
+        (self.shared.seed_base ^ self.handle.id.wrapping_mul(0x9e37_79b9_7f4a_7c15)).max(1)
+    }
+
     /// Linearizable reads: on a leader with peers, confirm leadership and catch up first.
+    /// Refused because leadership moved since the command was routed here (a transfer, an
+    /// election), the barrier waits for the leader, asks it, and this node catches up to it.
     async fn read_barrier(&mut self) -> Result<(), ProposeError> {
         let group = self.shared.group().clone();
         if !group.is_sole_leader() {
-            group.read_barrier_with(self.lease_reads).await?;
+            match group.read_barrier_with(self.lease_reads).await {
+                Err(ProposeError::NotLeader(_)) if !std::mem::take(&mut self.waited_in_vain) => {
+                    let deadline = tokio::time::Instant::now() + self.leader_wait;
+                    group
+                        .read_barrier_through_leader(self.lease_reads, deadline)
+                        .await?
+                }
+                result => result?,
+            }
         }
         self.fresh = true;
         Ok(())
@@ -1177,13 +1212,24 @@ impl Conn {
                 Flow::Continue
             }
             Some(Err(CHUNK_BLOCKED)) => {
-                let slot = self
+                let claimed = self
                     .shared
                     .blocked
                     .lock()
                     .expect("blocked lock")
-                    .claim(self.handle.id)
-                    .expect("a blocked command registered its slot");
+                    .claim(self.handle.id);
+                let Some(slot) = claimed else {
+                    // Forwarded to the leader, and this node had not applied it by the
+                    // deadline: it blocked there, but nothing waits here yet.
+                    self.out.error(&error_text(
+                        &ProposeError::Unavailable(
+                            "the blocking command was applied by the leader, not yet here".into(),
+                        ),
+                        spec,
+                        &borrowed,
+                    ));
+                    return Flow::Continue;
+                };
                 let deadline = deadline.or_else(|| {
                     let (at, _) = crate::blocking::blocking_shape(spec, &borrowed);
                     engine::blocking_timeout(borrowed[at])

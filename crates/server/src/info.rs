@@ -244,6 +244,10 @@ pub fn render(conn: &Conn, args: &[&[u8]]) -> String {
                     "proxied_connections",
                     &stats.proxied_connections.load(Ordering::Relaxed),
                 );
+                field(
+                    "forwarded_proposals",
+                    &stats.forwarded_proposals.load(Ordering::Relaxed),
+                );
                 field("expired_keys", &expired);
                 field("evicted_keys", &0);
                 field("keyspace_hits", &hits);

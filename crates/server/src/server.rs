@@ -99,6 +99,9 @@ pub struct Stats {
     pub net_output_bytes: AtomicU64,
     /// Client connections relayed to the leader because this node was a follower.
     pub proxied_connections: AtomicU64,
+    /// Proposals this node forwarded to the leader over the bus because leadership moved
+    /// while they were on their way (a transfer, a failover).
+    pub forwarded_proposals: AtomicU64,
     pub commands: Vec<CommandStat>,
     /// Error replies by their code (`ERR`, `WRONGTYPE`, ...), for INFO errorstats.
     pub errors: Mutex<HashMap<String, u64>>,

@@ -118,6 +118,8 @@ pub struct Report {
     pub conn_commands: u64,
     /// Connections a follower relayed to the leader.
     pub relayed: u64,
+    /// Proposals a node forwarded to the leader over the bus (leadership moved under them).
+    pub forwarded: u64,
     pub simulated_ms: u64,
     pub faults: BTreeMap<&'static str, u32>,
     /// A hash of every client event and the final state: equal for equal seeds.
@@ -428,6 +430,7 @@ struct Cluster {
     /// leader (summed over crashed incarnations).
     conn_commands: std::sync::atomic::AtomicU64,
     relayed: std::sync::atomic::AtomicU64,
+    forwarded: std::sync::atomic::AtomicU64,
     options: Options,
 }
 
@@ -569,6 +572,8 @@ impl Cluster {
                 .fetch_add(stats.commands_processed.load(Relaxed), Relaxed);
             self.relayed
                 .fetch_add(stats.proxied_connections.load(Relaxed), Relaxed);
+            self.forwarded
+                .fetch_add(stats.forwarded_proposals.load(Relaxed), Relaxed);
             node.group.shutdown().await;
         }
     }
@@ -1401,6 +1406,7 @@ async fn run_async(options: Options) -> Report {
         reopens: Default::default(),
         conn_commands: Default::default(),
         relayed: Default::default(),
+        forwarded: Default::default(),
         options: options.clone(),
     });
     for &id in &ids {
@@ -1543,6 +1549,7 @@ async fn run_async(options: Options) -> Report {
             .conn_commands
             .load(std::sync::atomic::Ordering::Relaxed),
         relayed: cluster.relayed.load(std::sync::atomic::Ordering::Relaxed),
+        forwarded: cluster.forwarded.load(std::sync::atomic::Ordering::Relaxed),
         simulated_ms,
         faults,
         trace_hash: hasher.finish(),

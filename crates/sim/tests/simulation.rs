@@ -40,7 +40,7 @@ fn the_same_seed_gives_the_same_trace() {
 
 #[test]
 fn fixed_seeds_pass_every_checker() {
-    let mut relayed = 0;
+    let (mut relayed, mut forwarded) = (0, 0);
     for seed in 0..3 {
         for workload in [Workload::Register, Workload::ListAppend, Workload::Bank] {
             let report = run_passing(
@@ -51,9 +51,13 @@ fn fixed_seeds_pass_every_checker() {
             // Half the clients went through the server's connection code.
             assert!(report.conn_commands > 100, "{report:?}");
             relayed += report.relayed;
+            forwarded += report.forwarded;
         }
     }
     assert!(relayed > 0, "no follower relayed a client to the leader");
+    // Leadership moved under a connection's proposal, and it went to the new leader over the
+    // (lossy, duplicating) simulated bus.
+    assert!(forwarded > 0, "no proposal was forwarded to a new leader");
 }
 
 /// Runs seeds from 0 until one fails; returns how many it took.

@@ -75,6 +75,8 @@ pub struct LocalNet {
     pub pipes_refused: AtomicU64,
     /// Messages sent through pipes (appends and heartbeats).
     pub pipe_messages: AtomicU64,
+    /// Calls whose reply is lost on the way back (after the target acted on the request).
+    pub lose_replies: AtomicU64,
 }
 
 impl LocalNet {
@@ -106,7 +108,15 @@ impl Transport for LocalTransport {
     ) -> BoxFuture<'_, io::Result<Bytes>> {
         Box::pin(async move {
             let group = self.net.reach(self.from, target)?;
-            Ok(group.handle_rpc(&request).await)
+            let reply = group.handle_rpc(&request).await;
+            let lose =
+                self.net
+                    .lose_replies
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+            match lose {
+                Ok(_) => Err(io::Error::new(io::ErrorKind::ConnectionReset, "reply lost")),
+                Err(_) => Ok(reply),
+            }
         })
     }
 
