@@ -11,7 +11,9 @@
 # Environment: ROUNDS (default 2), N (requests per -P 1 row, default 100000; -P 16 rows do
 # 5 x N), PS (pipelines, default "1 16"), C (clients, default 50), NODES (3, or 1: a cluster
 # of one started with no cluster flags, as `redraft` with no arguments), AFTER_FAILOVER=1 (3
-# nodes: the leader is killed with SIGKILL first, and the load goes to the new leader).
+# nodes: the leader is killed with SIGKILL first, and the load goes to the new leader),
+# TARGET=follower (3 nodes: the load goes to a follower, which serves it through the leader),
+# TESTS (redis-benchmark tests, default "set incr").
 # Example: C=8 N=30000 PS=1 bench/ab_cluster.sh /tmp/redraft-before target/release/redraft
 set -euo pipefail
 
@@ -23,7 +25,7 @@ STARTUP_TIMEOUT=30
 PIDS=()
 trap 'for p in "${PIDS[@]:-}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$WORKDIR"' EXIT
 ROUNDS="${ROUNDS:-2}" N="${N:-100000}" PS="${PS:-1 16}" C="${C:-50}" NODES="${NODES:-3}"
-AFTER_FAILOVER="${AFTER_FAILOVER:-0}"
+AFTER_FAILOVER="${AFTER_FAILOVER:-0}" TARGET="${TARGET:-leader}" TESTS="${TESTS:-set incr}"
 REDIS_CLI="${REDIS_CLI:-redis-cli}"
 CLK_TCK="$(getconf CLK_TCK)"
 
@@ -73,12 +75,18 @@ for ((round = 1; round <= ROUNDS; round++)); do
                 done
             fi
         fi
+        PORT=$LEADER_PORT
+        if [[ $TARGET == follower && ${#NODE_PORTS[@]} -gt 1 && -z ${single[*]:-} ]]; then
+            for port in "${NODE_PORTS[@]}"; do
+                if [[ $port != "$LEADER_PORT" ]]; then PORT=$port; break; fi
+            done
+        fi
         for p in $PS; do
             n=$N
             [[ $p == 16 ]] && n=$((N * 5))
-            for t in set incr; do
+            for t in $TESTS; do
                 c0="$(nodes_cpu_ticks)" i0="$(idle_ticks)" t0="$(date +%s%N)"
-                out="$(redis-benchmark -p "$LEADER_PORT" -c "$C" -r 100000 -n "$n" -P "$p" -t "$t" -q 2>&1 \
+                out="$(redis-benchmark -p "$PORT" -c "$C" -r 100000 -n "$n" -P "$p" -t "$t" -q 2>&1 \
                     | tr '\r' '\n' | grep -a "requests per second" | tail -1)"
                 c1="$(nodes_cpu_ticks)" i1="$(idle_ticks)" t1="$(date +%s%N)"
                 idle=$(((i1 - i0) * 1000000000 * 100 / CLK_TCK / (t1 - t0) / $(nproc)))

@@ -17,7 +17,7 @@
 #   * lost writes: acknowledged keys that are missing or hold another value afterwards.
 # Systems:
 #   * Redraft, 3 nodes (default election timeout, 200 ms; appendfsync always). The writer
-#     starts on the leader; followers relay to the leader, so after the kill it can use any
+#     starts on the leader; followers forward to the leader, so after the kill it can use any
 #     survivor. The leader is found with `redraft cluster status`.
 #   * Redis Cluster, 3 masters + 3 replicas (redis-cli --cluster create --cluster-replicas 1),
 #     --appendonly yes --appendfsync everysec (the default fsync policy; it does not matter

@@ -159,7 +159,7 @@ async def etcd_put_main(args):
 # ---------------------------------------------------------------------------
 class RedisNodes:
     """A plain Redis/Redraft client that moves to the next node after an error (or to the node
-    a MOVED names). Redraft followers relay to the leader, so any live node will do."""
+    a MOVED names). Redraft followers forward to the leader, so any live node will do."""
 
     def __init__(self, addrs, timeout_s):
         import redis

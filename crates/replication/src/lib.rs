@@ -262,6 +262,10 @@ struct Inner {
     reopens: AtomicU64,
     /// Proposals waiting to join a batch.
     queue: tokio::sync::mpsc::Sender<Pending>,
+    /// Proposals waiting to be forwarded to the leader together.
+    forwards: tokio::sync::mpsc::Sender<Forward>,
+    /// Read barriers waiting for the next read index asked of the leader.
+    reads: std::sync::Mutex<ReadRounds>,
     /// When a snapshot was last asked for because the log grew past `snapshot_bytes`.
     snapshot_asked: std::sync::Mutex<Option<tokio::time::Instant>>,
 }
@@ -293,6 +297,80 @@ struct Pending {
     proposal: Proposal,
     /// The reply and the index of the entry that carried it.
     reply: tokio::sync::oneshot::Sender<Result<(Bytes, u64), ProposeError>>,
+}
+
+/// Forwarded batches in flight at once; proposals arriving meanwhile wait and go together.
+const FORWARDS_IN_FLIGHT: usize = 4;
+/// A round of read index requests started by one barrier serves later ones too: it keeps
+/// trying at least this long.
+const FORWARD_WAIT_MIN: Duration = Duration::from_secs(1);
+
+/// A proposal waiting to be forwarded to the leader.
+struct Forward {
+    proposal: Proposal,
+    deadline: tokio::time::Instant,
+    reply: tokio::sync::oneshot::Sender<Result<Bytes, ProposeError>>,
+}
+
+/// Read barriers waiting for a read index from the leader: those that arrived since the last
+/// request went out, and whether one is out.
+#[derive(Default)]
+struct ReadRounds {
+    next: Option<tokio::sync::watch::Sender<Option<Result<(), ProposeError>>>>,
+    in_flight: bool,
+}
+
+/// Forms batches of proposals to forward to the leader, `FORWARDS_IN_FLIGHT` at a time, like
+/// [`batcher`] does for proposals appended here. Ends when the group is dropped.
+async fn forwarder(group: Weak<Inner>, mut queue: tokio::sync::mpsc::Receiver<Forward>) {
+    let permits = Arc::new(tokio::sync::Semaphore::new(FORWARDS_IN_FLIGHT));
+    let mut carried: Option<Forward> = None;
+    loop {
+        let first = match carried.take() {
+            Some(forward) => forward,
+            None => match queue.recv().await {
+                Some(forward) => forward,
+                None => return,
+            },
+        };
+        let permit = permits
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed");
+        let mut bytes = first.proposal.body.len();
+        let mut batch = vec![first];
+        while batch.len() < BATCH_ITEMS_MAX {
+            let Ok(next) = queue.try_recv() else { break };
+            bytes += next.proposal.body.len();
+            if bytes > BATCH_BYTES_MAX {
+                carried = Some(next);
+                break;
+            }
+            batch.push(next);
+        }
+        let Some(inner) = group.upgrade() else { return };
+        let group = Group { inner };
+        tokio::spawn(async move {
+            let deadline = batch.iter().map(|f| f.deadline).max().expect("not empty");
+            let (items, waiters): (Vec<Proposal>, Vec<_>) =
+                batch.into_iter().map(|f| (f.proposal, f.reply)).unzip();
+            let result = group.forward_batch(items, deadline).await;
+            drop(permit);
+            match result {
+                Ok(replies) => {
+                    for (waiter, reply) in waiters.into_iter().zip(replies) {
+                        let _ = waiter.send(reply);
+                    }
+                }
+                Err(e) => {
+                    for waiter in waiters {
+                        let _ = waiter.send(Err(e.clone()));
+                    }
+                }
+            }
+        });
+    }
 }
 
 /// How long a forwarded proposal waits before it tries a leader again after a refusal or a
@@ -425,6 +503,7 @@ impl Group {
         let role = Arc::new(Role::default());
         let instance = start(&config, &machine, &transport, &role).await?;
         let (queue, proposals) = tokio::sync::mpsc::channel(PROPOSE_QUEUE_MAX);
+        let (forwards, to_forward) = tokio::sync::mpsc::channel(PROPOSE_QUEUE_MAX);
         let in_flight = config.batches_in_flight;
         let inner = Arc::new(Inner {
             config,
@@ -435,10 +514,13 @@ impl Group {
             stopped: AtomicBool::new(false),
             reopens: AtomicU64::new(0),
             queue,
+            forwards,
+            reads: Default::default(),
             snapshot_asked: std::sync::Mutex::new(None),
         });
         tokio::spawn(supervise(Arc::downgrade(&inner)));
         tokio::spawn(batcher(Arc::downgrade(&inner), proposals, in_flight));
+        tokio::spawn(forwarder(Arc::downgrade(&inner), to_forward));
         Ok(Group { inner })
     }
 
@@ -632,9 +714,12 @@ impl Group {
     /// as the leader (proposed here, never forwarded on).
     pub async fn handle_rpc(&self, request: &[u8]) -> Bytes {
         match network::decode_request(request) {
-            Ok(network::Request::Propose(p)) => {
-                let result = self.propose_at(p.session, p.seq, p.body).await;
-                network::encode(&network::Response::Propose(result))
+            Ok(network::Request::ProposeBatch(items)) => {
+                let result = match self.is_leader() {
+                    true => Ok(self.propose_all(&items).await),
+                    false => Err(ProposeError::NotLeader(self.leader())),
+                };
+                network::encode(&network::Response::ProposeBatch(result))
             }
             Ok(network::Request::ReadIndex { lease }) => {
                 let result = self.read_index(lease).await;
@@ -660,20 +745,68 @@ impl Group {
         deadline: tokio::time::Instant,
     ) -> Result<Bytes, ProposeError> {
         debug_assert!(session != 0, "a forwarded proposal needs a session");
-        let proposal = Proposal {
-            session,
-            seq,
-            body: body.clone(),
-        };
-        let request = network::encode(&network::Request::Propose(proposal));
-        self.through_leader(
+        let stopped = || ProposeError::Unavailable("the group stopped".into());
+        let (reply, replied) = tokio::sync::oneshot::channel();
+        let forward = Forward {
+            proposal: Proposal { session, seq, body },
             deadline,
-            request,
-            || self.propose(session, seq, body.clone()),
-            |response| match response {
-                network::Response::Propose(result) => Some(result),
-                _ => None,
-            },
+            reply,
+        };
+        if self.inner.forwards.send(forward).await.is_err() {
+            return Err(stopped());
+        }
+        replied.await.unwrap_or_else(|_| Err(stopped()))
+    }
+
+    /// Forwards proposals queued together as one request (see [`Group::forward`]); each gets
+    /// its own reply. A refusal of any for another leader sends them all again: the sessions
+    /// answer those already applied from the session table.
+    async fn forward_batch(
+        &self,
+        items: Vec<Proposal>,
+        deadline: tokio::time::Instant,
+    ) -> Result<Vec<Result<Bytes, ProposeError>>, ProposeError> {
+        let request = network::encode(&network::Request::ProposeBatch(items.clone()));
+        let local = || async {
+            let results = self.propose_all(&items).await;
+            if let Some(Err(e @ ProposeError::NotLeader(_))) = results
+                .iter()
+                .find(|r| matches!(r, Err(ProposeError::NotLeader(_))))
+            {
+                return Err(e.clone());
+            }
+            Ok(results
+                .into_iter()
+                .map(|r| r.map(|(reply, _)| reply))
+                .collect())
+        };
+        self.through_leader(deadline, request, local, |response| match response {
+            network::Response::ProposeBatch(Ok(results)) => {
+                if let Some(Err(e)) = results
+                    .iter()
+                    .find(|r| matches!(r, Err(ProposeError::NotLeader(_))))
+                {
+                    return Some(Err(e.clone()));
+                }
+                let index = results.iter().flatten().map(|(_, i)| *i).max().unwrap_or(0);
+                let replies = results
+                    .into_iter()
+                    .map(|r| r.map(|(reply, _)| reply))
+                    .collect();
+                Some(Ok((replies, index)))
+            }
+            network::Response::ProposeBatch(Err(e)) => Some(Err(e)),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Proposes each of `items` here, in order, each into whatever batch it joins.
+    async fn propose_all(&self, items: &[Proposal]) -> Vec<Result<(Bytes, u64), ProposeError>> {
+        futures_util::future::join_all(
+            items
+                .iter()
+                .map(|p| self.propose_at(p.session, p.seq, p.body.clone())),
         )
         .await
     }
@@ -686,17 +819,56 @@ impl Group {
         lease: bool,
         deadline: tokio::time::Instant,
     ) -> Result<(), ProposeError> {
-        let request = network::encode(&network::Request::ReadIndex { lease });
-        self.through_leader(
-            deadline,
-            request,
-            || self.read_barrier_with(lease),
-            |response| match response {
-                network::Response::ReadIndex(result) => Some(result.map(|index| ((), index))),
-                _ => None,
-            },
-        )
-        .await
+        // Barriers share a round: one asked while a round is in flight waits for the next,
+        // whose read index is asked after it arrived.
+        let mut done = {
+            let mut reads = self.inner.reads.lock().expect("reads lock");
+            let round = reads
+                .next
+                .get_or_insert_with(|| tokio::sync::watch::channel(None).0);
+            let done = round.subscribe();
+            if !reads.in_flight {
+                reads.in_flight = true;
+                tokio::spawn(self.clone().read_rounds(lease, deadline));
+            }
+            done
+        };
+        match tokio::time::timeout_at(deadline, done.wait_for(Option::is_some)).await {
+            Ok(Ok(result)) => result.clone().expect("waited for a result"),
+            Ok(Err(_)) => Err(ProposeError::Unavailable("the group stopped".into())),
+            Err(_) => Err(ProposeError::NotLeader(self.leader())),
+        }
+    }
+
+    /// Runs rounds of read index requests while barriers wait for one.
+    async fn read_rounds(self, lease: bool, deadline: tokio::time::Instant) {
+        loop {
+            let round = {
+                let mut reads = self.inner.reads.lock().expect("reads lock");
+                match reads.next.take() {
+                    Some(round) => round,
+                    None => {
+                        reads.in_flight = false;
+                        return;
+                    }
+                }
+            };
+            let request = network::encode(&network::Request::ReadIndex { lease });
+            let result = self
+                .through_leader(
+                    deadline.max(tokio::time::Instant::now() + FORWARD_WAIT_MIN),
+                    request,
+                    || self.read_barrier_with(lease),
+                    |response| match response {
+                        network::Response::ReadIndex(result) => {
+                            Some(result.map(|index| ((), index)))
+                        }
+                        _ => None,
+                    },
+                )
+                .await;
+            let _ = round.send(Some(result));
+        }
     }
 
     /// Runs a request at the leader: `local` here while this node leads, else `request` sent to

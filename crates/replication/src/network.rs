@@ -68,9 +68,9 @@ pub(crate) enum Request {
         data: Bytes,
     },
     TransferLeader(TransferLeaderRequest<TypeConfig>),
-    /// A proposal a node that does not lead forwards to the leader (served by the group, not
+    /// Proposals a node that does not lead forwards to the leader (served by the group, not
     /// by openraft: see [`Group::forward`](crate::Group::forward)).
-    Propose(Proposal),
+    ProposeBatch(Vec<Proposal>),
     /// A read barrier a node that does not lead asks of the leader.
     ReadIndex {
         lease: bool,
@@ -79,15 +79,18 @@ pub(crate) enum Request {
 
 type Reply<T> = Result<T, String>;
 
+/// A proposal's reply and the index of the entry that carried it, or why it was not applied.
+pub(crate) type ProposeResult = Result<(Bytes, u64), ProposeError>;
+
 #[derive(Serialize, Deserialize)]
 pub(crate) enum Response {
     Append(Reply<AppendEntriesResponse<TypeConfig>>),
     Vote(Reply<VoteResponse<TypeConfig>>),
     Snapshot(Reply<SnapshotResponse<TypeConfig>>),
     TransferLeader(Reply<TransferLeaderResponse<TypeConfig>>),
-    /// A forwarded proposal's reply and the index this node had applied when it came (at or
-    /// past the proposal's entry), or why it was not put through.
-    Propose(Result<(Bytes, u64), ProposeError>),
+    /// Each forwarded proposal's reply and the index of its entry (or why it was not put
+    /// through); all refused if the node does not lead.
+    ProposeBatch(Result<Vec<ProposeResult>, ProposeError>),
     /// The index the leader had applied once its read barrier passed.
     ReadIndex(Result<u64, ProposeError>),
 }
@@ -129,7 +132,7 @@ pub(crate) async fn serve(raft: &Raft<TypeConfig, StateMachine>, request: Reques
                 .await
                 .map_err(|e| e.to_string()),
         ),
-        Request::Propose(_) | Request::ReadIndex { .. } => {
+        Request::ProposeBatch(_) | Request::ReadIndex { .. } => {
             Response::Append(Err("a request for the group reached the raft layer".into()))
         }
     };

@@ -10,9 +10,6 @@
 //! REDRAFT REMOVE-NODE id             remove a node from the group
 //! REDRAFT TRANSFER-LEADER id         hand leadership to a node
 //! REDRAFT SNAPSHOT                   take a snapshot now (and let the log be purged behind it)
-//! REDRAFT RELAYED                    (internal) this connection is a follower relaying a client:
-//!                                    answer here, never relay it on (MOVED instead), so two
-//!                                    nodes with stale views cannot relay a client in a loop
 //! ```
 //! Membership changes run on the leader, one at a time (openraft refuses a second while one is
 //! in flight); on a follower they answer MOVED to the leader.
@@ -53,10 +50,6 @@ pub async fn redraft(conn: &mut Conn, args: &[&[u8]]) -> Result<(), Error> {
     };
     match (sub.as_str(), args.len()) {
         ("myid", 2) => conn.out.bulk(group.node_id().to_string().as_bytes()),
-        ("relayed", 2) => {
-            conn.relayed = true;
-            conn.out.ok();
-        }
         ("status", 2) => {
             let text = crate::info::render(conn, &[b"info", b"replication"]);
             conn.out.verbatim(text.as_bytes());

@@ -11,7 +11,6 @@ use bytes::{Buf, Bytes, BytesMut};
 use engine::{CommandSpec, Exec, Flags, Handler, ServerCommand};
 use resp::{Limits, Protocol, ReplyWriter, RequestParser};
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tracing::debug;
 
@@ -21,7 +20,7 @@ use crate::replica::{
     restamp, split_replies,
 };
 use crate::server::{ClientHandle, ClientMeta, Shared, now_ms};
-use crate::stream::{ClientStream, Upstream};
+use crate::stream::ClientStream;
 use replication::ProposeError;
 
 /// Bytes read per `read` call at least; the buffer grows beyond for large arguments.
@@ -32,13 +31,8 @@ const REPLY_FLUSH_BYTES: usize = 1 << 20;
 /// An idle connection keeps at most this much buffer capacity.
 const IDLE_BUFFER_BYTES_MAX: usize = 64 << 10;
 
-/// How long a follower that could not reach the leader answers for itself before trying to
-/// relay again.
-const RELAY_RETRY: Duration = Duration::from_millis(500);
 /// The shortest pause before asking a leader that refused a write again.
 const RETRY_MIN: Duration = Duration::from_millis(5);
-/// How long connecting to the leader to relay a client may take.
-const RELAY_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Commands MULTI may queue before EXEC fails them all (Redis has no such limit; we bound it).
 const MULTI_COMMANDS_MAX: usize = 1 << 20;
@@ -103,9 +97,6 @@ pub enum Flow {
     Sleep(Duration),
     /// A blocking command found nothing: write what is buffered and wait to be served.
     Block,
-    /// This node is not the leader: from this command on, relay the connection to the leader
-    /// at this address.
-    Proxy(String),
 }
 
 /// A blocked command waiting for its keys to change (or to time out).
@@ -146,8 +137,6 @@ pub struct Conn {
     pub in_exec: bool,
     /// READONLY: reads are served from this node even when it is a follower (may be stale).
     pub readonly: bool,
-    /// REDRAFT RELAYED: a follower relays this connection; it is answered here, never relayed on.
-    pub relayed: bool,
     pending_block: Option<PendingBlock>,
     pending_writes: Option<PendingWrites>,
     /// True once reads in the current batch are known to be linearizable: a read barrier
@@ -173,24 +162,11 @@ pub struct Conn {
     /// `read-policy lease`: confirm leadership by lease rather than by a round of heartbeats.
     lease_reads: bool,
     config_generation: u64,
-    /// A leader this follower could not connect to, and until when it stops trying.
-    unreachable_leader: Option<(String, tokio::time::Instant)>,
     /// How long a command that needs the leader waits for one during an election.
     leader_wait: Duration,
-    /// Until when the command being routed waits for a leader (kept across a failed relay).
-    leader_deadline: Option<tokio::time::Instant>,
-    /// Set when routing the last command waited for a leader in vain: its proposal then fails
-    /// at once rather than wait again.
+    /// Set when the last command waited for a leader in vain: the next fails at once rather
+    /// than wait again.
     waited_in_vain: bool,
-}
-
-/// Where a command that needs the leader goes.
-enum Route {
-    /// Relayed to the leader at this address.
-    Relay(String),
-    /// Served here: this node leads, or no reachable leader came in time (then the command
-    /// fails here with MOVED or CLUSTERDOWN, as Redis Cluster answers).
-    Local,
 }
 
 /// How long a command that needs the leader waits for an election's outcome: ten election
@@ -270,7 +246,6 @@ pub async fn serve<S: ClientStream>(shared: Arc<Shared>, mut socket: S, addr: So
         shard_channels: HashSet::new(),
         in_exec: false,
         readonly: false,
-        relayed: false,
         pending_block: None,
         pending_writes: None,
         fresh: false,
@@ -287,9 +262,7 @@ pub async fn serve<S: ClientStream>(shared: Arc<Shared>, mut socket: S, addr: So
         timeout: None,
         lease_reads: false,
         config_generation: u64::MAX,
-        unreachable_leader: None,
         leader_wait: Duration::ZERO,
-        leader_deadline: None,
         waited_in_vain: false,
     };
     if let Err(e) = conn.run(&mut socket).await {
@@ -377,7 +350,6 @@ impl Conn {
                 }
             }
             let mut blocked = false;
-            let mut proxy = None;
             let mut consumed = 0;
             let mut close = false;
             self.batch_now_ms = now_ms();
@@ -408,10 +380,6 @@ impl Conn {
                                 blocked = true;
                                 break;
                             }
-                            Flow::Proxy(addr) => {
-                                proxy = Some((consumed - len, addr));
-                                break;
-                            }
                         }
                         if self.out.len() >= REPLY_FLUSH_BYTES {
                             self.flush(socket, killed.as_mut()).await?;
@@ -428,26 +396,6 @@ impl Conn {
                 }
             }
             self.flush_writes().await;
-            if let Some((from, addr)) = proxy {
-                input.advance(from);
-                self.flush(socket, killed.as_mut()).await?;
-                match self.dial(&addr).await {
-                    Ok(upstream) => return self.proxy(socket, input, upstream).await,
-                    Err(e) => {
-                        // Answer here instead (MOVED to the leader, or CLUSTERDOWN) rather than
-                        // drop the client with its commands unanswered: it cannot tell whether
-                        // a dropped write was applied. Relaying is tried again a little later.
-                        debug!(
-                            "client {}: relay to the leader at {addr} failed: {e}",
-                            self.handle.id
-                        );
-                        self.unreachable_leader =
-                            Some((addr, tokio::time::Instant::now() + RELAY_RETRY));
-                        parse_first = true;
-                        continue;
-                    }
-                }
-            }
             input.advance(consumed);
             self.publish_meta();
             self.flush(socket, killed.as_mut()).await?;
@@ -688,15 +636,6 @@ impl Conn {
         let engine_command = matches!(spec.handler, Handler::Engine(_));
         let stale_read_allowed = self.readonly && engine_command && !spec.is_write();
         let broadcast = self.broadcasts(spec);
-        if (engine_command || broadcast || matches!(spec.name, "watch" | "multi"))
-            && !stale_read_allowed
-            && !self.relayed
-            && !self.shared.group().is_leader()
-            && let Route::Relay(leader) = self.route_to_leader().await
-        {
-            self.flush_writes().await;
-            return Flow::Proxy(leader);
-        }
         if (engine_command && spec.is_write() && !spec.flags.contains(Flags::BLOCKING)) || broadcast
         {
             if self
@@ -901,126 +840,6 @@ impl Conn {
         self.shared.publish_events(&mut keyspace);
     }
 
-    /// Where a command that needs the leader goes, on a node that does not lead. While no
-    /// leader is known (an election), or the known one could not be reached (it may have
-    /// died), the command waits up to `leader_wait` for the outcome rather than fail: a client
-    /// sees a failover as a pause.
-    async fn route_to_leader(&mut self) -> Route {
-        let group = self.shared.group().clone();
-        self.waited_in_vain = false;
-        loop {
-            let now = tokio::time::Instant::now();
-            if group.is_leader() || !group.is_member() {
-                break;
-            }
-            let leader = group.leader();
-            let unreachable = match (&leader, &self.unreachable_leader) {
-                (Some((id, addr)), Some((bad, until))) if addr == bad && now < *until => {
-                    Some((*id, *until))
-                }
-                (Some((_, addr)), _) => return Route::Relay(addr.clone()),
-                (None, _) => None,
-            };
-            let deadline = *self.leader_deadline.get_or_insert(now + self.leader_wait);
-            if now >= deadline {
-                self.waited_in_vain = true;
-                break;
-            }
-            // Replies owed for earlier writes go out before the wait.
-            self.flush_writes().await;
-            // Past the unreachable leader's back-off, dial it again (the loop relays to it).
-            let until = unreachable.map_or(deadline, |(_, until)| until.min(deadline));
-            group
-                .wait_for_leader(unreachable.map(|(id, _)| id), until)
-                .await;
-        }
-        self.leader_deadline = None;
-        Route::Local
-    }
-
-    /// Connects to the leader at `addr` to relay this connection.
-    async fn dial(&self, addr: &str) -> std::io::Result<Box<dyn Upstream>> {
-        let connect = async {
-            match self.shared.dial.get() {
-                Some(dial) => dial(addr.to_string()).await,
-                None => {
-                    let upstream = TcpStream::connect(addr).await?;
-                    upstream.set_nodelay(true)?;
-                    Ok(Box::new(upstream) as Box<dyn Upstream>)
-                }
-            }
-        };
-        tokio::time::timeout(RELAY_CONNECT_TIMEOUT, connect)
-            .await
-            .map_err(|_| std::io::Error::other("leader unreachable"))?
-    }
-
-    /// Relays the rest of this connection to the leader through `upstream`: the connection's
-    /// state is replayed there (protocol, password, database, name), then bytes flow both ways
-    /// untouched until either side closes. `input` starts with the command that needed the leader.
-    async fn proxy<S: ClientStream>(
-        &mut self,
-        socket: &mut S,
-        input: BytesMut,
-        mut upstream: Box<dyn Upstream>,
-    ) -> std::io::Result<()> {
-        let mut setup: Vec<Vec<String>> = Vec::new();
-        let password = self.shared.config().requirepass;
-        if self.out.is_resp3() {
-            let mut hello = vec!["HELLO".to_string(), "3".to_string()];
-            if !password.is_empty() {
-                hello.extend(["AUTH".into(), "default".into(), password.clone()]);
-            }
-            setup.push(hello);
-        } else if !password.is_empty() {
-            setup.push(vec!["AUTH".into(), password.clone()]);
-        }
-        setup.push(vec!["REDRAFT".into(), "RELAYED".into()]);
-        if self.db != 0 {
-            setup.push(vec!["SELECT".into(), self.db.to_string()]);
-        }
-        if !self.name.is_empty() {
-            setup.push(vec!["CLIENT".into(), "SETNAME".into(), self.name.clone()]);
-        }
-        let mut request = Vec::new();
-        for command in &setup {
-            request.extend_from_slice(format!("*{}\r\n", command.len()).as_bytes());
-            for arg in command {
-                request.extend_from_slice(format!("${}\r\n{arg}\r\n", arg.len()).as_bytes());
-            }
-        }
-        upstream.write_all(&request).await?;
-        let mut replies = BytesMut::new();
-        let mut seen = 0;
-        while seen < setup.len() {
-            match resp::decode_frame(&replies) {
-                Ok(Some((frame, len))) => {
-                    if let resp::Frame::Error(e) = frame {
-                        tracing::warn!(
-                            "leader refused the connection's state: {}",
-                            String::from_utf8_lossy(&e)
-                        );
-                    }
-                    replies.advance(len);
-                    seen += 1;
-                }
-                Ok(None) => {
-                    if tokio::io::AsyncReadExt::read_buf(&mut upstream, &mut replies).await? == 0 {
-                        return Err(std::io::Error::other("leader closed the connection"));
-                    }
-                }
-                Err(e) => return Err(std::io::Error::other(e.to_string())),
-            }
-        }
-        upstream.write_all(&input).await?;
-        self.shared
-            .stats
-            .proxied_connections
-            .fetch_add(1, Ordering::Relaxed);
-        tokio::io::copy_bidirectional(socket, &mut upstream).await?;
-        Ok(())
-    }
-
     /// The leader's inputs for an entry this connection proposes.
     fn header(&mut self, kind: u8) -> Header {
         self.commands += 1;
@@ -1090,15 +909,18 @@ impl Conn {
         }
     }
 
-    /// Proposes `body`. A proposal refused before it was appended because no node leads (an
-    /// election, or a new leader that has not yet heard from a quorum) waits up to
-    /// `leader_wait` for the outcome and is proposed again if this node won; one refused for
-    /// another leader (this node was just deposed, or its connection was relayed here before
-    /// leadership moved) is forwarded to that leader over the bus, so a leadership transfer
-    /// or a failover is a pause for this client, not a MOVED it did not ask for.
+    /// Proposes `body`: here when this node leads, else forwarded to the leader over the bus
+    /// (etcd's way: every node serves its own clients). A proposal refused before it was
+    /// appended because no node leads (an election, or a new leader that has not yet heard
+    /// from a quorum) waits up to `leader_wait` for the outcome and is proposed again if this
+    /// node won; one refused for another leader (this node was just deposed) is forwarded to
+    /// it. So a leadership transfer or a failover is a pause for this client, not an error.
     async fn propose_through_election(&mut self, body: Bytes) -> Result<Bytes, ProposeError> {
         let group = self.shared.group().clone();
-        let mut result = group.propose(0, 0, body.clone()).await;
+        let mut result = match group.is_leader() || !group.is_member() {
+            true => group.propose(0, 0, body.clone()).await,
+            false => Err(ProposeError::NotLeader(group.leader())),
+        };
         if !matches!(result, Err(ProposeError::NotLeader(_))) {
             self.waited_in_vain = false;
             return result;
@@ -1110,7 +932,9 @@ impl Conn {
         let deadline = tokio::time::Instant::now() + wait;
         // A heartbeat's time: leader_wait is ten election timeouts, a heartbeat a fifth of one.
         let retry = (self.leader_wait / 50).max(RETRY_MIN);
+        let mut waited = false;
         while matches!(result, Err(ProposeError::NotLeader(None))) && group.is_member() {
+            waited = true;
             let now = tokio::time::Instant::now();
             if now >= deadline {
                 break;
@@ -1129,12 +953,15 @@ impl Conn {
             }
             result = group.propose(0, 0, restamp(&body, now_ms())).await;
         }
-        if matches!(result, Err(ProposeError::NotLeader(Some(_))))
+        if matches!(result, Err(ProposeError::NotLeader(_)))
             && tokio::time::Instant::now() < deadline
         {
             // Nothing of it was appended here: the leader may take it as a new proposal, under
             // this connection's session so that a resend after a lost reply applies once.
-            let body = restamp(&body, now_ms());
+            let body = match waited {
+                true => restamp(&body, now_ms()),
+                false => body,
+            };
             result = group
                 .forward(self.session(), self.commands, body, deadline)
                 .await;
@@ -1145,6 +972,8 @@ impl Conn {
                     .fetch_add(1, Ordering::Relaxed);
             }
         }
+        // The next command of the batch fails at once rather than wait again.
+        self.waited_in_vain = matches!(result, Err(ProposeError::NotLeader(_)));
         if let Err(ProposeError::NotLeader(None)) = &result {
             // Name the leader if one came meanwhile.
             if let Some(leader) = group.leader().filter(|_| !group.is_leader()) {
@@ -1166,7 +995,11 @@ impl Conn {
     async fn read_barrier(&mut self) -> Result<(), ProposeError> {
         let group = self.shared.group().clone();
         if !group.is_sole_leader() {
-            match group.read_barrier_with(self.lease_reads).await {
+            let local = match group.is_leader() {
+                true => group.read_barrier_with(self.lease_reads).await,
+                false => Err(ProposeError::NotLeader(group.leader())),
+            };
+            match local {
                 Err(ProposeError::NotLeader(_)) if !std::mem::take(&mut self.waited_in_vain) => {
                     let deadline = tokio::time::Instant::now() + self.leader_wait;
                     group

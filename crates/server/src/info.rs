@@ -241,10 +241,6 @@ pub fn render(conn: &Conn, args: &[&[u8]]) -> String {
                     &stats.rejected_connections.load(Ordering::Relaxed),
                 );
                 field(
-                    "proxied_connections",
-                    &stats.proxied_connections.load(Ordering::Relaxed),
-                );
-                field(
                     "forwarded_proposals",
                     &stats.forwarded_proposals.load(Ordering::Relaxed),
                 );

@@ -97,10 +97,8 @@ pub struct Stats {
     pub commands_processed: AtomicU64,
     pub net_input_bytes: AtomicU64,
     pub net_output_bytes: AtomicU64,
-    /// Client connections relayed to the leader because this node was a follower.
-    pub proxied_connections: AtomicU64,
-    /// Proposals this node forwarded to the leader over the bus because leadership moved
-    /// while they were on their way (a transfer, a failover).
+    /// Proposals this node forwarded to the leader over the bus (its clients' writes while it
+    /// follows).
     pub forwarded_proposals: AtomicU64,
     pub commands: Vec<CommandStat>,
     /// Error replies by their code (`ERR`, `WRONGTYPE`, ...), for INFO errorstats.
@@ -171,8 +169,6 @@ pub struct Shared {
     pub blocked: Mutex<crate::blocking::Blocked>,
     /// The Raft group every write goes through, set once at startup.
     pub group: std::sync::OnceLock<replication::Group>,
-    /// How a follower reaches the leader to relay a connection; TCP unless set.
-    pub dial: std::sync::OnceLock<crate::stream::Dialer>,
 }
 
 impl Shared {
@@ -214,7 +210,6 @@ impl Shared {
             pubsub: Mutex::new(crate::pubsub::Registry::default()),
             blocked: Mutex::new(crate::blocking::Blocked::default()),
             group: std::sync::OnceLock::new(),
-            dial: std::sync::OnceLock::new(),
         })
     }
 

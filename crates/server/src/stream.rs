@@ -4,7 +4,6 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
 
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, DuplexStream, Interest};
@@ -76,16 +75,3 @@ impl ClientStream for DuplexStream {
         self.read_buf(buf)
     }
 }
-
-/// The far end of a relayed connection (the leader, when this node follows).
-pub trait Upstream: AsyncRead + AsyncWrite + Unpin + Send {}
-
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Upstream for T {}
-
-/// Opens a connection to a node's client port by its address. The server dials TCP; the
-/// simulator replaces this to connect its nodes through its own network.
-pub type Dialer = Box<
-    dyn Fn(String) -> Pin<Box<dyn Future<Output = io::Result<Box<dyn Upstream>>> + Send>>
-        + Send
-        + Sync,
->;

@@ -14,9 +14,11 @@
 //! - Clients, two kinds side by side, record a history that the linearizability checker judges
 //!   per key; an operation that timed out may or may not have happened.
 //!   - RESP clients speak RESP over in-memory pipes to the server's real connection code
-//!     (`server::conn`, see [`crate::wire`]): a follower relays them to the leader, writes are
-//!     batched into entries and reads pass the barrier there. A write whose connection dropped
-//!     is left unknown, as a Redis client would have to.
+//!     (`server::conn`, see [`crate::wire`]): writes are batched into entries, proposed by the
+//!     leader or forwarded to it by a follower over the simulated bus (lossy and duplicating:
+//!     the connection's session makes a resend apply once), and reads pass the barrier, a
+//!     follower's through the leader's read index. A write whose connection dropped is left
+//!     unknown, as a Redis client would have to.
 //!   - Session clients propose entries directly (the format the connections build) and retry
 //!     a write whose outcome they do not know with the same session and sequence number until
 //!     a deadline, so the log applies it at most once.
@@ -32,7 +34,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{BuildHasher, Hasher};
 use std::io;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -114,10 +116,8 @@ pub struct Report {
     pub seed: u64,
     pub operations: usize,
     pub unknown_outcomes: usize,
-    /// Commands the RESP clients' connections ran on the nodes (relays count on both ends).
+    /// Commands the RESP clients' connections ran on the nodes.
     pub conn_commands: u64,
-    /// Connections a follower relayed to the leader.
-    pub relayed: u64,
     /// Proposals a node forwarded to the leader over the bus (leadership moved under them).
     pub forwarded: u64,
     pub simulated_ms: u64,
@@ -186,33 +186,12 @@ struct NetState {
 const STALL_PEERS_LAG: Duration = Duration::from_millis(1);
 
 impl Net {
-    /// Until when a connection end at `node` (relayed from `peer`, if any) moves no bytes in one
-    /// direction (out of `node` when `outbound`): while either node is stalled, and while the
-    /// link is cut (looked at again every `recheck`). None when bytes may move now.
-    pub(crate) fn held_until(
-        &self,
-        node: NodeId,
-        peer: Option<NodeId>,
-        outbound: bool,
-        recheck: Duration,
-    ) -> Option<tokio::time::Instant> {
+    /// Until when a connection end at `node` moves no bytes: while the node is stalled. None
+    /// when bytes may move now.
+    pub(crate) fn held_until(&self, node: NodeId) -> Option<tokio::time::Instant> {
         let now = tokio::time::Instant::now();
         let s = self.state.lock().expect("net lock");
-        let mut until = None;
-        for n in std::iter::once(node).chain(peer) {
-            if let Some(&t) = s.stalled.get(&n)
-                && t > now
-            {
-                until = until.max(Some(t));
-            }
-        }
-        if let Some(peer) = peer {
-            let link = if outbound { (node, peer) } else { (peer, node) };
-            if s.cut.contains(&link) {
-                until = until.max(Some(now + recheck));
-            }
-        }
-        until
+        s.stalled.get(&node).copied().filter(|&t| t > now)
     }
 
     /// Waits while `id` is stalled (for a client request).
@@ -419,17 +398,15 @@ struct Node {
 
 /// The running cluster: nodes up (by id) and the network.
 struct Cluster {
-    me: Weak<Cluster>,
     net: Arc<Net>,
     nodes: Mutex<BTreeMap<NodeId, Node>>,
     /// Each node's disk, which outlives the node's crashes.
     disks: BTreeMap<NodeId, SimDisk>,
     /// Times a group reopened itself after its disk failed (summed over crashed incarnations).
     reopens: std::sync::atomic::AtomicU64,
-    /// Commands the nodes' connection code ran, and connections a follower relayed to the
-    /// leader (summed over crashed incarnations).
+    /// Commands the nodes' connection code ran, and proposals they forwarded to the leader
+    /// (summed over crashed incarnations).
     conn_commands: std::sync::atomic::AtomicU64,
-    relayed: std::sync::atomic::AtomicU64,
     forwarded: std::sync::atomic::AtomicU64,
     options: Options,
 }
@@ -472,20 +449,6 @@ impl Cluster {
             .await
             .expect("open a simulated node");
         let _ = shared.group.set(group.clone());
-        // A follower relays a client to the leader through the simulated network.
-        let me = self.me.clone();
-        let _ = shared.dial.set(Box::new(move |addr: String| {
-            let me = me.clone();
-            Box::pin(async move {
-                let cluster = me
-                    .upgrade()
-                    .ok_or_else(|| io::Error::other("the simulation ended"))?;
-                let to = crate::wire::node_of(&addr)
-                    .ok_or_else(|| io::Error::other(format!("no node at {addr}")))?;
-                let stream = cluster.connect(Some(id), to)?;
-                Ok(Box::new(stream) as Box<dyn server::stream::Upstream>)
-            })
-        }));
         self.net
             .state
             .lock()
@@ -500,27 +463,16 @@ impl Cluster {
         }
     }
 
-    /// Opens a connection to node `to`'s connection code, for a client or (`from`) for a node
-    /// relaying one: the pipe's node end runs `server::conn::serve` among `to`'s tasks.
-    fn connect(&self, from: Option<NodeId>, to: NodeId) -> io::Result<tokio::io::DuplexStream> {
-        if let Some(from) = from
-            && self
-                .net
-                .state
-                .lock()
-                .expect("net lock")
-                .cut
-                .contains(&(from, to))
-        {
-            return Err(io::Error::new(io::ErrorKind::TimedOut, "link cut"));
-        }
+    /// Opens a client connection to node `to`'s connection code: the pipe's node end runs
+    /// `server::conn::serve` among `to`'s tasks.
+    fn connect(&self, to: NodeId) -> io::Result<tokio::io::DuplexStream> {
         let mut nodes = self.nodes.lock().expect("nodes lock");
         let node = nodes
             .get_mut(&to)
             .ok_or_else(|| io::Error::new(io::ErrorKind::ConnectionRefused, "node down"))?;
         let (client_end, node_end) = tokio::io::duplex(crate::wire::PIPE_BYTES);
-        let stream = SimStream::new(node_end, self.net.clone(), to, from);
-        let peer = std::net::SocketAddr::from(([10, 0, 0, from.unwrap_or(0) as u8], 40_000));
+        let stream = SimStream::new(node_end, self.net.clone(), to);
+        let peer = std::net::SocketAddr::from(([10, 0, 0, 0], 40_000));
         while node.conns.try_join_next().is_some() {}
         node.conns
             .spawn(server::conn::serve(node.shared.clone(), stream, peer));
@@ -570,8 +522,6 @@ impl Cluster {
             let stats = &node.shared.stats;
             self.conn_commands
                 .fetch_add(stats.commands_processed.load(Relaxed), Relaxed);
-            self.relayed
-                .fetch_add(stats.proxied_connections.load(Relaxed), Relaxed);
             self.forwarded
                 .fetch_add(stats.forwarded_proposals.load(Relaxed), Relaxed);
             node.group.shutdown().await;
@@ -782,7 +732,7 @@ impl Client {
 
 impl Client {
     /// Sends `commands` pipelined on this client's connection, opening one first if it has
-    /// none: to the node it believes leads, or to any node up (a follower relays it). A
+    /// none: to the node it believes leads, or to any node up (a follower forwards for it). A
     /// connection that fails is dropped, and the next request opens another.
     async fn resp_request(
         &mut self,
@@ -792,10 +742,7 @@ impl Client {
         if self.conn.is_none() {
             // Under the follower-reads bug READONLY lets any node answer from its own state.
             let id = self.node_for_reads().ok_or(Failed::NotSent)?;
-            let stream = self
-                .cluster
-                .connect(None, id)
-                .map_err(|_| Failed::NotSent)?;
+            let stream = self.cluster.connect(id).map_err(|_| Failed::NotSent)?;
             self.conn = Some(RespConn::new(id, stream));
         }
         let conn = self.conn.as_mut().expect("just opened");
@@ -1398,14 +1345,12 @@ async fn run_async(options: Options) -> Report {
             stalled: BTreeMap::new(),
         }),
     });
-    let cluster = Arc::new_cyclic(|me| Cluster {
-        me: me.clone(),
+    let cluster = Arc::new(Cluster {
         net,
         nodes: Mutex::new(BTreeMap::new()),
         disks,
         reopens: Default::default(),
         conn_commands: Default::default(),
-        relayed: Default::default(),
         forwarded: Default::default(),
         options: options.clone(),
     });
@@ -1548,7 +1493,6 @@ async fn run_async(options: Options) -> Report {
         conn_commands: cluster
             .conn_commands
             .load(std::sync::atomic::Ordering::Relaxed),
-        relayed: cluster.relayed.load(std::sync::atomic::Ordering::Relaxed),
         forwarded: cluster.forwarded.load(std::sync::atomic::Ordering::Relaxed),
         simulated_ms,
         faults,

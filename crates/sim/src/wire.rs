@@ -1,10 +1,8 @@
 //! Client connections in the simulator: RESP over in-memory pipes into the server's real
 //! connection code (`server::conn::serve`), so parsing, pipelined write batching, read barriers,
-//! MULTI/EXEC and a follower's relay to the leader all run under the seed.
+//! MULTI/EXEC and a follower's forwarding to the leader all run under the seed.
 //!
-//! The node's end of a pipe is a [`SimStream`]: it moves no bytes while its node is stalled, and a
-//! relayed connection (from a follower to the leader) moves none while either node is stalled or
-//! the link between them is cut, as a TCP connection across a partition would.
+//! The node's end of a pipe is a [`SimStream`]: it moves no bytes while its node is stalled.
 
 use std::io;
 use std::pin::Pin;
@@ -22,42 +20,29 @@ use crate::cluster::Net;
 
 /// Bytes a pipe buffers each way before the writer waits.
 pub const PIPE_BYTES: usize = 64 << 10;
-/// How often a connection held by a cut link looks again.
-const CUT_RECHECK: Duration = Duration::from_millis(10);
 
 /// A node's end of a client connection.
 pub struct SimStream {
     inner: DuplexStream,
     net: Arc<Net>,
     node: NodeId,
-    /// The node at the other end, for a connection one node relays to another.
-    peer: Option<NodeId>,
     wait: Option<Pin<Box<Sleep>>>,
 }
 
 impl SimStream {
-    pub(crate) fn new(
-        inner: DuplexStream,
-        net: Arc<Net>,
-        node: NodeId,
-        peer: Option<NodeId>,
-    ) -> Self {
+    pub(crate) fn new(inner: DuplexStream, net: Arc<Net>, node: NodeId) -> Self {
         SimStream {
             inner,
             net,
             node,
-            peer,
             wait: None,
         }
     }
 
-    /// Ready once bytes may move in this direction (out of `node` when `outbound`).
-    fn poll_open(&mut self, cx: &mut Context<'_>, outbound: bool) -> Poll<()> {
+    /// Ready once bytes may move (the node is not stalled).
+    fn poll_open(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         loop {
-            let Some(until) = self
-                .net
-                .held_until(self.node, self.peer, outbound, CUT_RECHECK)
-            else {
+            let Some(until) = self.net.held_until(self.node) else {
                 self.wait = None;
                 return Poll::Ready(());
             };
@@ -79,7 +64,7 @@ impl AsyncRead for SimStream {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        ready!(this.poll_open(cx, false));
+        ready!(this.poll_open(cx));
         Pin::new(&mut this.inner).poll_read(cx, buf)
     }
 }
@@ -91,7 +76,7 @@ impl AsyncWrite for SimStream {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        ready!(this.poll_open(cx, true));
+        ready!(this.poll_open(cx));
         Pin::new(&mut this.inner).poll_write(cx, buf)
     }
 

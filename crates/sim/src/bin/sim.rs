@@ -83,7 +83,7 @@ fn main() {
     let mut simulated_ms = 0;
     let mut operations = 0;
     let mut all_faults: BTreeMap<&'static str, u32> = BTreeMap::new();
-    let (mut conn_commands, mut relayed, mut forwarded) = (0u64, 0u64, 0u64);
+    let (mut conn_commands, mut forwarded) = (0u64, 0u64);
     for seed in seeds {
         for &workload in &workloads {
             let mut options = Options::new(seed, workload);
@@ -97,7 +97,6 @@ fn main() {
             simulated_ms += report.simulated_ms;
             operations += report.operations;
             conn_commands += report.conn_commands;
-            relayed += report.relayed;
             forwarded += report.forwarded;
             for (kind, n) in &report.faults {
                 *all_faults.entry(kind).or_insert(0) += n;
@@ -108,11 +107,10 @@ fn main() {
                 println!("  replay: {}", report.replay_command(&options));
             } else {
                 println!(
-                    "ok   seed {seed} {workload:?}: {} ops ({} unknown), {} RESP commands ({} relayed connections, {} forwarded proposals), {} ms simulated, faults {:?}, trace {:016x}",
+                    "ok   seed {seed} {workload:?}: {} ops ({} unknown), {} RESP commands ({} forwarded proposals), {} ms simulated, faults {:?}, trace {:016x}",
                     report.operations,
                     report.unknown_outcomes,
                     report.conn_commands,
-                    report.relayed,
                     report.forwarded,
                     report.simulated_ms,
                     report.faults,
@@ -123,7 +121,7 @@ fn main() {
     }
     let wall = started.elapsed();
     println!(
-        "{runs} runs, {failures} failed; {operations} operations, {conn_commands} RESP commands run by the nodes ({relayed} connections relayed, {forwarded} proposals forwarded), {:.1} s simulated, faults {all_faults:?}; {:.2} s wall ({:.0} ms per run)",
+        "{runs} runs, {failures} failed; {operations} operations, {conn_commands} RESP commands run by the nodes ({forwarded} proposals forwarded), {:.1} s simulated, faults {all_faults:?}; {:.2} s wall ({:.0} ms per run)",
         simulated_ms as f64 / 1000.0,
         wall.as_secs_f64(),
         wall.as_millis() as f64 / runs.max(1) as f64
