@@ -76,7 +76,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
             fi
         fi
         PORT=$LEADER_PORT
-        if [[ $TARGET == follower && ${#NODE_PORTS[@]} -gt 1 && -z ${single[*]:-} ]]; then
+        if [[ $TARGET == follower && -z ${single[*]:-} ]]; then
             for port in "${NODE_PORTS[@]}"; do
                 if [[ $port != "$LEADER_PORT" ]]; then PORT=$port; break; fi
             done

@@ -52,6 +52,9 @@ pub type Collect = Box<dyn FnOnce(Vec<u8>) -> io::Result<Vec<u8>> + Send>;
 
 /// Sessions remembered for retries; the least recently used one is forgotten past this many.
 pub const SESSIONS_MAX: usize = 65536;
+/// A reply kept for a retry at most; a larger one is kept empty (the retry learns that its
+/// proposal was applied, not what it answered), so the table holds at most 256 MiB of replies.
+pub const SESSION_REPLY_BYTES_MAX: usize = 4096;
 
 /// The last proposal applied per session, to apply a retry once and answer it again.
 #[derive(Serialize, Deserialize, Default, Clone, Debug)]
@@ -75,6 +78,10 @@ impl Sessions {
     }
 
     fn record(&mut self, session: u64, seq: u64, reply: Bytes, index: u64) {
+        let reply = match reply.len() <= SESSION_REPLY_BYTES_MAX {
+            true => reply,
+            false => Bytes::new(),
+        };
         if let Some((_, _, old_index)) = self.last.insert(session, (seq, reply, index)) {
             self.by_index.remove(&(old_index, session));
         }
@@ -391,5 +398,29 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             .expect("snapshot lock")
             .clone()
             .map(|(meta, snapshot)| Snapshot { meta, snapshot }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_retry_is_answered_from_the_table_and_a_large_reply_is_kept_empty() {
+        let mut sessions = Sessions::default();
+        sessions.record(1, 5, Bytes::from_static(b"small"), 10);
+        let large = Bytes::from(vec![b'x'; SESSION_REPLY_BYTES_MAX + 1]);
+        sessions.record(2, 7, large, 11);
+        assert_eq!(sessions.cached(1, 5), Some(Bytes::from_static(b"small")));
+        // Applied, and said so, but its reply is not held.
+        assert_eq!(sessions.cached(2, 7), Some(Bytes::new()));
+        assert_eq!(sessions.cached(1, 6), None, "a new sequence number runs");
+        assert!(
+            sessions.cached(1, 4).is_some(),
+            "an older one never runs again"
+        );
+        let exactly = Bytes::from(vec![b'y'; SESSION_REPLY_BYTES_MAX]);
+        sessions.record(3, 1, exactly.clone(), 12);
+        assert_eq!(sessions.cached(3, 1), Some(exactly));
     }
 }

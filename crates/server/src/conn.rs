@@ -881,6 +881,7 @@ impl Conn {
         };
         let body = pending.body.finish();
         let result = self.propose_through_election(body.clone()).await;
+        let not_kept = result.as_ref().is_ok_and(|reply| reply.is_empty());
         let mut replies = result.as_ref().map(|reply| split_replies(reply, false));
         // One clock read for the batch, its time shared evenly by its commands.
         let finished = Instant::now();
@@ -892,6 +893,7 @@ impl Conn {
             match &mut replies {
                 Ok(replies) => match replies.next() {
                     Some(Ok(bytes)) => self.out.buf.extend_from_slice(bytes),
+                    _ if not_kept => self.out.error(REPLY_NOT_KEPT),
                     _ => self.out.error("ERR internal error: reply missing"),
                 },
                 Err(e) => {
@@ -1032,6 +1034,10 @@ impl Conn {
         let mut body = BodyWriter::new(&header, &[]);
         body.push(&borrowed);
         let reply = match self.propose_through_election(body.finish()).await {
+            Ok(reply) if reply.is_empty() => {
+                self.out.error(REPLY_NOT_KEPT);
+                return Flow::Continue;
+            }
             Ok(reply) => reply,
             Err(e) => {
                 self.out.error(&error_text(&e, spec, &borrowed));
@@ -1124,6 +1130,10 @@ impl Conn {
         }
         drop(watches);
         let reply = match self.propose_through_election(body.finish()).await {
+            Ok(reply) if reply.is_empty() => {
+                self.out.error(REPLY_NOT_KEPT);
+                return Flow::Continue;
+            }
             Ok(reply) => reply,
             Err(e) => {
                 self.out.error(&error_text(&e, specs[0], &[]));
@@ -1238,6 +1248,11 @@ impl Conn {
         }
     }
 }
+
+/// The answer to a proposal that was applied but whose reply the session table did not keep
+/// (a forwarded proposal resent after its answer was lost, its reply over
+/// `SESSION_REPLY_BYTES_MAX`).
+const REPLY_NOT_KEPT: &str = "ERR the command was applied once, but its reply was too large to keep for the resend that followed a lost answer";
 
 /// The error for a command this node could not put through the log. A follower names the
 /// leader the way Redis Cluster does (MOVED, with the key's slot), so cluster-aware clients
