@@ -930,10 +930,16 @@ impl Group {
                     return Err(ProposeError::Unavailable("mismatched bus response".into()));
                 }
                 Err(e) => {
-                    // The leader may have acted on it: only the same request is sent again.
-                    last = ProposeError::Unavailable(format!(
-                        "the leader at {addr} did not answer ({e}); whether the write was applied is unknown"
-                    ));
+                    last = match e.kind() {
+                        // Refused before anything was sent: nothing was done there.
+                        io::ErrorKind::ConnectionRefused => {
+                            ProposeError::NotLeader(Some((id, addr.clone())))
+                        }
+                        // The leader may have acted on it: only the same request is sent again.
+                        _ => ProposeError::Unavailable(format!(
+                            "the leader at {addr} did not answer ({e}); whether the write was applied is unknown"
+                        )),
+                    };
                     target = self.wait_for_leader(Some(id), pause).await;
                     continue;
                 }

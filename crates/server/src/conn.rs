@@ -355,6 +355,8 @@ impl Conn {
             self.batch_now_ms = now_ms();
             self.last_clock = Instant::now();
             self.fresh = false;
+            // A new batch waits for a leader again, whatever the last one found.
+            self.waited_in_vain = false;
             loop {
                 let frame = &input[consumed..];
                 match parser.parse(frame) {

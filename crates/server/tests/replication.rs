@@ -430,6 +430,37 @@ fn a_client_of_a_follower_rides_through_the_leader_s_death_without_an_error() {
     cluster.assert_identical();
 }
 
+#[test]
+fn a_connection_that_waited_in_vain_for_a_leader_writes_again_once_one_is_back() {
+    // A write on a node without a quorum waits for a leader (ten election timeouts) and then
+    // fails; the commands behind it in the same batch fail at once. A later batch on the same
+    // connection waits again and goes through once the group has a leader.
+    let mut cluster = Cluster::start(3, &[]);
+    let leader = cluster.leader();
+    let survivor = (leader + 1) % 3;
+    let mut c = cluster.nodes[survivor].client();
+    let _: () = redis::cmd("SET").arg("a").arg(1).query(&mut c).unwrap();
+    for i in (0..3).filter(|&i| i != survivor) {
+        cluster.nodes[i].kill9();
+    }
+    // The dead leader refuses the bus connection, so the node knows nothing was applied and
+    // says where the leader was (or that none is known).
+    for value in [2, 3] {
+        let refused = redis::cmd("SET").arg("b").arg(value).query::<()>(&mut c);
+        let code = refused.as_ref().map_err(|e| e.code().map(str::to_string));
+        assert!(
+            matches!(code.as_ref().err(), Some(Some(c)) if c == "MOVED" || c == "CLUSTERDOWN"),
+            "no quorum, yet {refused:?}"
+        );
+    }
+    for i in (0..3).filter(|&i| i != survivor) {
+        cluster.nodes[i].start();
+    }
+    let _: () = redis::cmd("SET").arg("c").arg(3).query(&mut c).unwrap();
+    let got: String = redis::cmd("GET").arg("c").query(&mut c).unwrap();
+    assert_eq!(got, "3");
+}
+
 /// A node that belongs to no group elects no one: a write there fails at once with
 /// CLUSTERDOWN rather than wait for a leader.
 #[test]
