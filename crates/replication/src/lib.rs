@@ -296,7 +296,7 @@ impl Inner {
 struct Pending {
     proposal: Proposal,
     /// The reply and the index of the entry that carried it.
-    reply: tokio::sync::oneshot::Sender<Result<(Bytes, u64), ProposeError>>,
+    reply: tokio::sync::oneshot::Sender<network::ProposeResult>,
 }
 
 /// Forwarded batches in flight at once; proposals arriving meanwhile wait and go together.
@@ -326,29 +326,11 @@ async fn forwarder(group: Weak<Inner>, mut queue: tokio::sync::mpsc::Receiver<Fo
     let permits = Arc::new(tokio::sync::Semaphore::new(FORWARDS_IN_FLIGHT));
     let mut carried: Option<Forward> = None;
     loop {
-        let first = match carried.take() {
-            Some(forward) => forward,
-            None => match queue.recv().await {
-                Some(forward) => forward,
-                None => return,
-            },
+        let Some((batch, permit)) =
+            next_batch(&mut queue, &mut carried, &permits, |f| &f.proposal).await
+        else {
+            return;
         };
-        let permit = permits
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("the semaphore is never closed");
-        let mut bytes = first.proposal.body.len();
-        let mut batch = vec![first];
-        while batch.len() < BATCH_ITEMS_MAX {
-            let Ok(next) = queue.try_recv() else { break };
-            bytes += next.proposal.body.len();
-            if bytes > BATCH_BYTES_MAX {
-                carried = Some(next);
-                break;
-            }
-            batch.push(next);
-        }
         let Some(inner) = group.upgrade() else { return };
         let group = Group { inner };
         tokio::spawn(async move {
@@ -373,6 +355,19 @@ async fn forwarder(group: Weak<Inner>, mut queue: tokio::sync::mpsc::Receiver<Fo
     }
 }
 
+/// Queues the item `make` builds around a reply channel, and waits for the reply.
+async fn queue_and_wait<T, R>(
+    queue: &tokio::sync::mpsc::Sender<T>,
+    make: impl FnOnce(tokio::sync::oneshot::Sender<Result<R, ProposeError>>) -> T,
+) -> Result<R, ProposeError> {
+    let stopped = || ProposeError::Unavailable("the group stopped".into());
+    let (reply, replied) = tokio::sync::oneshot::channel();
+    if queue.send(make(reply)).await.is_err() {
+        return Err(stopped());
+    }
+    replied.await.unwrap_or_else(|_| Err(stopped()))
+}
+
 /// How long a forwarded proposal waits before it tries a leader again after a refusal or a
 /// broken connection (when no news of a new leader comes first).
 const FORWARD_RETRY: Duration = Duration::from_millis(20);
@@ -382,6 +377,39 @@ const PROPOSE_QUEUE_MAX: usize = 8192;
 /// A batch closes at this many proposals or bytes (a bus frame must carry it).
 const BATCH_ITEMS_MAX: usize = 1024;
 const BATCH_BYTES_MAX: usize = 16 << 20;
+
+/// The next batch from `queue` (after `carried`, the item the last batch had no room for) and
+/// a permit to send it. Waiting for the permit is what makes batches: everything queued
+/// meanwhile joins this one, up to `BATCH_ITEMS_MAX` items or `BATCH_BYTES_MAX` bytes of
+/// bodies. None once the queue is closed.
+async fn next_batch<T>(
+    queue: &mut tokio::sync::mpsc::Receiver<T>,
+    carried: &mut Option<T>,
+    permits: &Arc<tokio::sync::Semaphore>,
+    proposal: impl Fn(&T) -> &Proposal,
+) -> Option<(Vec<T>, tokio::sync::OwnedSemaphorePermit)> {
+    let first = match carried.take() {
+        Some(item) => item,
+        None => queue.recv().await?,
+    };
+    let permit = permits
+        .clone()
+        .acquire_owned()
+        .await
+        .expect("the semaphore is never closed");
+    let mut bytes = proposal(&first).body.len();
+    let mut batch = vec![first];
+    while batch.len() < BATCH_ITEMS_MAX {
+        let Ok(next) = queue.try_recv() else { break };
+        bytes += proposal(&next).body.len();
+        if bytes > BATCH_BYTES_MAX {
+            *carried = Some(next);
+            break;
+        }
+        batch.push(next);
+    }
+    Some((batch, permit))
+}
 
 /// Forms batches from queued proposals and commits them, `batches_in_flight` at a time. Ends
 /// when the group is dropped.
@@ -393,30 +421,11 @@ async fn batcher(
     let permits = Arc::new(tokio::sync::Semaphore::new(in_flight.max(1)));
     let mut carried: Option<Pending> = None;
     loop {
-        let first = match carried.take() {
-            Some(pending) => pending,
-            None => match queue.recv().await {
-                Some(pending) => pending,
-                None => return,
-            },
+        let Some((batch, permit)) =
+            next_batch(&mut queue, &mut carried, &permits, |p| &p.proposal).await
+        else {
+            return;
         };
-        // Waiting here is what makes batches: everything queued meanwhile joins this one.
-        let permit = permits
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("the semaphore is never closed");
-        let mut bytes = first.proposal.body.len();
-        let mut batch = vec![first];
-        while batch.len() < BATCH_ITEMS_MAX {
-            let Ok(next) = queue.try_recv() else { break };
-            bytes += next.proposal.body.len();
-            if bytes > BATCH_BYTES_MAX {
-                carried = Some(next);
-                break;
-            }
-            batch.push(next);
-        }
         let Some(inner) = group.upgrade() else { return };
         let instance = inner.current.lock().expect("group lock").clone();
         inner.snapshot_if_large(&instance);
@@ -594,16 +603,8 @@ impl Group {
         seq: u64,
         body: Bytes,
     ) -> Result<(Bytes, u64), ProposeError> {
-        let stopped = || ProposeError::Unavailable("the group stopped".into());
-        let (reply, replied) = tokio::sync::oneshot::channel();
-        let pending = Pending {
-            proposal: Proposal { session, seq, body },
-            reply,
-        };
-        if self.inner.queue.send(pending).await.is_err() {
-            return Err(stopped());
-        }
-        replied.await.unwrap_or_else(|_| Err(stopped()))
+        let proposal = Proposal { session, seq, body };
+        queue_and_wait(&self.inner.queue, |reply| Pending { proposal, reply }).await
     }
 
     /// Returns once this node's state machine holds every write acknowledged before the call
@@ -745,17 +746,13 @@ impl Group {
         deadline: tokio::time::Instant,
     ) -> Result<Bytes, ProposeError> {
         debug_assert!(session != 0, "a forwarded proposal needs a session");
-        let stopped = || ProposeError::Unavailable("the group stopped".into());
-        let (reply, replied) = tokio::sync::oneshot::channel();
-        let forward = Forward {
-            proposal: Proposal { session, seq, body },
+        let proposal = Proposal { session, seq, body };
+        queue_and_wait(&self.inner.forwards, |reply| Forward {
+            proposal,
             deadline,
             reply,
-        };
-        if self.inner.forwards.send(forward).await.is_err() {
-            return Err(stopped());
-        }
-        replied.await.unwrap_or_else(|_| Err(stopped()))
+        })
+        .await
     }
 
     /// Forwards proposals queued together as one request (see [`Group::forward`]); each gets
@@ -767,42 +764,29 @@ impl Group {
         deadline: tokio::time::Instant,
     ) -> Result<Vec<Result<Bytes, ProposeError>>, ProposeError> {
         let request = network::encode(&network::Request::ProposeBatch(items.clone()));
-        let local = || async {
-            let results = self.propose_all(&items).await;
-            if let Some(Err(e @ ProposeError::NotLeader(_))) = results
+        // Each proposal's reply and the index of the last entry, or the refusal of any for
+        // another leader (the whole batch then goes again).
+        let settle = |results: Vec<network::ProposeResult>| {
+            let refused = results
                 .iter()
-                .find(|r| matches!(r, Err(ProposeError::NotLeader(_))))
-            {
+                .find(|r| matches!(r, Err(ProposeError::NotLeader(_))));
+            if let Some(Err(e)) = refused {
                 return Err(e.clone());
             }
-            Ok(results
-                .into_iter()
-                .map(|r| r.map(|(reply, _)| reply))
-                .collect())
+            let index = results.iter().flatten().map(|(_, i)| *i).max().unwrap_or(0);
+            let replies = results.into_iter().map(|r| r.map(|(reply, _)| reply));
+            Ok((replies.collect(), index))
         };
+        let local = || async { settle(self.propose_all(&items).await).map(|(replies, _)| replies) };
         self.through_leader(deadline, request, local, |response| match response {
-            network::Response::ProposeBatch(Ok(results)) => {
-                if let Some(Err(e)) = results
-                    .iter()
-                    .find(|r| matches!(r, Err(ProposeError::NotLeader(_))))
-                {
-                    return Some(Err(e.clone()));
-                }
-                let index = results.iter().flatten().map(|(_, i)| *i).max().unwrap_or(0);
-                let replies = results
-                    .into_iter()
-                    .map(|r| r.map(|(reply, _)| reply))
-                    .collect();
-                Some(Ok((replies, index)))
-            }
-            network::Response::ProposeBatch(Err(e)) => Some(Err(e)),
+            network::Response::ProposeBatch(results) => Some(results.and_then(settle)),
             _ => None,
         })
         .await
     }
 
     /// Proposes each of `items` here, in order, each into whatever batch it joins.
-    async fn propose_all(&self, items: &[Proposal]) -> Vec<Result<(Bytes, u64), ProposeError>> {
+    async fn propose_all(&self, items: &[Proposal]) -> Vec<network::ProposeResult> {
         futures_util::future::join_all(
             items
                 .iter()

@@ -346,6 +346,12 @@ async fn a_follower_forwards_proposals_and_reads_through_the_leader_and_a_lost_r
     let leader = leader_of(&nodes).await;
     let follower = &nodes[&(leader % 3 + 1)];
     let deadline = || tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    // One increment forwarded by the follower, in session 7.
+    let increment = |seq: u64| {
+        follower
+            .group
+            .forward(7, seq, Bytes::from_static(b"n+=1"), deadline())
+    };
     let refused = follower
         .group
         .propose(0, 0, Bytes::from_static(b"n+=1"))
@@ -360,11 +366,7 @@ async fn a_follower_forwards_proposals_and_reads_through_the_leader_and_a_lost_r
         let lose = u64::from(seq % 3 == 0);
         net.lose_replies
             .store(lose, std::sync::atomic::Ordering::Relaxed);
-        let reply = follower
-            .group
-            .forward(7, seq, Bytes::from_static(b"n+=1"), deadline())
-            .await
-            .unwrap();
+        let reply = increment(seq).await.unwrap();
         assert_eq!(reply, Bytes::from(seq.to_string()));
         assert_eq!(
             net.lose_replies.load(std::sync::atomic::Ordering::Relaxed),
@@ -374,11 +376,7 @@ async fn a_follower_forwards_proposals_and_reads_through_the_leader_and_a_lost_r
         assert_eq!(follower.machine.get("n"), Some(seq.to_string()));
     }
     // A resend of an old sequence is answered from the session table, not applied again.
-    let again = follower
-        .group
-        .forward(7, 20, Bytes::from_static(b"n+=1"), deadline())
-        .await
-        .unwrap();
+    let again = increment(20).await.unwrap();
     assert_eq!(again, Bytes::from_static(b"20"));
     // A write through the leader, then a read barrier through it: the follower has it.
     propose_anywhere(&nodes, &net, "k=v").await;
@@ -391,11 +389,7 @@ async fn a_follower_forwards_proposals_and_reads_through_the_leader_and_a_lost_r
     assert_eq!(nodes[&leader].machine.get("n"), Some("20".into()));
     // With the leader down, a forwarded proposal waits for the next one and goes through it.
     net.down.lock().unwrap().insert(leader);
-    let reply = follower
-        .group
-        .forward(7, 21, Bytes::from_static(b"n+=1"), deadline())
-        .await
-        .unwrap();
+    let reply = increment(21).await.unwrap();
     assert_eq!(reply, Bytes::from_static(b"21"));
     net.down.lock().unwrap().clear();
 }
