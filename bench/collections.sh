@@ -32,12 +32,19 @@
 # (Redis is still measured); any other failure aborts the run.
 # Progress goes to stderr, the report to stdout.
 #
-# Usage: bench/collections.sh [--quick] [--clients C] [--mem-elements N]
+# Usage: bench/collections.sh [--quick] [--clients C] [--rounds R] [--pipelines "1 16"]
+#                             [--only LABEL,...] [--mem-elements N]
 #                             [--no-memory] [--no-throughput]
 #   --quick            n=100000 per run and 200000 elements per memory row
 #                      (default: n=1000000 for -P 16 rows, n=200000 for -P 1
 #                      rows, 1000000 elements per memory row)
 #   --clients C        redis-benchmark -c (default 50)
+#   --rounds R         run every row R times, Redis and Redraft alternately,
+#                      and report each side's median run (by ops/s) and the
+#                      range (default 1; use an odd R)
+#   --pipelines P      the -P values to run (default "1 16")
+#   --only LABELS      only these rows, by label, comma-separated (e.g.
+#                      "lrange_100,ZRANGE 0 99,ZRANGEBYSCORE 100 199")
 #   --mem-elements N   elements (and keys for the 10-field-hash row) per
 #                      memory row; must be a multiple of 1000
 #   --no-memory        skip the memory rows
@@ -55,6 +62,9 @@ BATCH=1000          # elements per HSET/SADD/ZADD when loading
 PRELOAD_N=1000      # elements of zbench / hbench / sbench
 
 QUICK=0
+ROUNDS=1
+PIPELINES="1 16"
+ONLY=""
 CLIENTS=50
 MEM_ELEMENTS=""
 DO_MEMORY=1
@@ -63,6 +73,9 @@ while (($#)); do
     case "$1" in
         --quick) QUICK=1 ;;
         --clients) CLIENTS="$2"; shift ;;
+        --rounds) ROUNDS="$2"; shift ;;
+        --pipelines) PIPELINES="$2"; shift ;;
+        --only) ONLY="$2"; shift ;;
         --mem-elements) MEM_ELEMENTS="$2"; shift ;;
         --no-memory) DO_MEMORY=0 ;;
         --no-throughput) DO_THROUGHPUT=0 ;;
@@ -76,6 +89,8 @@ if [[ -z "$MEM_ELEMENTS" ]]; then
 fi
 [[ "$MEM_ELEMENTS" =~ ^[1-9][0-9]*$ ]] && ((MEM_ELEMENTS % BATCH == 0)) \
     || { echo "--mem-elements must be a positive multiple of $BATCH" >&2; exit 2; }
+
+[[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "--rounds must be a positive integer" >&2; exit 2; }
 
 eval "SUT=($REDRAFT_BIN)"   # split like a shell would (quotes honoured)
 
@@ -145,6 +160,11 @@ unsupported_note() {
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b ~ /^[0-9.]+$/) printf "%.2fx", b / a; else print "n/a" }'; }
+# median_run RUN... -> the run ("rps p50 p99 cpu ops_per_cpu gen_us") with the median ops/s
+# (the lower middle one for an even count)
+median_run() { printf '%s\n' "$@" | sort -g -k1,1 | sed -n "$((($# + 1) / 2))p"; }
+# rps_range RUN... -> "min–max" ops/s over the runs
+rps_range() { printf '%s\n' "$@" | awk 'NR == 1 || $1 < lo { lo = $1 } NR == 1 || $1 > hi { hi = $1 } END { printf "%d–%d", lo, hi }'; }
 fmt_int() { awk -v x="$1" 'BEGIN { if (x !~ /^[0-9.]+$/) print x; else printf "%d", x }'; }
 
 # ---------------------------------------------------------------------------
@@ -303,7 +323,13 @@ custom_reply_check() {
     expect_eq "Redis: ZRANGEBYSCORE zbench 100 199 (first, last)" "$(cli "$REDIS_PORT" zrangebyscore zbench 100 199 | sed -n '1p;$p' | tr '\n' ' ')" "member:000000100 member:000000199 "
 }
 
+# children_ticks: CPU time (utime+stime) of this shell's waited-for descendants, in clock ticks
+# (fields 16 and 17 of /proc/$$/stat); the difference around a redis-benchmark run is what
+# the load generator spent.
+children_ticks() { awk '{ print $16 + $17 }' "/proc/$$/stat"; }
+
 # bench_one PORT PID LABEL KIND ARG PIPELINE N -> sets B_RPS B_P50 B_P99 B_CPU B_OPS_PER_CPU
+# B_GEN_US (the load generator's CPU microseconds per request)
 bench_one() {
     local port="$1" pid="$2" label="$3" kind="$4" arg="$5" pipeline="$6" n="$7"
     local before after csv line title want cmd st_before st_after calls failed state_before=""
@@ -324,9 +350,12 @@ bench_one() {
     esac
     st_before="$(cmdstat "$port" "$cmd")"
     before="$(cpu_ticks "$pid")"
+    local gen_before gen_after
+    gen_before="$(children_ticks)"
     csv="$(timeout 900 "$REDIS_BENCHMARK" -h 127.0.0.1 -p "$port" -c "$CLIENTS" -n "$n" \
         -P "$pipeline" --csv "${args[@]}" 2>"$WORKDIR/bench.err")" \
         || die "redis-benchmark failed on port $port ($label -P $pipeline): $(cat "$WORKDIR/bench.err")"
+    gen_after="$(children_ticks)"
     after="$(cpu_ticks "$pid")"
     st_after="$(cmdstat "$port" "$cmd")"
     # lrange_100 prints an "LPUSH (needed to benchmark LRANGE)" row first: take the last row
@@ -336,6 +365,8 @@ bench_one() {
     IFS=, read -r title B_RPS _ _ B_P50 _ B_P99 _ <<<"${line//\"/}"
     [[ "$title" == "$want" ]] || die "redis-benchmark on port $port: result row '$title', expected '$want'"
     B_CPU=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", t / hz }')
+    B_GEN_US=$(awk -v n="$n" -v t=$((gen_after - gen_before)) -v hz="$CLK_TCK" \
+        'BEGIN { printf "%.1f", t / hz / n * 1e6 }')
     B_OPS_PER_CPU=$(awk -v n="$n" -v t=$((after - before)) -v hz="$CLK_TCK" \
         'BEGIN { if (t > 0) printf "%d", n / (t / hz); else print "n/a" }')
 
@@ -376,25 +407,37 @@ if ((DO_THROUGHPUT)); then
 
     ROWS=()
     CPU_ROWS=()
-    for pipeline in 1 16; do
+    for pipeline in $PIPELINES; do
         if ((QUICK)); then n=100000; elif ((pipeline == 1)); then n=200000; else n=1000000; fi
         for spec in "${ROW_SPECS[@]}"; do
             IFS='|' read -r label kind arg needs <<<"$spec"
-            log "$label -P $pipeline -n $n: redis"
-            bench_one "$REDIS_PORT" "$REDIS_PID" "$label" "$kind" "$arg" "$pipeline" "$n"
-            r_rps=$B_RPS r_p50=$B_P50 r_p99=$B_P99 r_cpu=$B_CPU r_opc=$B_OPS_PER_CPU
-            # shellcheck disable=SC2086
-            if supported $needs; then
-                log "$label -P $pipeline -n $n: redraft"
-                bench_one "$REDRAFT_PORT" "$REDRAFT_PID" "$label" "$kind" "$arg" "$pipeline" "$n"
-                d_rps=$B_RPS d_p50=$B_P50 d_p99=$B_P99 d_cpu=$B_CPU d_opc=$B_OPS_PER_CPU
+            [[ -z "$ONLY" || ",$ONLY," == *",$label,"* ]] || continue
+            r_runs=() d_runs=()
+            for ((round = 1; round <= ROUNDS; round++)); do
+                log "$label -P $pipeline -n $n: redis (round $round of $ROUNDS)"
+                bench_one "$REDIS_PORT" "$REDIS_PID" "$label" "$kind" "$arg" "$pipeline" "$n"
+                r_runs+=("$B_RPS $B_P50 $B_P99 $B_CPU $B_OPS_PER_CPU $B_GEN_US")
+                # shellcheck disable=SC2086
+                if supported $needs; then
+                    log "$label -P $pipeline -n $n: redraft (round $round of $ROUNDS)"
+                    bench_one "$REDRAFT_PORT" "$REDRAFT_PID" "$label" "$kind" "$arg" "$pipeline" "$n"
+                    d_runs+=("$B_RPS $B_P50 $B_P99 $B_CPU $B_OPS_PER_CPU $B_GEN_US")
+                fi
+            done
+            read -r r_rps r_p50 r_p99 r_cpu r_opc r_gen <<<"$(median_run "${r_runs[@]}")"
+            r_range="$(rps_range "${r_runs[@]}")"
+            if ((${#d_runs[@]})); then
+                read -r d_rps d_p50 d_p99 d_cpu d_opc d_gen <<<"$(median_run "${d_runs[@]}")"
+                d_range="$(rps_range "${d_runs[@]}")"
             else
                 log "$label: unsupported by the server under test, skipped"
-                d_rps=unsupported d_p50=- d_p99=- d_cpu=- d_opc=unsupported
+                d_rps=unsupported d_p50=- d_p99=- d_cpu=- d_opc=unsupported d_gen=- d_range=-
             fi
             cpu_label="$label"; [[ "$arg" == lrange_100 ]] && cpu_label="lrange_100 (incl. LPUSH prelude)"
-            ROWS+=("| $label | $pipeline | $(fmt_int "$r_rps") | $(fmt_int "$d_rps") | $(ratio "$r_rps" "$d_rps") | $r_p50 | $d_p50 | $r_p99 | $d_p99 |")
-            CPU_ROWS+=("| $cpu_label | $pipeline | $n | $r_cpu | $d_cpu | $(fmt_int "$r_opc") | $(fmt_int "$d_opc") | $(ratio "$r_opc" "$d_opc") |")
+            range_cols=""
+            ((ROUNDS > 1)) && range_cols=" $r_range | $d_range |"
+            ROWS+=("| $label | $pipeline | $(fmt_int "$r_rps") | $(fmt_int "$d_rps") | $(ratio "$r_rps" "$d_rps") |$range_cols $r_p50 | $d_p50 | $r_p99 | $d_p99 |")
+            CPU_ROWS+=("| $cpu_label | $pipeline | $n | $r_cpu | $d_cpu | $(fmt_int "$r_opc") | $(fmt_int "$d_opc") | $(ratio "$r_opc" "$d_opc") | $r_gen | $d_gen |")
         done
     done
     stop_pid "$REDIS_PID"; REDIS_PID=""
@@ -420,18 +463,25 @@ if ((DO_THROUGHPUT)); then
     echo
     echo "### Throughput and latency"
     echo
-    echo "Each row: redis-benchmark -c $CLIENTS -P <pipeline>, Redis run first, then Redraft. Latencies in ms; ratio = Redraft / Redis."
-    echo
-    echo "| test | pipeline | Redis ops/s | Redraft ops/s | ratio | Redis p50 | Redraft p50 | Redis p99 | Redraft p99 |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    if ((ROUNDS > 1)); then
+        echo "Each row: redis-benchmark -c $CLIENTS -P <pipeline>, $ROUNDS rounds, Redis and Redraft alternately; each side's median run by ops/s (its latencies and CPU below) and the range over the rounds. Latencies in ms; ratio = Redraft / Redis."
+        echo
+        echo "| test | pipeline | Redis ops/s | Redraft ops/s | ratio | Redis range | Redraft range | Redis p50 | Redraft p50 | Redis p99 | Redraft p99 |"
+        echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    else
+        echo "Each row: redis-benchmark -c $CLIENTS -P <pipeline>, Redis run first, then Redraft. Latencies in ms; ratio = Redraft / Redis."
+        echo
+        echo "| test | pipeline | Redis ops/s | Redraft ops/s | ratio | Redis p50 | Redraft p50 | Redis p99 | Redraft p99 |"
+        echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    fi
     printf '%s\n' "${ROWS[@]}"
     echo
     echo "### Server CPU efficiency"
     echo
-    echo "Server CPU time (utime+stime, /proc/PID/stat) consumed during each run; ops per CPU-second = requests / CPU seconds (higher is better). For lrange_100 the CPU time includes the n LPUSHes redis-benchmark runs first, requests counts only the LRANGEs."
+    echo "Server CPU time (utime+stime, /proc/PID/stat) consumed during each run; ops per CPU-second = requests / CPU seconds (higher is better). For lrange_100 the CPU time includes the n LPUSHes redis-benchmark runs first, requests counts only the LRANGEs. Load generator µs/request: redis-benchmark's own CPU time per request in the same run; near 1e6 / ops/s, the load generator (not the server) set the pace of the row."
     echo
-    echo "| test | pipeline | requests | Redis CPU s | Redraft CPU s | Redis ops/CPU-s | Redraft ops/CPU-s | ratio |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| test | pipeline | requests | Redis CPU s | Redraft CPU s | Redis ops/CPU-s | Redraft ops/CPU-s | ratio | load generator µs/request (Redis) | (Redraft) |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     printf '%s\n' "${CPU_ROWS[@]}"
     echo
 fi
