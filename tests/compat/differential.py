@@ -31,6 +31,7 @@ Examples:
 import argparse
 import os
 import random
+import re
 import shlex
 import socket
 import sys
@@ -360,8 +361,33 @@ def z_replies_match(name, argv, a, b):
 # --- sorted sets: normalisation (end) ---
 
 
+# OBJECT ENCODING: Redraft names the compact encodings as Redis 7.2 does, where the reference
+# (7.0) keeps small lists in a quicklist and small sets of strings in a hashtable. Only those two
+# pairs are equal; every other answer (int/embstr/raw, listpack/hashtable for hashes,
+# listpack/skiplist for sorted sets, intset) must match exactly.
+# The driver asks the reference for the key's type (never inside MULTI, where no OBJECT is
+# generated): "hashtable" and "listpack" are the same answer for a set only. A string's
+# encoding (int, embstr, raw) follows how each Redis command happens to build its object and is
+# not compared beyond being one of the three; the collections' encodings follow the documented
+# size limits and are.
+OBJECT_ENCODING_72 = {"list": (b"quicklist", b"listpack"), "set": (b"hashtable", b"listpack")}
+STRING_ENCODINGS = {b"int", b"embstr", b"raw"}
+
+
+def object_encoding_match(key_type, a, b):
+    if a == b:
+        return True
+    if a[0] != "bulk" or b[0] != "bulk":
+        return False
+    if key_type == "string":
+        return a[1] in STRING_ENCODINGS and b[1] in STRING_ENCODINGS
+    return key_type in OBJECT_ENCODING_72 and (a[1], b[1]) == OBJECT_ENCODING_72[key_type]
+
+
 def replies_match(argv, a, b):
     name = argv[0].upper() if isinstance(argv[0], bytes) else str(argv[0]).upper().encode()
+    if name == b"OBJECT":
+        return object_encoding_match(None, a, b)
     if name in TTL_TOLERANCE and a[0] == "int" and b[0] == "int":
         x, y = a[1], b[1]
         if x < 0 or y < 0:
@@ -421,6 +447,7 @@ class Gen:
         ]
         # --- lists: table rows (end) ---
         # --- hashes and sets: table rows (begin) ---
+        self.erange = False  # see op
         self.pending = []  # commands an op queued to run next (see op and g_spop)
         self.table += [
             (5, self.g_hset), (2, self.g_hsetnx), (4, self.g_hget), (3, self.g_hgetall),
@@ -440,6 +467,8 @@ class Gen:
             (2, self.g_zscan), (1, self.g_zset_arity),
         ]
         # --- sorted sets: table rows (end) ---
+        self.table += [(4, self.g_sort), (4, self.g_tx), (1, self.g_tx_misuse),
+                       (2, self.g_object)]
         self.weights = [w for w, _ in self.table]
         self.gens = [g for _, g in self.table]
 
@@ -1061,8 +1090,8 @@ class Gen:
     def g_hset(self):
         r = self.rng
         argv = [r.choice(["HSET", "HSET", "HMSET"]), self.hash_key()]
-        if r.random() < 0.02:  # past 128 fields Redis converts to a hashtable
-            for n in range(r.randint(120, 140)):
+        if r.random() < 0.02:  # past 512 fields Redis converts to a hashtable
+            for n in range(r.randint(500, 530)):
                 argv += ["f%d" % n, str(n)]
             return argv
         for _ in range(r.randint(1, 4)):
@@ -1561,8 +1590,144 @@ class Gen:
         return list(self.rng.choice(self.ZSET_WRONG_ARITY))
     # --- sorted sets (end) --------------------------------------------------
 
+    # --- SORT, transactions, OBJECT ENCODING (begin) ------------------------
+    # SORT's output is deterministic on both servers (equal weights fall back to comparing
+    # the elements), except BY nosort on a set, never generated. A SORT op mostly builds its
+    # own source and weight keys first (queued in `pending`), so that BY and GET patterns
+    # find something; sometimes it sorts whatever a shared key holds.
+    SORT_SOURCES = ["so0", "{tag}so1"]
+    SORT_NUMS = ["3", "10", "-2", "1.5", "0", "7", "-0.5", "1e2", "10"]
+    SORT_WORDS = ["b", "a", "c", "B", "aa", "", "10", "2", "x y"]
+
+    def sort_source(self):
+        """Commands that fill a SORT source key, and the key."""
+        r = self.rng
+        key = r.choice(self.SORT_SOURCES)
+        words = r.random() < 0.4
+        pool = self.SORT_WORDS if words else self.SORT_NUMS
+        # At most 6: Redis sorts with a LIMIT by a partial quicksort, which keeps equal
+        # elements in their input order (as Redraft always does) only below 7 elements.
+        elems = [r.choice(pool) for _ in range(r.randint(1, 6))]
+        kind = r.choice(["list", "set", "zset"])
+        setup = [["DEL", key]]
+        if kind == "list":
+            setup.append(["RPUSH", key] + elems)
+        elif kind == "set":
+            setup.append(["SADD", key] + elems)
+        else:
+            setup.append(["ZADD", key] + [x for e in elems for x in (str(r.randint(-3, 3)), e)])
+        if r.random() < 0.6:  # weights for BY w_*, and hashes for BY/GET h_*->f
+            mset = ["MSET"]
+            for e in dict.fromkeys(elems):
+                if r.random() < 0.85:
+                    mset += [f"w_{e}", r.choice(self.SORT_NUMS + ["abc"] * (r.random() < 0.1))]
+            if len(mset) > 1:
+                setup.append(mset)
+            for e in dict.fromkeys(elems):
+                if r.random() < 0.5:
+                    setup.append(["HSET", f"h_{e}", "f", r.choice(self.SORT_NUMS + ["zz"])])
+        return key, kind, words, setup
+
+    def g_sort(self):
+        r = self.rng
+        if r.random() < 0.8:
+            key, kind, words, setup = self.sort_source()
+        else:
+            # Not the shared sorted-set keys: Redis's SORT turns a packed source sorted set
+            # into a skiplist as a side effect, which OBJECT ENCODING would then show. Not the
+            # shared set keys: they hold "" and "\0..." which ALPHA finds equal (as C strings),
+            # and equal elements of a set come in Redis's hash order.
+            key, kind, words, setup = r.choice(KEYS + self.LIST_KEYS), "any", True, []
+        ro = r.random() < 0.2
+        argv = ["SORT_RO" if ro else "SORT", key]
+        alpha = words or self.erange or r.random() < 0.2
+        # ALPHA BY leaves equal weights in the input order, which for a set or a sorted set
+        # is the order Redis walks its hash table in: generated for lists only.
+        c = r.random() if not (alpha and kind != "list") else 1.0
+        if c < 0.3:
+            argv += ["BY", "w_*"]
+        elif c < 0.4:
+            argv += ["BY", "h_*->f"]
+        elif c < 0.45 and kind == "list":
+            argv += ["BY", "nosort"]
+        elif c < 0.5:
+            argv += ["BY", "nokey_*"]  # every weight missing: all equal
+        if r.random() < 0.3:
+            argv += ["LIMIT", r.choice(["0", "1", "2", "-1", "5", "abc"]),
+                     r.choice(["1", "2", "3", "-1", "0", "10", "x"])]
+        for _ in range(r.choice([0, 0, 1, 2])):
+            argv += ["GET", r.choice(["#", "w_*", "h_*->f", "nokey_*", "h_*->nofield"])]
+        if r.random() < 0.3:
+            argv.append(r.choice(["ASC", "DESC", "desc"]))
+        if alpha:
+            argv.append("ALPHA")
+        if r.random() < 0.25:
+            argv += ["STORE", r.choice(["sd0", key, "k0"])]  # SORT_RO: a syntax error
+        if r.random() < 0.03:
+            argv.append(r.choice(["BOGUS", "LIMIT", "GET"]))
+        self.pending.extend(setup[1:] + [argv])
+        return setup[0] if setup else ["EXISTS", key]
+
+    # Commands that change the keys a WATCH covers, some without changing their value (SET
+    # to the same value still counts as a write; SADD of a present member does not).
+    def watch_touch(self, key):
+        r = self.rng
+        return r.choice([["SET", key, "v"], ["DEL", key], ["INCR", key], ["EXPIRE", key, "100"],
+                         ["SADD", key, "a"], ["RPUSH", key, "x"], ["GET", key],
+                         ["EXISTS", key], ["RENAME", key, "k4"], ["PERSIST", key],
+                         ["FLUSHDB"] if r.random() < 0.2 else ["PING"]])
+
+    def g_tx(self):
+        """MULTI, a few commands, then EXEC or DISCARD; sometimes a WATCH first and a touch
+        of the watched key, a command that fails when queued (EXECABORT), or a command
+        MULTI does not allow."""
+        r = self.rng
+        pre, inner = [], []
+        if r.random() < 0.35:
+            watched = self.keys(1, 2)
+            pre.append(["WATCH"] + watched)
+            if r.random() < 0.5:
+                pre.append(self.watch_touch(r.choice(watched)))
+        for _ in range(r.randint(0, 5)):
+            gen = r.choices(self.gens, weights=self.weights)[0]
+            if gen in (self.g_tx, self.g_sort, self.g_select, self.g_move, self.g_object):
+                gen = self.g_set
+            inner.append(gen())
+            inner.extend(self.pending)
+            self.pending.clear()
+        c = r.random()
+        if c < 0.06:
+            inner.insert(r.randint(0, len(inner)), r.choice([["GET"], ["NOSUCHCMD", "x"],
+                                                              ["SET", "k0"]]))
+        elif c < 0.1:
+            inner.insert(r.randint(0, len(inner)), r.choice([["MULTI"], ["WATCH", "k0"]]))
+        end = ["EXEC"] if r.random() < 0.85 else ["DISCARD"]
+        after = [["UNWATCH"]] if r.random() < 0.2 else []
+        self.pending.extend(pre[1:] + [["MULTI"]] + inner + [end] + after)
+        return pre[0] if pre else self.pending.pop(0)
+
+    def g_tx_misuse(self):
+        return list(self.rng.choice([["EXEC"], ["DISCARD"], ["UNWATCH"], ["WATCH"],
+                                     ["MULTI", "x"], ["EXEC", "x"]]))
+
+    def g_object(self):
+        r = self.rng
+        key = r.choice(KEYS + self.LIST_KEYS + self.SET_KEYS + self.HASH_KEYS + self.ZSET_KEYS)
+        return ["OBJECT", r.choice(["ENCODING", "encoding"] * 5 + ["NOPE"]), key]
+    # --- SORT, transactions, OBJECT ENCODING (end) --------------------------
+
     # --- entry point -----------------------------------------------------
     def op(self):
+        argv = self.next_op()
+        # Redis 7.0's SORT reads errno without clearing it first, so after any command that
+        # parsed a number out of double's range (1e-310, 1e400: ERANGE) it fails every numeric
+        # sort with "One or more scores can't be converted into double". Redraft has no such
+        # state; SORT sorts ALPHA for the rest of a seed once one was sent.
+        if any(OUT_OF_RANGE_DOUBLE.search(str(a)) for a in argv[1:]):
+            self.erange = True
+        return argv
+
+    def next_op(self):
         if self.pending:  # a follow-up an op queued (hashes and sets: see g_spop)
             return self.pending.pop(0)
         argv = self.rng.choices(self.gens, weights=self.weights)[0]()
@@ -1570,6 +1735,52 @@ class Gen:
             argv[0] = "".join(c.upper() if self.rng.random() < 0.5 else c.lower()
                               for c in argv[0])
         return argv
+
+
+# Arguments whose parse sets errno to ERANGE in Redis (see Gen.op): doubles out of range and
+# integers past 64 bits (a SCAN cursor).
+OUT_OF_RANGE_DOUBLE = re.compile(r"[eE][+-]?0*[1-9][0-9]{2,}|[0-9]{20,}")
+
+
+class Transactions:
+    """Follows MULTI ... EXEC on the connection (by the reference's replies) so that EXEC's
+    array is compared element by element, each by the rules of the command queued there."""
+
+    # errno outlives a seed in the reference's process (see Gen.op): once an earlier seed sent
+    # a number out of range, a numeric SORT that the reference refuses with this error and
+    # Redraft answers counts as equal. Within a seed Gen sorts ALPHA instead.
+    stale_erange = False
+    SORT_ERANGE = ("error", "ERR One or more scores can't be converted into double")
+
+    def __init__(self, reference):
+        self.reference = reference  # a connection to the reference, for OBJECT's key type
+        self.queued = None  # the commands queued since MULTI, or None outside MULTI
+        self.erange_here = False  # this seed sent an out-of-range number
+
+    def match(self, argv, a, b):
+        name = str(argv[0]).upper()
+        if any(OUT_OF_RANGE_DOUBLE.search(str(x)) for x in argv[1:]):
+            self.erange_here = True
+        if (name in ("SORT", "SORT_RO") and Transactions.stale_erange and a == self.SORT_ERANGE
+                and b[0] == "array" or (b[0] == "int" and a == self.SORT_ERANGE
+                                        and Transactions.stale_erange and name == "SORT")):
+            return True
+        if self.queued is None:
+            if name == "MULTI" and a == ("simple", "OK"):
+                self.queued = []
+            if name == "OBJECT" and len(argv) == 3 and a != b:
+                key_type = call_safely(self.reference, ["TYPE", argv[2]])
+                return object_encoding_match(key_type[1], a, b)
+            return replies_match(argv, a, b)
+        if name in ("EXEC", "DISCARD"):
+            queued, self.queued = self.queued, None
+            if (name == "EXEC" and a[0] == b[0] == "array" and a[1] is not None
+                    and b[1] is not None and len(a[1]) == len(b[1]) == len(queued)):
+                return all(replies_match(q, x, y) for q, x, y in zip(queued, a[1], b[1]))
+            return a == b
+        if a == ("simple", "QUEUED"):
+            self.queued.append(argv)
+        return a == b
 
 
 def generate(seed, nops):
@@ -1593,8 +1804,10 @@ def parse_seeds(s):
 
 
 def reset(client):
-    """FLUSHALL + SELECT 0 before each seed; returns an error string or None."""
-    for argv in (["FLUSHALL"], ["SELECT", "0"]):
+    """DISCARD (a seed may end inside MULTI), UNWATCH, FLUSHALL, SELECT 0 before each seed;
+    returns an error string or None."""
+    call_safely(client, ["DISCARD"])  # "ERR DISCARD without MULTI" outside MULTI
+    for argv in (["UNWATCH"], ["FLUSHALL"], ["SELECT", "0"]):
         rep = call_safely(client, argv)
         if rep != ("simple", "OK"):
             return f"{fmt_command(argv)} -> {fmt_reply(rep)}"
@@ -1655,12 +1868,14 @@ def main():
                 failed += 1
                 break
             diff_at = None
+            tx = Transactions(cref)
             for i, argv in enumerate(ops):
                 a = call_safely(cref, argv)
                 b = call_safely(csut, argv)
-                if not replies_match(argv, a, b):
+                if not tx.match(argv, a, b):
                     diff_at = (i, a, b)
                     break
+            Transactions.stale_erange |= tx.erange_here
             if diff_at is None:
                 passed += 1
                 if (passed + failed) % 50 == 0:

@@ -22,9 +22,12 @@ use crate::robin::{RobinHash, RobinSet};
 use crate::types::Bytes;
 use crate::value::parse_canonical_i64;
 
-/// Entries a pack holds before it becomes a table (`hash-max-listpack-entries`,
-/// `set-max-listpack-entries`).
+/// Members a packed set (and a packed sorted set) holds before it becomes a table
+/// (`set-max-listpack-entries`, `zset-max-listpack-entries`: Redis's default, 128).
 pub const PACK_ENTRIES_MAX: usize = 128;
+/// Fields a packed hash holds before it becomes a table (`hash-max-listpack-entries`: Redis's
+/// default, 512, as `redis-server` with no config file and the shipped redis.conf both set).
+pub const HASH_PACK_ENTRIES_MAX: usize = 512;
 /// The longest field, value or member a pack holds (`hash-max-listpack-value`,
 /// `set-max-listpack-value`). A length fits one byte.
 pub const PACK_ELEMENT_BYTES_MAX: usize = 64;
@@ -248,7 +251,7 @@ impl Hash {
                     p.replace_part(at, 1, value);
                     return false;
                 }
-                None if fits(field) && fits(value) && p.len() < PACK_ENTRIES_MAX => {
+                None if fits(field) && fits(value) && p.len() < HASH_PACK_ENTRIES_MAX => {
                     p.push([field, value]);
                     return true;
                 }
@@ -636,7 +639,7 @@ impl Hash {
             }
             pack.push([field, value]);
         }
-        (pack.len() <= PACK_ENTRIES_MAX).then_some(Hash::Pack(pack))
+        (pack.len() <= HASH_PACK_ENTRIES_MAX).then_some(Hash::Pack(pack))
     }
 }
 
@@ -670,15 +673,15 @@ mod tests {
     #[test]
     fn a_hash_stays_packed_to_the_limits_and_then_becomes_a_table() {
         let mut h = Hash::new();
-        for i in 0..PACK_ENTRIES_MAX {
+        for i in 0..HASH_PACK_ENTRIES_MAX {
             assert!(h.insert(format!("f{i}").as_bytes(), b"v"));
         }
         assert!(h.is_packed());
         assert!(!h.insert(b"f0", &bytes(PACK_ELEMENT_BYTES_MAX, b'x')));
         assert!(h.is_packed(), "a 64-byte value still fits");
         assert!(h.insert(b"one more", b"v"));
-        assert!(!h.is_packed(), "129 fields make a table");
-        assert_eq!(h.len(), PACK_ENTRIES_MAX + 1);
+        assert!(!h.is_packed(), "513 fields make a table");
+        assert_eq!(h.len(), HASH_PACK_ENTRIES_MAX + 1);
         assert_eq!(h.get(b"f0"), Some(&bytes(64, b'x')[..]));
 
         let mut h = Hash::new();

@@ -625,10 +625,10 @@ impl Db {
 
     /// Deletes `key` without reading its value; returns its expiry (0: none) if it existed.
     pub fn delete(&mut self, key: &[u8]) -> Option<u64> {
-        self.touched(key);
         let (slot, hash) = self.locate(key);
         let table = self.tables.get_mut(slot)?;
         let Ok(found) = table.find_entry(hash, |b| key_of(b) == key) else {
+            // Nothing changed: a WATCH of a key that was not there holds, as in Redis.
             return None;
         };
         let (blob, _) = found.remove();
@@ -637,6 +637,7 @@ impl Db {
             // Give back the memory of a slot that emptied (after a big delete or a migration).
             table.shrink_to_fit(|_| unreachable!("an empty table rehashes nothing"));
         }
+        self.touched(key);
         self.len -= 1;
         let f = fields(&blob);
         if let Payload::Object(index) = f.payload() {
@@ -799,8 +800,11 @@ impl Db {
         self.new_log.clear();
     }
 
-    /// Deletes every key; statistics and watches stay (every watched key counts as changed).
+    /// Deletes every key; statistics and watches stay. Every key that was there counts as
+    /// changed for WATCH; a watched key that was not there does not, as in Redis.
     pub fn clear(&mut self) {
+        let gone: Vec<usize> = self.iter().map(|(key, _)| watch_bucket(key)).collect();
+        let cleared_at = self.cleared_at;
         let (hits, misses, expired) = (self.hits.get(), self.misses.get(), self.expired);
         let versions = std::mem::take(&mut self.versions);
         let version_clock = self.version_clock;
@@ -813,8 +817,11 @@ impl Db {
         self.misses.set(misses);
         self.expired = expired;
         self.versions = versions;
-        self.version_clock = version_clock;
-        self.touch_all_watched();
+        self.version_clock = version_clock + 1;
+        self.cleared_at = cleared_at;
+        for bucket in gone {
+            self.versions[bucket] = self.version_clock;
+        }
     }
 
     /// Every stored entry, expired or not, in slot order.

@@ -10,7 +10,9 @@ pub type Bytes = Box<[u8]>;
 /// Hashes and sets are packed while small (see `compact`), then hash tables that keep their
 /// elements in hash order, which gives HSCAN and SSCAN a cursor that survives resizes (see
 /// `robin`).
-pub use crate::compact::{Hash, INTSET_ENTRIES_MAX, PACK_ELEMENT_BYTES_MAX, PACK_ENTRIES_MAX, Set};
+pub use crate::compact::{
+    HASH_PACK_ENTRIES_MAX, Hash, INTSET_ENTRIES_MAX, PACK_ELEMENT_BYTES_MAX, PACK_ENTRIES_MAX, Set,
+};
 /// Lists are packed in nodes (see `list`).
 pub use crate::list::List;
 pub use crate::zset::ZSet;

@@ -6,7 +6,9 @@
 
 use std::path::PathBuf;
 
-use engine::types::{INTSET_ENTRIES_MAX, PACK_ELEMENT_BYTES_MAX, PACK_ENTRIES_MAX};
+use engine::types::{
+    HASH_PACK_ENTRIES_MAX, INTSET_ENTRIES_MAX, PACK_ELEMENT_BYTES_MAX, PACK_ENTRIES_MAX,
+};
 
 /// Redis's defaults, where Redis has the setting.
 pub const PORT_DEFAULT: u16 = 6379;
@@ -359,9 +361,9 @@ pub static SETTINGS: &[Setting] = &[
         set: |_, _| Ok(()),
     },
     // Where small collections stop being packed: Redis's defaults, fixed (see `fixed`).
-    pack_limit!("hash-max-listpack-entries", PACK_ENTRIES_MAX),
+    pack_limit!("hash-max-listpack-entries", HASH_PACK_ENTRIES_MAX),
     pack_limit!("hash-max-listpack-value", PACK_ELEMENT_BYTES_MAX),
-    pack_limit!("hash-max-ziplist-entries", PACK_ENTRIES_MAX),
+    pack_limit!("hash-max-ziplist-entries", HASH_PACK_ENTRIES_MAX),
     pack_limit!("hash-max-ziplist-value", PACK_ELEMENT_BYTES_MAX),
     pack_limit!("set-max-intset-entries", INTSET_ENTRIES_MAX),
     pack_limit!("set-max-listpack-entries", PACK_ENTRIES_MAX),
@@ -438,14 +440,14 @@ mod tests {
     fn pack_limits_are_reported_and_only_their_own_value_is_accepted() {
         let mut c = Config::default();
         let get = |name: &str| (setting(name).expect("a setting").get)(&Config::default());
-        assert_eq!(get("hash-max-listpack-entries"), "128");
+        assert_eq!(get("hash-max-listpack-entries"), "512");
         assert_eq!(get("hash-max-ziplist-value"), "64");
         assert_eq!(get("set-max-intset-entries"), "512");
         assert_eq!(get("zset-max-listpack-entries"), "128");
         assert!(!setting("zset-max-listpack-value").unwrap().mutable);
-        c.apply_file("hash-max-listpack-entries 128\nset-max-intset-entries 512\n")
+        c.apply_file("hash-max-listpack-entries 512\nset-max-intset-entries 512\n")
             .unwrap();
-        let refused = c.apply_file("hash-max-ziplist-entries 512").unwrap_err();
-        assert!(refused.contains("fixes this at 128"), "{refused}");
+        let refused = c.apply_file("hash-max-ziplist-entries 128").unwrap_err();
+        assert!(refused.contains("fixes this at 512"), "{refused}");
     }
 }

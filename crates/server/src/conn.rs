@@ -619,6 +619,30 @@ impl Conn {
             self.shared.record_error(b"NOAUTH");
             return Flow::Continue;
         }
+        if controls_transaction(spec) && !spec.arity_ok(args.len()) {
+            // As Redis does: a malformed EXEC discards the transaction (inside MULTI or not)
+            // and says why; a malformed DISCARD, MULTI or WATCH inside MULTI makes EXEC fail.
+            let error = engine::Error::WrongArity(spec.name).to_string();
+            if spec.name == "exec" {
+                self.multi = None;
+                self.unwatch_all();
+                let why = error.strip_prefix("ERR ").unwrap_or(&error);
+                self.out.error(&format!(
+                    "EXECABORT Transaction discarded because of: {why}"
+                ));
+                self.shared.record_error(b"EXECABORT");
+            } else {
+                if let Some(multi) = &mut self.multi {
+                    multi.failed = true;
+                }
+                self.out.error(&error);
+                self.shared.record_error(b"ERR");
+            }
+            self.shared.stats.commands[index]
+                .rejected
+                .fetch_add(1, Ordering::Relaxed);
+            return Flow::Continue;
+        }
         if self.multi.is_some() && !controls_transaction(spec) {
             self.queue(spec, args);
             return Flow::Continue;

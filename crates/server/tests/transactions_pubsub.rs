@@ -72,6 +72,69 @@ fn exec_runs_the_queue_and_replies_with_every_reply() {
 }
 
 #[test]
+fn a_malformed_exec_discards_the_transaction_and_a_malformed_discard_or_watch_fails_it() {
+    let server = TestServer::start();
+    let mut c = server.raw();
+    let exec_abort = || {
+        error(
+            "EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command",
+        )
+    };
+    // Redis answers a malformed EXEC this way even outside MULTI.
+    assert_eq!(c.command(&[b"EXEC", b"x"]), exec_abort());
+    assert_eq!(c.command(&[b"MULTI"]), ok());
+    assert_eq!(c.command(&[b"SET", b"k", b"1"]), queued());
+    assert_eq!(c.command(&[b"EXEC", b"x"]), exec_abort());
+    assert_eq!(c.command(&[b"EXEC"]), error("ERR EXEC without MULTI"));
+    assert_eq!(c.command(&[b"GET", b"k"]), Some(Frame::Null), "nothing ran");
+
+    for malformed in [&[&b"DISCARD"[..], b"x"][..], &[b"WATCH"], &[b"MULTI", b"x"]] {
+        assert_eq!(c.command(&[b"MULTI"]), ok());
+        assert_eq!(c.command(&[b"SET", b"k", b"1"]), queued());
+        let name = String::from_utf8_lossy(malformed[0]).to_lowercase();
+        assert_eq!(
+            c.command(malformed),
+            error(&format!(
+                "ERR wrong number of arguments for '{name}' command"
+            ))
+        );
+        assert_eq!(
+            c.command(&[b"EXEC"]),
+            error("EXECABORT Transaction discarded because of previous errors."),
+            "after a malformed {name}"
+        );
+        assert_eq!(c.command(&[b"GET", b"k"]), Some(Frame::Null));
+    }
+}
+
+#[test]
+fn a_write_that_changes_nothing_leaves_a_watch_intact() {
+    let server = TestServer::start();
+    let mut c = server.raw();
+    assert_eq!(c.command(&[b"SET", b"other", b"1"]), ok());
+    // DEL of a missing key and a FLUSHDB that finds the key absent change nothing it watches.
+    let no_ops: [&[&[u8]]; 2] = [&[b"DEL", b"w"], &[b"FLUSHDB"]];
+    for no_op in no_ops {
+        assert_eq!(c.command(&[b"WATCH", b"w"]), ok());
+        c.command(no_op).expect("a reply");
+        assert_eq!(c.command(&[b"MULTI"]), ok());
+        assert_eq!(c.command(&[b"PING"]), queued());
+        assert_eq!(
+            c.command(&[b"EXEC"]),
+            Some(Frame::Array(vec![Frame::Simple(b"PONG".to_vec())])),
+            "after {no_op:?}"
+        );
+    }
+    // A FLUSHDB that deletes the watched key does fail it.
+    assert_eq!(c.command(&[b"SET", b"w", b"1"]), ok());
+    assert_eq!(c.command(&[b"WATCH", b"w"]), ok());
+    assert_eq!(c.command(&[b"FLUSHDB"]), ok());
+    assert_eq!(c.command(&[b"MULTI"]), ok());
+    assert_eq!(c.command(&[b"PING"]), queued());
+    assert_eq!(c.command(&[b"EXEC"]), Some(Frame::Null));
+}
+
+#[test]
 fn watch_fails_exec_after_any_change() {
     let server = TestServer::start();
     let mut c = server.raw();

@@ -103,6 +103,12 @@ fn score(text: Option<&[u8]>) -> Result<f64, Error> {
         .ok_or_else(|| Error::msg("ERR One or more scores can't be converted into double"))
 }
 
+/// A string as Redis's ALPHA compares it: as a C string (strcoll), which ends at its first NUL
+/// byte, so "a\0b" sorts equal to "a".
+fn c_str(s: &[u8]) -> &[u8] {
+    s.split(|&b| b == 0).next().unwrap_or(s)
+}
+
 fn sort_generic(ex: &mut Exec, args: &[&[u8]], read_only: bool) -> Result<(), Error> {
     let o = parse(args, read_only)?;
     let items = match ex.db().get(args[1], ex.now_ms) {
@@ -122,13 +128,21 @@ fn sort_generic(ex: &mut Exec, args: &[&[u8]], read_only: bool) -> Result<(), Er
         })
         .collect();
     if sort {
+        // Stable sorts, DESC by reversing the comparison: elements that compare equal keep
+        // their input order either way, as Redis's (merge-sorting) qsort keeps them.
+        let order = |ordering: Ordering| match o.desc {
+            true => ordering.reverse(),
+            false => ordering,
+        };
         if o.alpha {
-            let compare =
-                |a: &(Vec<u8>, Option<Vec<u8>>), b: &(Vec<u8>, Option<Vec<u8>>)| match o.by {
-                    Some(_) => a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)),
-                    None => a.0.cmp(&b.0),
-                };
-            keyed.sort_by(compare);
+            // ALPHA BY compares the weights alone (a missing one first); equal weights keep
+            // the input order.
+            match o.by {
+                Some(_) => keyed.sort_by(|a, b| {
+                    order(a.1.as_deref().map(c_str).cmp(&b.1.as_deref().map(c_str)))
+                }),
+                None => keyed.sort_by(|a, b| order(c_str(&a.0).cmp(c_str(&b.0)))),
+            }
         } else {
             let mut scored = Vec::with_capacity(keyed.len());
             for (element, weight) in keyed {
@@ -140,15 +154,17 @@ fn sort_generic(ex: &mut Exec, args: &[&[u8]], read_only: bool) -> Result<(), Er
             }
             // Equal scores fall back to comparing the elements, so the order is total.
             scored.sort_by(|a, b| {
-                a.0.partial_cmp(&b.0)
-                    .unwrap_or(Ordering::Equal)
-                    .then_with(|| a.1.cmp(&b.1))
+                order(
+                    a.0.partial_cmp(&b.0)
+                        .unwrap_or(Ordering::Equal)
+                        .then_with(|| a.1.cmp(&b.1)),
+                )
             });
             keyed = scored.into_iter().map(|(_, e)| (e, None)).collect();
         }
-        if o.desc {
-            keyed.reverse();
-        }
+    } else if o.desc {
+        // BY nosort DESC: a list or sorted set from its other end, as Redis walks it.
+        keyed.reverse();
     }
     let len = keyed.len() as i64;
     let (start, count) = match o.limit {
@@ -277,5 +293,62 @@ mod tests {
             b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
         );
         assert_eq!(run(&mut ks, &[b"SORT", b"missing"]), b"*0\r\n");
+    }
+
+    #[test]
+    fn equal_weights_keep_the_input_order_alpha_and_numeric_break_ties_by_element() {
+        let mut ks = Keyspace::new(1, 0);
+        run(&mut ks, &[b"RPUSH", b"l", b"c", b"a", b"b", b"a", b"d"]);
+        run(
+            &mut ks,
+            &[b"MSET", b"w_a", b"1", b"w_b", b"1", b"w_c", b"1"],
+        );
+        let sorted = |ks: &mut Keyspace, args: &[&[u8]]| {
+            let reply = run(ks, args);
+            String::from_utf8(reply)
+                .unwrap()
+                .split("\r\n")
+                .filter(|line| !line.starts_with(['*', '$']) && !line.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        // ALPHA BY: the missing weight first, then c a b a as pushed, also under DESC.
+        assert_eq!(
+            sorted(&mut ks, &[b"SORT", b"l", b"BY", b"w_*", b"ALPHA"]),
+            "d c a b a"
+        );
+        assert_eq!(
+            sorted(&mut ks, &[b"SORT", b"l", b"BY", b"w_*", b"ALPHA", b"DESC"]),
+            "c a b a d"
+        );
+        // Numeric BY: a missing weight is 0, equal weights compare the elements.
+        assert_eq!(
+            sorted(&mut ks, &[b"SORT", b"l", b"BY", b"w_*"]),
+            "d a a b c"
+        );
+        assert_eq!(
+            sorted(&mut ks, &[b"SORT", b"l", b"BY", b"w_*", b"DESC"]),
+            "c b a a d"
+        );
+        assert_eq!(
+            sorted(
+                &mut ks,
+                &[
+                    b"SORT", b"l", b"BY", b"w_*", b"ALPHA", b"DESC", b"LIMIT", b"1", b"3"
+                ]
+            ),
+            "a b a"
+        );
+        // BY nosort DESC walks the list from its tail.
+        assert_eq!(
+            sorted(&mut ks, &[b"SORT", b"l", b"BY", b"nosort", b"DESC"]),
+            "d a b a c"
+        );
+        // ALPHA compares C strings: "\0x" is "" (so its input order stays), "b\0z" is "b".
+        run(&mut ks, &[b"RPUSH", b"bin", b"\0x", b"b\0z", b"", b"a"]);
+        assert_eq!(
+            run(&mut ks, &[b"SORT", b"bin", b"ALPHA"]),
+            b"*4\r\n$2\r\n\0x\r\n$0\r\n\r\n$1\r\na\r\n$3\r\nb\0z\r\n"
+        );
     }
 }

@@ -477,12 +477,11 @@ pub(crate) fn incrbyfloat(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
         .map(|e| e.value.to_bytes().expect("a string entry"));
     let current = current.unwrap_or_else(|| b"0".to_vec());
     let result = add_floats(&current, args[2])?;
-    if !ex
-        .db_mut()
-        .set_value(key, Value::string(result.as_bytes()), now)
-    {
-        ex.db_mut()
-            .insert(key, Entry::new(Value::string(result.as_bytes()), 0, now));
+    // Kept as text even when it reads as an integer: Redis stores INCRBYFLOAT's result as a
+    // string (OBJECT ENCODING embstr, never int).
+    let value = || Value::Str(result.as_bytes().to_vec());
+    if !ex.db_mut().set_value(key, value(), now) {
+        ex.db_mut().insert(key, Entry::new(value(), 0, now));
     }
     ex.out.bulk(result.as_bytes());
     ex.notify(notify::STRING, "incrbyfloat", key);
@@ -534,5 +533,33 @@ mod tests {
                 assert_eq!(reply, expected, "{stored:?} + {increment:?}");
             }
         }
+    }
+
+    #[test]
+    fn incrbyfloat_keeps_its_result_as_text_as_redis_does() {
+        use resp::{Protocol, ReplyWriter};
+
+        use crate::{Exec, Keyspace, lookup};
+        let mut ks = Keyspace::new(1, 0);
+        let mut run = |args: &[&[u8]]| {
+            let mut out = ReplyWriter::new(Protocol::Resp2);
+            let mut ex = Exec {
+                ks: &mut ks,
+                db: 0,
+                now_ms: 1_000,
+                seed: 1,
+                out: &mut out,
+            };
+            ex.run(lookup(args[0]).unwrap(), args);
+            out.buf
+        };
+        assert_eq!(run(&[b"INCRBYFLOAT", b"f", b"-1"]), b"$2\r\n-1\r\n");
+        assert_eq!(
+            run(&[b"OBJECT", b"ENCODING", b"f"]),
+            b"$6\r\nembstr\r\n",
+            "not int, though it reads as one"
+        );
+        assert_eq!(run(&[b"INCR", b"f"]), b":0\r\n");
+        assert_eq!(run(&[b"OBJECT", b"ENCODING", b"f"]), b"$3\r\nint\r\n");
     }
 }
