@@ -248,6 +248,8 @@ pub struct Group {
 struct Instance {
     raft: Raft<TypeConfig, StateMachine>,
     log: LogStore,
+    /// A handle on the state machine `raft` runs (clones share its state).
+    sm: StateMachine,
 }
 
 struct Inner {
@@ -747,12 +749,17 @@ impl Group {
     ) -> Result<Bytes, ProposeError> {
         debug_assert!(session != 0, "a forwarded proposal needs a session");
         let proposal = Proposal { session, seq, body };
-        queue_and_wait(&self.inner.forwards, |reply| Forward {
+        let leader_s = queue_and_wait(&self.inner.forwards, |reply| Forward {
             proposal,
             deadline,
             reply,
         })
-        .await
+        .await?;
+        // This node has applied the entry too: answer with its own reply, which differs from
+        // the leader's only where applying has a node-local effect (PUBLISH counts this node's
+        // subscribers, as Redis Cluster's PUBLISH counts the receiving node's).
+        let sm = self.inner.current.lock().expect("group lock").sm.clone();
+        Ok(sm.session_reply(session, seq).unwrap_or(leader_s))
     }
 
     /// Forwards proposals queued together as one request (see [`Group::forward`]); each gets
@@ -1011,7 +1018,7 @@ impl Group {
     }
 
     pub fn status(&self) -> Status {
-        let Instance { raft, log } = self.instance();
+        let Instance { raft, log, .. } = self.instance();
         let m = raft.metrics().borrow_watched().clone();
         let membership = m.membership_config.membership();
         let voter_ids: BTreeSet<NodeId> = membership.voter_ids().collect();
@@ -1112,6 +1119,7 @@ async fn start(
     }
     sm.report_held_to(role.snapshot_held_us.clone());
     sm.report_applied_to(log.clone());
+    let handle = sm.clone();
     let raft = Raft::new(
         config.node_id,
         raft_config,
@@ -1160,7 +1168,11 @@ async fn start(
             }
         }
     });
-    Ok(Instance { raft, log })
+    Ok(Instance {
+        raft,
+        log,
+        sm: handle,
+    })
 }
 
 /// Follows the running instance; when it stops on a storage error, reopens the group from its

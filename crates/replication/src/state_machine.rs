@@ -227,6 +227,18 @@ impl StateMachine {
             .map_err(io::Error::other)?
     }
 
+    /// The reply this node's own apply gave the proposal (`session`, `seq`), if its session
+    /// table still holds it (and held it whole: a large one is kept empty).
+    pub fn session_reply(&self, session: u64, seq: u64) -> Option<Bytes> {
+        let applied = self.applied.lock().expect("applied lock");
+        match applied.sessions.last.get(&session) {
+            Some((last_seq, reply, _)) if *last_seq == seq && !reply.is_empty() => {
+                Some(reply.clone())
+            }
+            _ => None,
+        }
+    }
+
     /// The last applied index (0 before anything is applied).
     pub fn applied_index(&self) -> u64 {
         self.applied

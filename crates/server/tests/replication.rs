@@ -652,17 +652,23 @@ fn publish_reaches_the_subscribers_of_every_node_of_the_group() {
         &mut on_leader,
         redis::cmd("SPUBLISH").arg("news").arg("second"),
     );
-    // From a follower's client too (forwarded, and followed while leadership moves).
+    // From a follower's client too (forwarded, and followed while leadership moves). The
+    // reply counts the receiving node's own subscribers, as Redis Cluster's does: node 0's
+    // SSUBSCRIBE does not count, so pick a follower whose count differs from the leader's.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let follower = (cluster.leader() + 1) % 3;
+        let follower = if cluster.leader() == 0 { 1 } else { 0 };
         let mut c = cluster.nodes[follower].client();
         match redis::cmd("PUBLISH")
             .arg("news")
             .arg("third")
             .query::<i64>(&mut c)
         {
-            Ok(_) => break,
+            Ok(received) => {
+                let own = i64::from(follower != 0);
+                assert_eq!(received, own, "PUBLISH on node {follower} counts its own");
+                break;
+            }
             Err(e) if Instant::now() < deadline => eprintln!("publish on a follower: {e}"),
             Err(e) => panic!("publish on a follower: {e}"),
         }
