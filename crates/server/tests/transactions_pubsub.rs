@@ -125,6 +125,24 @@ fn a_write_that_changes_nothing_leaves_a_watch_intact() {
             "after {no_op:?}"
         );
     }
+    // LREM that matches nothing and LINSERT whose pivot is not there leave a list as it was.
+    assert_eq!(c.command(&[b"RPUSH", b"l", b"a"]), Some(Frame::Integer(1)));
+    assert_eq!(c.command(&[b"WATCH", b"l"]), ok());
+    assert_eq!(
+        c.command(&[b"LREM", b"l", b"0", b"zz"]),
+        Some(Frame::Integer(0))
+    );
+    assert_eq!(
+        c.command(&[b"LINSERT", b"l", b"BEFORE", b"zz", b"x"]),
+        Some(Frame::Integer(-1))
+    );
+    assert_eq!(c.command(&[b"MULTI"]), ok());
+    assert_eq!(c.command(&[b"PING"]), queued());
+    assert_eq!(
+        c.command(&[b"EXEC"]),
+        Some(Frame::Array(vec![Frame::Simple(b"PONG".to_vec())])),
+        "after LREM and LINSERT that changed nothing"
+    );
     // A FLUSHDB that deletes the watched key does fail it.
     assert_eq!(c.command(&[b"SET", b"w", b"1"]), ok());
     assert_eq!(c.command(&[b"WATCH", b"w"]), ok());

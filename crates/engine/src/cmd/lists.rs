@@ -83,6 +83,12 @@ fn list_mut<'a>(db: &'a mut Db, key: &[u8], now_ms: u64) -> Result<Option<&'a mu
     }
 }
 
+/// Whether the list under `key` holds an element for which `is` is true (a write's lookup:
+/// `peek`, no keyspace hit counted).
+fn list_holds(db: &Db, key: &[u8], is: impl Fn(&[u8]) -> bool) -> bool {
+    matches!(db.peek(key).map(|e| e.value), Some(ValueRef::List(l)) if l.iter().any(is))
+}
+
 /// Deletes `key` if the list under it is now empty: Redis never keeps an empty list. (`peek`,
 /// not `get`: a write's own lookups do not count as keyspace hits.)
 fn delete_if_empty(db: &mut Db, key: &[u8]) -> bool {
@@ -526,15 +532,20 @@ pub(crate) fn linsert(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
         return Err(Error::Syntax);
     };
     let (key, pivot, now) = (args[1], args[3], ex.now_ms);
-    let reply = match list_mut(ex.db_mut(), key, now)? {
-        None => 0,
-        Some(list) => match list.iter().position(|e| e == pivot) {
-            None => -1,
-            Some(at) => {
-                list.insert(at + usize::from(after), args[4]);
-                list.len() as i64
-            }
-        },
+    let db = ex.db_mut();
+    // A pivot that is not there is not a write: a WATCH of the key holds, as in Redis.
+    let reply = if !is_live_list(db, key, now)? {
+        0
+    } else if !list_holds(db, key, |e| e == pivot) {
+        -1
+    } else {
+        let list = list_mut(db, key, now)?.expect("the key was just found holding a list");
+        let at = list
+            .iter()
+            .position(|e| e == pivot)
+            .expect("the pivot was just found");
+        list.insert(at + usize::from(after), args[4]);
+        list.len() as i64
     };
     if reply > 0 {
         ex.notify(notify::LIST, "linsert", key);
@@ -546,10 +557,12 @@ pub(crate) fn linsert(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
 pub(crate) fn lrem(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
     let (key, count, element, now) = (args[1], arg_i64(args[2])?, args[3], ex.now_ms);
     let db = ex.db_mut();
-    let Some(list) = list_mut(db, key, now)? else {
+    // Nothing to remove is not a write: a WATCH of the key holds, as in Redis.
+    if !is_live_list(db, key, now)? || !list_holds(db, key, |e| e == element) {
         ex.out.int(0);
         return Ok(());
-    };
+    }
+    let list = list_mut(db, key, now)?.expect("the key was just found holding a list");
     let removed = remove_matches(list, element, count);
     let deleted = delete_if_empty(db, key);
     if removed > 0 {
