@@ -1761,10 +1761,9 @@ class Transactions:
         name = str(argv[0]).upper()
         if any(OUT_OF_RANGE_DOUBLE.search(str(x)) for x in argv[1:]):
             self.erange_here = True
-        if (name in ("SORT", "SORT_RO") and Transactions.stale_erange and a == self.SORT_ERANGE
-                and b[0] == "array" or (b[0] == "int" and a == self.SORT_ERANGE
-                                        and Transactions.stale_erange and name == "SORT")):
-            return True
+        if (name in ("SORT", "SORT_RO") and Transactions.stale_erange
+                and a == self.SORT_ERANGE and b[0] in ("array", "int")):
+            return True  # an array, or STORE's count
         if self.queued is None:
             if name == "MULTI" and a == ("simple", "OK"):
                 self.queued = []

@@ -758,8 +758,10 @@ impl Group {
         // This node has applied the entry too: answer with its own reply, which differs from
         // the leader's only where applying has a node-local effect (PUBLISH counts this node's
         // subscribers, as Redis Cluster's PUBLISH counts the receiving node's).
-        let sm = self.inner.current.lock().expect("group lock").sm.clone();
-        Ok(sm.session_reply(session, seq).unwrap_or(leader_s))
+        // Looked up under the group lock rather than cloning the handle (its path is a
+        // PathBuf: an allocation per forward).
+        let own = (self.inner.current.lock().expect("group lock").sm).session_reply(session, seq);
+        Ok(own.unwrap_or(leader_s))
     }
 
     /// Forwards proposals queued together as one request (see [`Group::forward`]); each gets

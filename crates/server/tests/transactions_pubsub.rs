@@ -111,19 +111,20 @@ fn a_malformed_exec_discards_the_transaction_and_a_malformed_discard_or_watch_fa
 fn a_write_that_changes_nothing_leaves_a_watch_intact() {
     let server = TestServer::start();
     let mut c = server.raw();
+    // MULTI, PING, EXEC: whether the watch held.
+    let exec_ping = |c: &mut common::RawConn| {
+        assert_eq!(c.command(&[b"MULTI"]), ok());
+        assert_eq!(c.command(&[b"PING"]), queued());
+        c.command(&[b"EXEC"])
+    };
+    let pong = Some(Frame::Array(vec![Frame::Simple(b"PONG".to_vec())]));
     assert_eq!(c.command(&[b"SET", b"other", b"1"]), ok());
     // DEL of a missing key and a FLUSHDB that finds the key absent change nothing it watches.
     let no_ops: [&[&[u8]]; 2] = [&[b"DEL", b"w"], &[b"FLUSHDB"]];
     for no_op in no_ops {
         assert_eq!(c.command(&[b"WATCH", b"w"]), ok());
         c.command(no_op).expect("a reply");
-        assert_eq!(c.command(&[b"MULTI"]), ok());
-        assert_eq!(c.command(&[b"PING"]), queued());
-        assert_eq!(
-            c.command(&[b"EXEC"]),
-            Some(Frame::Array(vec![Frame::Simple(b"PONG".to_vec())])),
-            "after {no_op:?}"
-        );
+        assert_eq!(exec_ping(&mut c), pong, "after {no_op:?}");
     }
     // LREM that matches nothing and LINSERT whose pivot is not there leave a list as it was.
     assert_eq!(c.command(&[b"RPUSH", b"l", b"a"]), Some(Frame::Integer(1)));
@@ -136,20 +137,16 @@ fn a_write_that_changes_nothing_leaves_a_watch_intact() {
         c.command(&[b"LINSERT", b"l", b"BEFORE", b"zz", b"x"]),
         Some(Frame::Integer(-1))
     );
-    assert_eq!(c.command(&[b"MULTI"]), ok());
-    assert_eq!(c.command(&[b"PING"]), queued());
     assert_eq!(
-        c.command(&[b"EXEC"]),
-        Some(Frame::Array(vec![Frame::Simple(b"PONG".to_vec())])),
+        exec_ping(&mut c),
+        pong,
         "after LREM and LINSERT that changed nothing"
     );
     // A FLUSHDB that deletes the watched key does fail it.
     assert_eq!(c.command(&[b"SET", b"w", b"1"]), ok());
     assert_eq!(c.command(&[b"WATCH", b"w"]), ok());
     assert_eq!(c.command(&[b"FLUSHDB"]), ok());
-    assert_eq!(c.command(&[b"MULTI"]), ok());
-    assert_eq!(c.command(&[b"PING"]), queued());
-    assert_eq!(c.command(&[b"EXEC"]), Some(Frame::Null));
+    assert_eq!(exec_ping(&mut c), Some(Frame::Null));
 }
 
 #[test]

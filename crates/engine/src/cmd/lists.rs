@@ -83,10 +83,13 @@ fn list_mut<'a>(db: &'a mut Db, key: &[u8], now_ms: u64) -> Result<Option<&'a mu
     }
 }
 
-/// Whether the list under `key` holds an element for which `is` is true (a write's lookup:
-/// `peek`, no keyspace hit counted).
-fn list_holds(db: &Db, key: &[u8], is: impl Fn(&[u8]) -> bool) -> bool {
-    matches!(db.peek(key).map(|e| e.value), Some(ValueRef::List(l)) if l.iter().any(is))
+/// Where `element` first is in the list under `key` (a write's lookup: `peek`, no keyspace hit
+/// counted), so that a write that would find nothing need not take the list for writing.
+fn list_position(db: &Db, key: &[u8], element: &[u8]) -> Option<usize> {
+    match db.peek(key).map(|e| e.value) {
+        Some(ValueRef::List(l)) => l.iter().position(|e| e == element),
+        _ => None,
+    }
 }
 
 /// Deletes `key` if the list under it is now empty: Redis never keeps an empty list. (`peek`,
@@ -536,16 +539,12 @@ pub(crate) fn linsert(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
     // A pivot that is not there is not a write: a WATCH of the key holds, as in Redis.
     let reply = if !is_live_list(db, key, now)? {
         0
-    } else if !list_holds(db, key, |e| e == pivot) {
-        -1
-    } else {
+    } else if let Some(at) = list_position(db, key, pivot) {
         let list = list_mut(db, key, now)?.expect("the key was just found holding a list");
-        let at = list
-            .iter()
-            .position(|e| e == pivot)
-            .expect("the pivot was just found");
         list.insert(at + usize::from(after), args[4]);
         list.len() as i64
+    } else {
+        -1
     };
     if reply > 0 {
         ex.notify(notify::LIST, "linsert", key);
@@ -558,7 +557,7 @@ pub(crate) fn lrem(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
     let (key, count, element, now) = (args[1], arg_i64(args[2])?, args[3], ex.now_ms);
     let db = ex.db_mut();
     // Nothing to remove is not a write: a WATCH of the key holds, as in Redis.
-    if !is_live_list(db, key, now)? || !list_holds(db, key, |e| e == element) {
+    if !is_live_list(db, key, now)? || list_position(db, key, element).is_none() {
         ex.out.int(0);
         return Ok(());
     }

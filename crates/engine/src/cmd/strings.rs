@@ -537,29 +537,11 @@ mod tests {
 
     #[test]
     fn incrbyfloat_keeps_its_result_as_text_as_redis_does() {
-        use resp::{Protocol, ReplyWriter};
-
-        use crate::{Exec, Keyspace, lookup};
-        let mut ks = Keyspace::new(1, 0);
-        let mut run = |args: &[&[u8]]| {
-            let mut out = ReplyWriter::new(Protocol::Resp2);
-            let mut ex = Exec {
-                ks: &mut ks,
-                db: 0,
-                now_ms: 1_000,
-                seed: 1,
-                out: &mut out,
-            };
-            ex.run(lookup(args[0]).unwrap(), args);
-            out.buf
-        };
-        assert_eq!(run(&[b"INCRBYFLOAT", b"f", b"-1"]), b"$2\r\n-1\r\n");
-        assert_eq!(
-            run(&[b"OBJECT", b"ENCODING", b"f"]),
-            b"$6\r\nembstr\r\n",
-            "not int, though it reads as one"
-        );
-        assert_eq!(run(&[b"INCR", b"f"]), b":0\r\n");
-        assert_eq!(run(&[b"OBJECT", b"ENCODING", b"f"]), b"$3\r\nint\r\n");
+        let mut s = crate::cmd::sets::tests::Session::new();
+        s.check("INCRBYFLOAT f -1", b"$2\r\n-1\r\n");
+        // Not int, though it reads as one.
+        s.check("OBJECT ENCODING f", b"$6\r\nembstr\r\n");
+        s.check("INCR f", b":0\r\n");
+        s.check("OBJECT ENCODING f", b"$3\r\nint\r\n");
     }
 }
