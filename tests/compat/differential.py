@@ -468,7 +468,7 @@ class Gen:
         ]
         # --- sorted sets: table rows (end) ---
         self.table += [(4, self.g_sort), (4, self.g_tx), (1, self.g_tx_misuse),
-                       (2, self.g_object)]
+                       (2, self.g_object), (6, self.g_watch_write)]
         self.weights = [w for w, _ in self.table]
         self.gens = [g for _, g in self.table]
 
@@ -1690,7 +1690,8 @@ class Gen:
                 pre.append(self.watch_touch(r.choice(watched)))
         for _ in range(r.randint(0, 5)):
             gen = r.choices(self.gens, weights=self.weights)[0]
-            if gen in (self.g_tx, self.g_sort, self.g_select, self.g_move, self.g_object):
+            if gen in (self.g_tx, self.g_sort, self.g_select, self.g_move, self.g_object,
+                       self.g_watch_write):
                 gen = self.g_set
             inner.append(gen())
             inner.extend(self.pending)
@@ -1705,6 +1706,25 @@ class Gen:
         after = [["UNWATCH"]] if r.random() < 0.2 else []
         self.pending.extend(pre[1:] + [["MULTI"]] + inner + [end] + after)
         return pre[0] if pre else self.pending.pop(0)
+
+    def g_watch_write(self):
+        """WATCH every name a random command mentions, run it, then MULTI, PING, EXEC: EXEC
+        fails exactly when the command changed one of its keys. A write that changes nothing
+        (a DEL of a missing key, an SREM of a missing member, an out-of-range LSET) leaves the
+        WATCH intact in Redis, and must here too."""
+        r = self.rng
+        gen = r.choices(self.gens, weights=self.weights)[0]
+        if gen in (self.g_tx, self.g_tx_misuse, self.g_select, self.g_object,
+                   self.g_watch_write):
+            gen = self.g_set
+        argv = gen()
+        # Over-watching is harmless: a value taken for a key is a key nothing else writes.
+        watched = list(dict.fromkeys(a for a in argv[1:]
+                                     if isinstance(a, str) and 0 < len(a) <= 16))[:8]
+        if not watched or str(argv[0]).upper() in ("WATCH", "MULTI", "EXEC", "DISCARD"):
+            return argv
+        self.pending[:0] = [argv, ["MULTI"], ["PING"], ["EXEC"]]
+        return ["WATCH"] + watched
 
     def g_tx_misuse(self):
         return list(self.rng.choice([["EXEC"], ["DISCARD"], ["UNWATCH"], ["WATCH"],

@@ -494,6 +494,12 @@ impl Db {
         }
     }
 
+    /// Records a change to `key` made through [`Db::string_mut_untouched`]: for WATCH, and as
+    /// its last-write time.
+    pub fn touch(&mut self, key: &[u8], now_ms: u64) {
+        self.rewrite(key, |_, changed| *changed = seconds(now_ms));
+    }
+
     /// Records a change to `key` for WATCH.
     fn touched(&mut self, key: &[u8]) {
         self.version_clock += 1;
@@ -729,7 +735,14 @@ impl Db {
     /// The bytes of the string under an existing key, to change in place (APPEND, SETRANGE,
     /// SETBIT); the string becomes `raw`. None if there is no such key or it is not a string.
     pub fn string_mut(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Vec<u8>> {
-        self.touched(key);
+        self.touch(key, now_ms);
+        self.string_mut_untouched(key)
+    }
+
+    /// [`Db::string_mut`] for a write that may change nothing (BITFIELD setting a field to the
+    /// value it holds): no WATCH of the key breaks, and its last-write time stays, unless the
+    /// caller then calls [`Db::touch`].
+    pub fn string_mut_untouched(&mut self, key: &[u8]) -> Option<&mut Vec<u8>> {
         let entry = self.peek(key)?;
         let index = match entry.value {
             ValueRef::Str(_) if entry.raw => None,
@@ -741,14 +754,7 @@ impl Db {
             let blob =
                 find_in(&mut self.tables, &self.hasher, key).expect("the key was just found");
             let f = fields(blob);
-            *blob = encode(
-                key,
-                Payload::Object(object),
-                f.expire_at_ms,
-                seconds(now_ms),
-            );
-        } else {
-            self.rewrite(key, |_, changed| *changed = seconds(now_ms));
+            *blob = encode(key, Payload::Object(object), f.expire_at_ms, f.changed_s);
         }
         let blob = self.find(key).expect("the key was just found");
         let Payload::Object(index) = fields(blob).payload() else {
@@ -939,9 +945,13 @@ impl Keyspace {
         &mut self.dbs[index]
     }
 
-    /// SWAPDB: the data trades places; watches stay with their database index, and every
-    /// watched key in both counts as changed.
+    /// SWAPDB: the data trades places; watches stay with their database index, and a watched
+    /// key counts as changed if either database holds it, as in Redis. A database swapped
+    /// with itself changes nothing.
     pub fn swap(&mut self, a: usize, b: usize) {
+        if a == b {
+            return;
+        }
         self.dbs.swap(a, b);
         // Blocked clients, like watches, stay with the database index; the data that moved in
         // may serve them.
@@ -951,13 +961,27 @@ impl Keyspace {
             let db = &mut self.dbs[index];
             db.ready.extend(db.blocked_keys.keys().cloned());
         }
-        // The WATCH versions moved with the data; every key in both counts as changed, at a
-        // version above any either database handed out before.
-        let clock = self.dbs[a].version_clock.max(self.dbs[b].version_clock);
-        self.dbs[a].version_clock = clock;
-        self.dbs[b].version_clock = clock;
-        self.dbs[a].touch_all_watched();
-        self.dbs[b].touch_all_watched();
+        // So do the WATCH versions: they move back. Then every key either database holds is
+        // stamped in both; with more keys than buckets nearly every bucket would be, so all
+        // are (without a walk over the keys).
+        let [x, y] = self.dbs.get_disjoint_mut([a, b]).expect("two databases");
+        std::mem::swap(&mut x.versions, &mut y.versions);
+        std::mem::swap(&mut x.version_clock, &mut y.version_clock);
+        std::mem::swap(&mut x.cleared_at, &mut y.cleared_at);
+        if x.len() + y.len() > WATCH_BUCKETS {
+            x.touch_all_watched();
+            y.touch_all_watched();
+            return;
+        }
+        let buckets: Vec<usize> = (x.iter().chain(y.iter()))
+            .map(|(key, _)| watch_bucket(key))
+            .collect();
+        for db in [x, y] {
+            db.version_clock += 1;
+            for &bucket in &buckets {
+                db.versions[bucket] = db.version_clock;
+            }
+        }
     }
 
     pub fn flush_all(&mut self) {
@@ -1124,6 +1148,45 @@ mod tests {
         // Every collection key pays for one: a packed hash is about 150 bytes of data, so
         // 16 more bytes here would be a tenth more memory for small hashes.
         assert_eq!(std::mem::size_of::<Object>(), 32);
+    }
+
+    #[test]
+    fn swapdb_changes_the_version_of_the_keys_either_database_holds() {
+        let mut ks = Keyspace::new(3, 0);
+        ks.db_mut(0).insert(b"a", entry(b"1", 0));
+        ks.db_mut(1).insert(b"b", entry(b"2", 0));
+        let version = |ks: &Keyspace, db: usize, key: &[u8]| ks.db(db).watch_version(key);
+        let before: Vec<u64> = [
+            (0, b"a"),
+            (0, b"b"),
+            (0, b"c"),
+            (1, b"a"),
+            (1, b"c"),
+            (1, b"b"),
+        ]
+        .iter()
+        .map(|&(db, key)| version(&ks, db, key))
+        .collect();
+        ks.swap(0, 0);
+        ks.swap(0, 2);
+        ks.swap(2, 0);
+        // a went to database 2 and back, b never moved: watchers of c anywhere saw nothing.
+        assert_eq!(version(&ks, 0, b"c"), before[2]);
+        assert_eq!(version(&ks, 1, b"c"), before[4]);
+        assert_eq!(version(&ks, 1, b"b"), before[5]);
+        assert!(version(&ks, 0, b"a") > before[0]);
+        ks.swap(0, 1);
+        assert!(version(&ks, 0, b"b") > before[1], "b came into database 0");
+        assert!(version(&ks, 1, b"a") > before[3], "a came into database 1");
+        assert_eq!(version(&ks, 0, b"c"), before[2]);
+        // Past one key per bucket every watched key counts as changed.
+        let c_before = version(&ks, 0, b"c");
+        for i in 0..=WATCH_BUCKETS {
+            ks.db_mut(2)
+                .insert(format!("k{i}").as_bytes(), entry(b"v", 0));
+        }
+        ks.swap(0, 2);
+        assert!(version(&ks, 0, b"c") > c_before);
     }
 
     #[test]

@@ -142,6 +142,60 @@ fn a_write_that_changes_nothing_leaves_a_watch_intact() {
         pong,
         "after LREM and LINSERT that changed nothing"
     );
+    // LSET out of range fails and changes nothing; SETBIT of a bit already as asked in a string
+    // that need not grow changes nothing either. Growing the string does break the watch.
+    assert_eq!(c.command(&[b"SET", b"b", b"\x01"]), ok());
+    assert_eq!(c.command(&[b"WATCH", b"l", b"b"]), ok());
+    let out_of_range = c.command(&[b"LSET", b"l", b"5", b"x"]);
+    assert_eq!(out_of_range, error("ERR index out of range"));
+    assert_eq!(
+        c.command(&[b"SETBIT", b"b", b"7", b"1"]),
+        Some(Frame::Integer(1))
+    );
+    assert_eq!(
+        c.command(&[b"SETBIT", b"b", b"0", b"0"]),
+        Some(Frame::Integer(0))
+    );
+    assert_eq!(
+        exec_ping(&mut c),
+        pong,
+        "after LSET and SETBIT that changed nothing"
+    );
+    assert_eq!(c.command(&[b"WATCH", b"b"]), ok());
+    assert_eq!(
+        c.command(&[b"SETBIT", b"b", b"15", b"0"]),
+        Some(Frame::Integer(0))
+    );
+    assert_eq!(
+        exec_ping(&mut c),
+        Some(Frame::Null),
+        "SETBIT grew the string"
+    );
+    // LPOP of none, BITFIELD writing what is there, SWAPDB of a database with itself or of
+    // two that do not hold the watched key.
+    assert_eq!(c.command(&[b"SELECT", b"1"]), ok());
+    assert_eq!(c.command(&[b"SET", b"in-1", b"v"]), ok());
+    assert_eq!(c.command(&[b"SELECT", b"0"]), ok());
+    assert_eq!(c.command(&[b"WATCH", b"l", b"b"]), ok());
+    let no_ops: [&[&[u8]]; 4] = [
+        &[b"LPOP", b"l", b"0"],
+        &[b"BITFIELD", b"b", b"SET", b"u8", b"0", b"1"],
+        &[b"BITFIELD", b"b", b"INCRBY", b"u8", b"0", b"0"],
+        &[b"SWAPDB", b"0", b"0"],
+    ];
+    for no_op in no_ops {
+        c.command(no_op).expect("a reply");
+    }
+    assert_eq!(exec_ping(&mut c), pong, "after {no_ops:?}");
+    // w is in neither database: swapping them (twice, to put l and b back) changes nothing
+    // a watcher of w sees. in-1 is in one: a swap changes it for a watcher in either.
+    assert_eq!(c.command(&[b"WATCH", b"w"]), ok());
+    assert_eq!(c.command(&[b"SWAPDB", b"0", b"1"]), ok());
+    assert_eq!(c.command(&[b"SWAPDB", b"0", b"1"]), ok());
+    assert_eq!(exec_ping(&mut c), pong, "SWAPDB of databases without w");
+    assert_eq!(c.command(&[b"WATCH", b"in-1"]), ok());
+    assert_eq!(c.command(&[b"SWAPDB", b"1", b"0"]), ok());
+    assert_eq!(exec_ping(&mut c), Some(Frame::Null), "SWAPDB moved in-1");
     // A FLUSHDB that deletes the watched key does fail it.
     assert_eq!(c.command(&[b"SET", b"w", b"1"]), ok());
     assert_eq!(c.command(&[b"WATCH", b"w"]), ok());

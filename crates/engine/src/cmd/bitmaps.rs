@@ -70,8 +70,21 @@ pub(crate) fn setbit(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
         b"1" => true,
         _ => return Err(Error::msg("ERR bit is not an integer or out of range")),
     };
-    let now = ex.now_ms;
-    let bytes = bytes_for_write(ex.ks.db_mut(ex.db), args[1], now, (offset / 8) as usize + 1)?;
+    let (now, len_min) = (ex.now_ms, (offset / 8) as usize + 1);
+    // A bit that already is as asked, in a string that need not grow, is not a write: no WATCH
+    // of the key breaks and no event is sent, as in Redis.
+    // (`peek`: a write's own lookup counts no keyspace hit; another type errs below.)
+    let unchanged = match ex.ks.db(ex.db).peek(args[1]) {
+        Some(entry) if !entry.is_expired(now) => (entry.value)
+            .with_bytes(|s| s.len() >= len_min && bit_at(s, offset) == on)
+            .unwrap_or(false),
+        _ => false,
+    };
+    if unchanged {
+        ex.out.int(i64::from(on));
+        return Ok(());
+    }
+    let bytes = bytes_for_write(ex.ks.db_mut(ex.db), args[1], now, len_min)?;
     let was_on = bit_at(bytes, offset);
     let byte = &mut bytes[(offset / 8) as usize];
     let mask = 0x80 >> (offset % 8);
@@ -617,20 +630,43 @@ fn bitfield_generic(ex: &mut Exec, args: &[&[u8]], read_only: bool) -> Result<()
         return Err(bad_offset());
     }
     // The string grows once, to cover the furthest write, even if FAIL then refuses every write
-    // (as Redis does).
-    let bytes = bytes_for_write(ex.ks.db_mut(ex.db), key, now, len_min as usize)?;
+    // (as Redis does). Growing it is a change; otherwise only a field that ends up holding
+    // another value is: writes that store what was there leave a WATCH of the key intact and
+    // send no event, as in Redis. (`peek`: a write's own lookup counts no keyspace hit.)
+    let db = ex.ks.db_mut(ex.db);
+    let grows = match db.peek(key) {
+        Some(entry) if !entry.is_expired(now) => {
+            (entry.value).with_bytes(|s| (s.len() as u64) < len_min) != Some(false)
+        }
+        _ => true,
+    };
+    let bytes = match grows {
+        true => bytes_for_write(db, key, now, len_min as usize)?,
+        false => db.string_mut_untouched(key).expect("a live string"),
+    };
+    let mut changed = grows;
     ex.out.array(ops.len());
     for op in ops {
         let reply = match op {
             FieldOp::Get(field) => Some(read_field(bytes, field)),
-            write => apply_write(bytes, write),
+            FieldOp::Set(field, ..) | FieldOp::IncrBy(field, ..) => {
+                let before = read_field(bytes, field);
+                let reply = apply_write(bytes, op);
+                changed |= read_field(bytes, field) != before;
+                reply
+            }
         };
         match reply {
             Some(n) => ex.out.int(n),
             None => ex.out.null(),
         }
     }
-    ex.notify(notify::STRING, "setbit", key);
+    if changed {
+        if !grows {
+            ex.ks.db_mut(ex.db).touch(key, now);
+        }
+        ex.notify(notify::STRING, "setbit", key);
+    }
     Ok(())
 }
 

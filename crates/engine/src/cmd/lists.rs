@@ -205,6 +205,10 @@ pub(crate) fn pop_from(
 ) -> Result<Option<Vec<Bytes>>, Error> {
     let now = ex.now_ms;
     let db = ex.db_mut();
+    if count == 0 {
+        // Pops nothing: not a write, a WATCH of the key holds, as in Redis.
+        return Ok(is_live_list(db, key, now)?.then(Vec::new));
+    }
     let Some(list) = list_mut(db, key, now)? else {
         return Ok(None);
     };
@@ -517,9 +521,18 @@ pub(crate) fn lpos(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
 
 pub(crate) fn lset(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
     let (key, now) = (args[1], ex.now_ms);
-    let list = list_mut(ex.db_mut(), key, now)?.ok_or(Error::NoSuchKey)?;
-    let index = resolve_index(arg_i64(args[2])?, list.len())
+    let db = ex.db_mut();
+    if !is_live_list(db, key, now)? {
+        return Err(Error::NoSuchKey);
+    }
+    // An index out of range is not a write: a WATCH of the key holds, as in Redis.
+    let len = match db.peek(key).map(|e| e.value) {
+        Some(ValueRef::List(list)) => list.len(),
+        _ => unreachable!("the key was just found holding a list"),
+    };
+    let index = resolve_index(arg_i64(args[2])?, len)
         .ok_or_else(|| Error::msg("ERR index out of range"))?;
+    let list = list_mut(db, key, now)?.expect("the key was just found holding a list");
     list.set(index, args[3]);
     ex.notify(notify::LIST, "lset", key);
     ex.out.ok();
