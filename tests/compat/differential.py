@@ -17,6 +17,11 @@ Normalisations (the only ones):
 Error replies are compared in full, including Redis 7.0's
 "ERR unknown command 'x', with args beginning with: ..." text.
 
+Keyspace notifications are compared too (unless --no-events): both servers run
+with notify-keyspace-events KEA, and after each command the events a
+subscriber to every keyspace and keyevent channel received must be the same,
+in the same order (`expired` events aside: active expiry's timing differs).
+
 On the first difference it prints the seed, the command index, the command
 sequence up to and including the difference, both replies and a command line
 that replays it, and exits 1.  The last line is always "N passed, M failed"
@@ -1802,6 +1807,58 @@ class Transactions:
         return a == b
 
 
+class Events:
+    """Keyspace notifications of one server (`notify-keyspace-events KEA`), as a subscriber to
+    every keyspace and keyevent channel sees them: after each command the driver publishes a
+    marker on a channel of its own and takes every event that arrived before it. `expired`
+    events are left out: when active expiry finds a key differs between servers."""
+
+    MARK = "__differential_mark__"
+
+    def __init__(self, port):
+        self.sub = RespClient(port)
+        self.pub = RespClient(port)
+        self.marks = 0
+        for argv in (["PSUBSCRIBE", "__key*__:*"], ["SUBSCRIBE", self.MARK]):
+            self.sub.call(argv)
+
+    def close(self):
+        self.sub.close()
+        self.pub.close()
+
+    def drain(self):
+        """The events since the last drain, as (channel, message) byte pairs; or a
+        ("no-reply", why) pseudo-reply if the subscriber connection failed."""
+        self.marks += 1
+        mark = str(self.marks).encode()
+        events = []
+        try:
+            self.pub.call(["PUBLISH", self.MARK, mark])
+            while True:
+                tag, frame = self.sub.read_reply()
+                if tag != "array" or not frame:
+                    return ("no-reply", f"subscriber got {fmt_reply((tag, frame))}")
+                kind = frame[0][1]
+                if kind == b"message" and frame[2][1] == mark:
+                    return ("events", events)
+                if kind == b"pmessage":
+                    channel, message = frame[2][1], frame[3][1]
+                    if b"expired" not in (message, channel.rsplit(b":", 1)[-1]):
+                        events.append((channel, message))
+        except (OSError, ConnectionClosed, ProtocolViolation) as e:
+            return ("no-reply", f"subscriber: {e}")
+
+
+def fmt_events(r, abbrev=True):
+    tag, v = r
+    if tag != "events":
+        return fmt_reply(r, abbrev)
+    if not v:
+        return "(no events)"
+    return "\n".join(f"{i + 1}) {fmt_arg(c, abbrev)} {fmt_arg(m, abbrev)}"
+                     for i, (c, m) in enumerate(v))
+
+
 def generate(seed, nops):
     gen = Gen(random.Random(seed))
     return [gen.op() for _ in range(nops)]
@@ -1848,6 +1905,8 @@ def main():
                     help="continue with the next seed after a difference")
     ap.add_argument("--no-abbrev", action="store_true",
                     help="print long arguments/replies in full")
+    ap.add_argument("--no-events", action="store_true",
+                    help="do not compare keyspace notifications after each command")
     ap.add_argument("--print-commands", action="store_true",
                     help="print the generated command sequence of each seed and exit "
                          "(no servers started)")
@@ -1879,6 +1938,15 @@ def main():
             print(f"{passed} passed, {failed} failed (could not start the servers)")
             return 2
         cref, csut = RespClient(ref.port), RespClient(sut.port)
+        eref = esut = None
+        if not args.no_events:
+            for c in (cref, csut):
+                rep = call_safely(c, ["CONFIG", "SET", "notify-keyspace-events", "KEA"])
+                if rep != ("simple", "OK"):
+                    print(f"ERROR: CONFIG SET notify-keyspace-events: {fmt_reply(rep)}",
+                          file=sys.stderr)
+                    return 2
+            eref, esut = Events(ref.port), Events(sut.port)
         for seed in args.seeds:
             ops = generate(seed, args.ops)
             err = reset(cref) or reset(csut)
@@ -1887,6 +1955,9 @@ def main():
                 failed += 1
                 break
             diff_at = None
+            if eref:  # what the reset itself sent (FLUSHALL's deletions of expired keys)
+                eref.drain()
+                esut.drain()
             tx = Transactions(cref)
             for i, argv in enumerate(ops):
                 a = call_safely(cref, argv)
@@ -1894,6 +1965,11 @@ def main():
                 if not tx.match(argv, a, b):
                     diff_at = (i, a, b)
                     break
+                if eref:
+                    a, b = eref.drain(), esut.drain()
+                    if a != b:
+                        diff_at = (i, a, b)
+                        break
             Transactions.stale_erange |= tx.erange_here
             if diff_at is None:
                 passed += 1
@@ -1910,10 +1986,11 @@ def main():
                 print(f"{j:4d}  {fmt_command(argv, abbrev)}")
             print("--- differing command ---")
             print(f"      {fmt_command(ops[i], abbrev)}")
-            print("--- reference (redis) reply ---")
-            print(fmt_reply(a, abbrev))
-            print("--- server-under-test reply ---")
-            print(fmt_reply(b, abbrev))
+            what = "events" if a[0] == "events" else "reply"
+            print(f"--- reference (redis) {what} ---")
+            print(fmt_events(a, abbrev))
+            print(f"--- server-under-test {what} ---")
+            print(fmt_events(b, abbrev))
             replay = ["python3", SCRIPT, "--seeds", f"{seed}..{seed + 1}",
                       "--ops", str(i + 1), "--server-under-test", sut_cmd]
             if args.reference != REFERENCE_REDIS:
@@ -1929,12 +2006,17 @@ def main():
                 break
             if not args.keep_going:
                 break
-            if a[0] == "no-reply" or b[0] == "no-reply":  # resync connections
-                cref.close()
-                csut.close()
+            if a[0] in ("no-reply", "events") or b[0] in ("no-reply", "events"):
+                # Resync the connections (a subscriber may hold events past its mark).
+                for c in (cref, csut, eref, esut):
+                    if c:
+                        c.close()
                 cref, csut = RespClient(ref.port), RespClient(sut.port)
-        cref.close()
-        csut.close()
+                if eref:
+                    eref, esut = Events(ref.port), Events(sut.port)
+        for c in (cref, csut, eref, esut):
+            if c:
+                c.close()
     finally:
         sut.stop()
         ref.stop()

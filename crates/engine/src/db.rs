@@ -500,6 +500,18 @@ impl Db {
         self.rewrite(key, |_, changed| *changed = seconds(now_ms));
     }
 
+    /// The raw WATCH stamp of `key`'s bucket, for [`Db::untouch`].
+    pub fn watch_stamp(&self, key: &[u8]) -> u64 {
+        self.versions[watch_bucket(key)]
+    }
+
+    /// Takes back the WATCH stamp of a change Redis does not count as one (a BITFIELD whose
+    /// every write overflowed under FAIL still grows its string): `key`'s bucket gets the stamp
+    /// it had before, from [`Db::watch_stamp`].
+    pub fn untouch(&mut self, key: &[u8], stamp: u64) {
+        self.versions[watch_bucket(key)] = stamp;
+    }
+
     /// Records a change to `key` for WATCH.
     fn touched(&mut self, key: &[u8]) {
         self.version_clock += 1;

@@ -457,3 +457,61 @@ fn keyspace_notifications_follow_notify_keyspace_events() {
         "DEL's generic event was not sent"
     );
 }
+
+#[test]
+fn keyspace_events_come_in_redis_s_order_and_only_for_changes() {
+    let server = TestServer::start();
+    let mut admin = server.raw();
+    let mut sub = server.raw();
+    let set_events: [&[u8]; 4] = [b"CONFIG", b"SET", b"notify-keyspace-events", b"E$lgxK"];
+    assert_eq!(admin.command(&set_events), ok());
+    assert!(sub.command(&[b"PSUBSCRIBE", b"__keyevent@0__:*"]).is_some());
+    assert!(sub.command(&[b"SUBSCRIBE", b"mark"]).is_some());
+    // Runs a command, then publishes a mark: the events it caused are those before the mark,
+    // as "event key".
+    let mut events = |command: &str| -> Vec<String> {
+        let args: Vec<&[u8]> = command.split(' ').map(str::as_bytes).collect();
+        admin.command(&args).expect("a reply");
+        assert_eq!(
+            admin.command(&[b"PUBLISH", b"mark", b"m"]),
+            Some(Frame::Integer(1))
+        );
+        let mut seen = Vec::new();
+        loop {
+            let Some(Frame::Array(items)) = sub.reply() else {
+                panic!("the subscriber's connection ended")
+            };
+            match &items[..] {
+                [Frame::Bulk(kind), ..] if kind == b"message" => return seen,
+                [_, _, Frame::Bulk(channel), Frame::Bulk(key)] => seen.push(format!(
+                    "{} {}",
+                    String::from_utf8_lossy(channel).trim_start_matches("__keyevent@0__:"),
+                    String::from_utf8_lossy(key)
+                )),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    };
+    assert_eq!(events("RPUSH a x"), ["rpush a"]);
+    // The push comes before the pop, and the emptied source's deletion last.
+    assert_eq!(
+        events("LMOVE a b LEFT RIGHT"),
+        ["rpush b", "lpop a", "del a"]
+    );
+    assert_eq!(events("RPOPLPUSH b b"), ["lpush b", "rpop b"]);
+    // KEEPTTL keeps the expiry: not an expire event.
+    assert_eq!(events("SET k v EX 100"), ["set k", "expire k"]);
+    assert_eq!(events("SET k w KEEPTTL"), ["set k"]);
+    // An expiry already past: stored, then expired at once.
+    assert_eq!(events("SET k v PXAT 1"), ["set k", "expire k", "expired k"]);
+    assert_eq!(events("EXISTS k"), Vec::<String>::new());
+    // Writes that change nothing send nothing.
+    assert_eq!(events("SETBIT s 7 0"), ["setbit s"]);
+    assert_eq!(events("SETBIT s 7 0"), Vec::<String>::new());
+    assert_eq!(events("BITFIELD s SET u8 0 0"), Vec::<String>::new());
+    assert_eq!(events("BITFIELD s SET u8 0 1"), ["setbit s"]);
+    // Every write refused by OVERFLOW FAIL: no event, though the string grew (as in Redis).
+    let fail = "BITFIELD s OVERFLOW FAIL INCRBY u8 8 300";
+    assert_eq!(events(fail), Vec::<String>::new());
+    assert_eq!(events("LPOP b 0"), Vec::<String>::new());
+}

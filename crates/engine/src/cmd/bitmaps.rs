@@ -630,10 +630,12 @@ fn bitfield_generic(ex: &mut Exec, args: &[&[u8]], read_only: bool) -> Result<()
         return Err(bad_offset());
     }
     // The string grows once, to cover the furthest write, even if FAIL then refuses every write
-    // (as Redis does). Growing it is a change; otherwise only a field that ends up holding
-    // another value is: writes that store what was there leave a WATCH of the key intact and
-    // send no event, as in Redis. (`peek`: a write's own lookup counts no keyspace hit.)
+    // (as Redis does). What counts as a change, as in Redis: a write that FAIL did not refuse,
+    // and that grew the string or stored another value than the field held. Without one, no
+    // WATCH of the key breaks and no event is sent, even if the string grew. (`peek`: a
+    // write's own lookup counts no keyspace hit.)
     let db = ex.ks.db_mut(ex.db);
+    let stamp = db.watch_stamp(key);
     let grows = match db.peek(key) {
         Some(entry) if !entry.is_expired(now) => {
             (entry.value).with_bytes(|s| (s.len() as u64) < len_min) != Some(false)
@@ -644,7 +646,7 @@ fn bitfield_generic(ex: &mut Exec, args: &[&[u8]], read_only: bool) -> Result<()
         true => bytes_for_write(db, key, now, len_min as usize)?,
         false => db.string_mut_untouched(key).expect("a live string"),
     };
-    let mut changed = grows;
+    let mut changed = false;
     ex.out.array(ops.len());
     for op in ops {
         let reply = match op {
@@ -652,7 +654,7 @@ fn bitfield_generic(ex: &mut Exec, args: &[&[u8]], read_only: bool) -> Result<()
             FieldOp::Set(field, ..) | FieldOp::IncrBy(field, ..) => {
                 let before = read_field(bytes, field);
                 let reply = apply_write(bytes, op);
-                changed |= read_field(bytes, field) != before;
+                changed |= reply.is_some() && (grows || read_field(bytes, field) != before);
                 reply
             }
         };
@@ -661,12 +663,17 @@ fn bitfield_generic(ex: &mut Exec, args: &[&[u8]], read_only: bool) -> Result<()
             None => ex.out.null(),
         }
     }
-    if changed {
-        if !grows {
-            ex.ks.db_mut(ex.db).touch(key, now);
+    let db = ex.ks.db_mut(ex.db);
+    if !changed {
+        if grows {
+            db.untouch(key, stamp);
         }
-        ex.notify(notify::STRING, "setbit", key);
+        return Ok(());
     }
+    if !grows {
+        db.touch(key, now);
+    }
+    ex.notify(notify::STRING, "setbit", key);
     Ok(())
 }
 

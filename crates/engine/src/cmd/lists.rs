@@ -247,10 +247,11 @@ pub(crate) fn move_element(
     is_live_list(db, target, now)?;
     let list = list_mut(db, source, now)?.expect("source was just found");
     let element = pop(list, from).expect("a stored list is never empty");
+    // Events in Redis's order: the push, then the pop (and the source's deletion).
     if source == target {
         push(list, to, &element);
-        ex.notify(notify::LIST, event(from, false), source);
         ex.notify(notify::LIST, event(to, true), target);
+        ex.notify(notify::LIST, event(from, false), source);
         return Ok(Some(element));
     }
     let deleted = delete_if_empty(db, source);
@@ -261,11 +262,11 @@ pub(crate) fn move_element(
             db.insert(target, Entry::new(Value::List(Box::new(list)), 0, now));
         }
     }
+    ex.notify(notify::LIST, event(to, true), target);
     ex.notify(notify::LIST, event(from, false), source);
     if deleted {
         ex.notify(notify::GENERIC, "del", source);
     }
-    ex.notify(notify::LIST, event(to, true), target);
     Ok(Some(element))
 }
 

@@ -127,20 +127,26 @@ pub(crate) fn get(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
     Ok(())
 }
 
-/// Stores a string, replacing whatever was there; `expire_at_ms` 0 means no expiry. An expiry in
-/// the past stores nothing (the key would be gone at once).
+/// Stores a string, replacing whatever was there; `expire_at_ms` 0 means no expiry. With an
+/// expiry in the past the key expires at once.
 fn store(ex: &mut Exec, key: &[u8], value: &[u8], expire_at_ms: u64) {
+    store_keeping(ex, key, value, expire_at_ms, false);
+}
+
+/// [`store`]; `kept` says the expiry is the key's own (SET KEEPTTL), not set now: no `expire`
+/// event, as in Redis.
+fn store_keeping(ex: &mut Exec, key: &[u8], value: &[u8], expire_at_ms: u64, kept: bool) {
     let now = ex.now_ms;
     ex.notify(notify::STRING, "set", key);
-    if expire_at_ms != 0 && expire_at_ms <= now {
-        ex.db_mut().delete(key);
-        ex.notify(notify::GENERIC, "del", key);
-        return;
-    }
     ex.db_mut()
         .insert(key, Entry::new(Value::string(value), expire_at_ms, now));
-    if expire_at_ms != 0 {
+    if expire_at_ms != 0 && !kept {
         ex.notify(notify::GENERIC, "expire", key);
+    }
+    if expire_at_ms != 0 && expire_at_ms <= now {
+        // Gone at once, by expiry (an `expired` event, counted in expired_keys), as Redis's
+        // next lookup or expiry cycle would.
+        ex.db_mut().get_live(key, now);
     }
 }
 
@@ -177,7 +183,7 @@ pub(crate) fn set(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
     if o.keepttl {
         at = old.as_ref().map_or(0, |(_, at)| *at);
     }
-    store(ex, key, value, at);
+    store_keeping(ex, key, value, at, o.keepttl);
     if !o.get {
         ex.out.ok();
     }
