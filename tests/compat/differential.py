@@ -17,6 +17,10 @@ Normalisations (the only ones):
 Error replies are compared in full, including Redis 7.0's
 "ERR unknown command 'x', with args beginning with: ..." text.
 
+With --resp3 both connections speak RESP3 (HELLO 3): a reply must have the same
+RESP3 types, nested, as Redis's (a map, a set, a double, a null...), and then
+match by the rules above once both are put in RESP2's terms.
+
 Keyspace notifications are compared too (unless --no-events): both servers run
 with notify-keyspace-events KEA, and after each command the events a
 subscriber to every keyspace and keyevent channel received must be the same,
@@ -218,6 +222,16 @@ def fmt_reply(r, abbrev=True, indent=""):
             return "(empty array)"
         return "\n".join(f"{indent}{i + 1}) " + fmt_reply(x, abbrev, indent + "   ").lstrip()
                          for i, x in enumerate(v))
+    # RESP3
+    if tag in ("double", "bool", "bignum"):
+        return f"({tag}) {v}"
+    if tag == "null":
+        return "(null)"
+    if tag in ("set", "push"):
+        return f"({tag})\n" + fmt_reply(("array", v), abbrev, indent) if v else f"(empty {tag})"
+    if tag in ("map", "attr"):
+        return f"({tag})\n" + fmt_reply(("array", [("array", list(p)) for p in v]), abbrev,
+                                         indent) if v else f"(empty {tag})"
     return f"<{tag}> {v!r}"
 
 
@@ -1859,6 +1873,65 @@ def fmt_events(r, abbrev=True):
                      for i, (c, m) in enumerate(v))
 
 
+def shape(r):
+    """A RESP3 reply's types, nested, without its values: for an array, set or map the
+    distinct shapes of its elements (how many, and in what order, the RESP2 rules judge:
+    a SCAN's batch or a random pick need not be alike)."""
+    tag, v = r
+    if tag in ("array", "push", "set") and v is not None:
+        return (tag, sorted({repr(shape(x)) for x in v}))
+    if tag in ("map", "attr"):
+        return (tag, sorted({repr((shape(k), shape(x))) for k, x in v}))
+    return tag
+
+
+def shapes_match(a, b):
+    """Two replies have alike types, nested: an empty array, set or map is like any of its
+    kind, and every element of one is like some element of the other."""
+    (ta, va), (tb, vb) = a, b
+    if ta != tb:
+        return False
+    if ta not in ("array", "push", "set", "map", "attr") or va is None or vb is None:
+        return (va is None) == (vb is None) if ta == "array" else True
+
+    def kinds(r):  # one element of each distinct shape (a map's pairs as arrays)
+        tag, v = r
+        items = [("array", list(p)) for p in v] if tag in ("map", "attr") else v
+        return list({repr(shape(x)): x for x in items}.values())
+
+    xs, ys = kinds(a), kinds(b)
+    if not xs or not ys:
+        return True
+    return (all(any(shapes_match(x, y) for y in ys) for x in xs)
+            and all(any(shapes_match(x, y) for x in xs) for y in ys))
+
+
+def downgrade(r, flat_pairs=True):
+    """A RESP3 reply in RESP2's terms (maps flattened, sets as arrays, doubles as bulk
+    strings, null as a null bulk), for the RESP2 comparison rules once the shapes matched.
+    An array of pairs (member and score, field and value) is sent flat in RESP2, except by
+    ZMPOP and BZMPOP (`flat_pairs` False)."""
+    tag, v = r
+    if (flat_pairs and tag == "array" and v
+            and all(x[0] == "array" and x[1] and len(x[1]) == 2 for x in v)):
+        return (tag, [downgrade(y) for x in v for y in x[1]])
+    if tag == "array" and v is not None:
+        return (tag, [downgrade(x, flat_pairs) for x in v])
+    if tag in ("set", "push"):
+        return ("array", [downgrade(x) for x in v])
+    if tag in ("map", "attr"):
+        return ("array", [downgrade(y) for k, x in v for y in (k, x)])
+    if tag == "null":
+        return ("bulk", None)
+    if tag == "double":
+        return ("bulk", v.encode("latin-1"))
+    if tag == "bool":
+        return ("int", 1 if v == "t" else 0)
+    if tag in ("bignum", "verbatim"):
+        return ("bulk", v if isinstance(v, bytes) else v.encode("latin-1"))
+    return r
+
+
 def generate(seed, nops):
     gen = Gen(random.Random(seed))
     return [gen.op() for _ in range(nops)]
@@ -1905,6 +1978,9 @@ def main():
                     help="continue with the next seed after a difference")
     ap.add_argument("--no-abbrev", action="store_true",
                     help="print long arguments/replies in full")
+    ap.add_argument("--resp3", action="store_true",
+                    help="speak RESP3 (HELLO 3): replies must have the same RESP3 types, "
+                         "nested, then match by the RESP2 rules")
     ap.add_argument("--no-events", action="store_true",
                     help="do not compare keyspace notifications after each command")
     ap.add_argument("--print-commands", action="store_true",
@@ -1937,7 +2013,14 @@ def main():
             print(f"ERROR: {e}", file=sys.stderr)
             print(f"{passed} passed, {failed} failed (could not start the servers)")
             return 2
-        cref, csut = RespClient(ref.port), RespClient(sut.port)
+        def connect():
+            clients = RespClient(ref.port), RespClient(sut.port)
+            for c in clients if args.resp3 else ():
+                if call_safely(c, ["HELLO", "3"])[0] != "map":
+                    raise RuntimeError("HELLO 3 did not answer with a map")
+            return clients
+
+        cref, csut = connect()
         eref = esut = None
         if not args.no_events:
             for c in (cref, csut):
@@ -1962,6 +2045,18 @@ def main():
             for i, argv in enumerate(ops):
                 a = call_safely(cref, argv)
                 b = call_safely(csut, argv)
+                if args.resp3:
+                    # (An error against a reply is for the RESP2 rules: see stale_erange.)
+                    if "error" not in (a[0], b[0]) and not shapes_match(a, b):
+                        diff_at = (i, a, b)
+                        break
+                    name = str(argv[0]).upper()
+                    if name == "EXEC" and a[0] == b[0] == "array" and a[1] and b[1]:
+                        # Each queued command's reply on its own (not EXEC's as pairs).
+                        a, b = (("array", [downgrade(x) for x in r[1]]) for r in (a, b))
+                    else:
+                        flat = name not in ("ZMPOP", "BZMPOP")
+                        a, b = downgrade(a, flat), downgrade(b, flat)
                 if not tx.match(argv, a, b):
                     diff_at = (i, a, b)
                     break
@@ -2011,7 +2106,7 @@ def main():
                 for c in (cref, csut, eref, esut):
                     if c:
                         c.close()
-                cref, csut = RespClient(ref.port), RespClient(sut.port)
+                cref, csut = connect()
                 if eref:
                     eref, esut = Events(ref.port), Events(sut.port)
         for c in (cref, csut, eref, esut):

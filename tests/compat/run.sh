@@ -4,12 +4,13 @@
 #      leader killed under a client of a follower; transactions,
 #      pub/sub and blocking commands too)
 #   2. tests/compat/test_redis_cli.sh  (redis-cli)
-#   3. tests/compat/differential.py    (vs. Debian's redis-server, seeds 0..200, 200 ops)
+#   3. tests/compat/differential.py    (vs. Debian's redis-server, seeds 0..200, 200 ops,
+#      replies and keyspace notifications; then seeds 200..400 in RESP3)
 #
 # Server under test: $REDRAFT_BIN (default target/release/redraft); may be a
 # command with arguments, e.g.
 #   REDRAFT_BIN="redis-server --save '' --appendonly no" tests/compat/run.sh
-# All three parts always run; exit status is non-zero if any of them failed.
+# Every part always runs; exit status is non-zero if any of them failed.
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -47,6 +48,8 @@ run_part "redis-py suite" python3 -m pytest -q -p no:cacheprovider "$HERE/test_r
     "$HERE/test_redis_py_failover.py"
 run_part "redis-cli checks" "$HERE/test_redis_cli.sh"
 run_part "differential vs redis-server" python3 "$HERE/differential.py" --seeds 0..200 --ops 200
+run_part "differential vs redis-server, RESP3" python3 "$HERE/differential.py" --seeds 200..400 \
+    --ops 200 --resp3
 
 echo
 echo "== summary"
