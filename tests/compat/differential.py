@@ -318,7 +318,7 @@ Z_SCORE_REPLY = {b"ZSCORE", b"ZINCRBY", b"ZADD"}
 Z_WITHSCORES = {b"ZRANGE", b"ZREVRANGE", b"ZRANGEBYSCORE", b"ZREVRANGEBYSCORE", b"ZUNION",
                 b"ZINTER", b"ZDIFF", b"ZRANDMEMBER"}
 Z_NORMALISED = Z_SCORE_REPLY | Z_WITHSCORES | {b"ZMSCORE", b"ZPOPMIN", b"ZPOPMAX", b"ZMPOP",
-                                               b"ZSCAN"}
+                                               b"ZSCAN", b"BZPOPMIN", b"BZPOPMAX", b"BZMPOP"}
 
 
 def z_score(r):
@@ -347,7 +347,9 @@ def z_normalise(name, argv, r):
         return ("array", [z_score(x) for x in v])
     if name in (b"ZPOPMIN", b"ZPOPMAX") or (name in Z_WITHSCORES and "WITHSCORES" in words):
         return ("array", z_flat(v))
-    if name == b"ZMPOP" and len(v) == 2 and v[1][0] == "array":
+    if name in (b"BZPOPMIN", b"BZPOPMAX") and len(v) == 3:  # key, member, score
+        return ("array", v[:2] + [z_score(v[2])])
+    if name in (b"ZMPOP", b"BZMPOP") and len(v) == 2 and v[1][0] == "array":
         pairs = [("array", z_flat(p[1])) if p[0] == "array" else p for p in v[1][1]]
         return ("array", [v[0], ("array", pairs)])
     if name == b"ZSCAN" and len(v) == 2 and v[1][0] == "array" and v[1][1] is not None:
@@ -403,6 +405,18 @@ def object_encoding_match(key_type, a, b):
     return key_type in OBJECT_ENCODING_72 and (a[1], b[1]) == OBJECT_ENCODING_72[key_type]
 
 
+def sort_alpha_ties_match(argv, x, y):
+    """SORT ALPHA (no BY, no GET) compares C strings, which end at a NUL: elements equal up
+    to their first NUL tie, and a set's ties come out in its hash order. Such replies match
+    if they hold the same elements and are alike up to each one's first NUL."""
+    words = {str(w).upper() for w in argv[2:]}
+    if "ALPHA" not in words or words & {"BY", "GET"}:
+        return False
+    c_str = [[v.split(b"\0", 1)[0] if tag == "bulk" and v else v for tag, v in r]
+             for r in (x, y)]
+    return c_str[0] == c_str[1] and sorted(x, key=repr) == sorted(y, key=repr)
+
+
 def replies_match(argv, a, b):
     name = argv[0].upper() if isinstance(argv[0], bytes) else str(argv[0]).upper().encode()
     if name == b"OBJECT":
@@ -414,6 +428,9 @@ def replies_match(argv, a, b):
         return x > 0 and y > 0 and abs(x - y) <= TTL_TOLERANCE[name]
     if name == b"KEYS" and a[0] == "array" and b[0] == "array" and a[1] and b[1]:
         return sorted(a[1]) == sorted(b[1])
+    if (name in (b"SORT", b"SORT_RO") and a[0] == b[0] == "array" and a[1] and b[1]
+            and a != b and sort_alpha_ties_match(argv, a[1], b[1])):
+        return True
     if name in HS_NORMALISED:  # hashes and sets
         return hs_replies_match(name, argv, a, b)
     if name in Z_NORMALISED:  # sorted sets
@@ -487,7 +504,7 @@ class Gen:
         ]
         # --- sorted sets: table rows (end) ---
         self.table += [(4, self.g_sort), (4, self.g_tx), (1, self.g_tx_misuse),
-                       (2, self.g_object), (6, self.g_watch_write)]
+                       (2, self.g_object), (6, self.g_watch_write), (4, self.g_blocking)]
         self.weights = [w for w, _ in self.table]
         self.gens = [g for _, g in self.table]
 
@@ -1725,6 +1742,31 @@ class Gen:
         after = [["UNWATCH"]] if r.random() < 0.2 else []
         self.pending.extend(pre[1:] + [["MULTI"]] + inner + [end] + after)
         return pre[0] if pre else self.pending.pop(0)
+
+    def g_blocking(self):
+        """A blocking pop, made from a generated non-blocking one: served at once from a
+        key that holds something, or after a 1-10 ms timeout from one that does not (never
+        0, which would wait for ever), or refused for its timeout. Inside MULTI it does not
+        block."""
+        r = self.rng
+        timeout = r.choice(["0.01", "0.001", "1e-2", ".005", "0x1p-7"]) if r.random() < 0.9 \
+            else r.choice(["-1", "abc", "", "-0.5", "nan", "1e400", "inf", "1e16", "0x"])
+        choice = r.randrange(5)
+        if choice == 0:
+            return [r.choice(["BLPOP", "BRPOP"])] + self.list_keys(1, 3) + [timeout]
+        if choice == 1:
+            argv = self.g_lmove()
+            return (["BRPOPLPUSH"] + argv[1:] if argv[0] == "RPOPLPUSH"
+                    else ["BLMOVE"] + argv[1:]) + [timeout]
+        if choice == 2:
+            return ["BLMPOP", timeout] + self.g_lmpop()[1:]
+        if choice == 3:
+            keys = [r.choice([self.zkey(), self.zlex_key()]) for _ in range(r.randint(1, 3))]
+            return [r.choice(["BZPOPMIN", "BZPOPMAX"])] + keys + [timeout]
+        argv = self.g_zpop()
+        while argv[0] != "ZMPOP":
+            argv = self.g_zpop()
+        return ["BZMPOP", timeout] + argv[1:]
 
     def g_watch_write(self):
         """WATCH every name a random command mentions, run it, then MULTI, PING, EXEC: EXEC

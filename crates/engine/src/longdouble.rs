@@ -69,6 +69,20 @@ impl LongDouble {
     pub(crate) fn is_finite(&self) -> bool {
         matches!(self.kind, Kind::Finite { .. })
     }
+
+    /// The nearest double (a value past double's range is infinite, one below it zero).
+    pub(crate) fn to_f64(self) -> f64 {
+        let magnitude = match self.kind {
+            // The mantissa rounds to 53 bits; the power of two is exact until it under- or
+            // overflows, which the clamp keeps in i32 without changing the outcome.
+            Kind::Finite { mantissa, exponent } => {
+                mantissa as f64 * 2f64.powi(exponent.clamp(-2200, 2200) as i32)
+            }
+            Kind::Infinite => f64::INFINITY,
+            Kind::Nan => f64::NAN,
+        };
+        if self.negative { -magnitude } else { magnitude }
+    }
 }
 
 /// Parses `text` as Redis does for a float argument: glibc's `strtold` must consume all of it (so

@@ -405,8 +405,13 @@ impl ServerMachine {
                     if spec.flags.contains(Flags::BLOCKING) && keyspace.take_would_block() {
                         writer.buf.truncate(start);
                         if transaction {
-                            // Inside a transaction nothing waits: the command times out at once.
-                            writer.null_array();
+                            // Inside a transaction nothing waits: the command times out at once,
+                            // with Redis's null there: BLMOVE's and BRPOPLPUSH's is a bulk
+                            // string's (their reply's type), the others' an array's.
+                            match spec.name {
+                                "blmove" | "brpoplpush" => writer.null(),
+                                _ => writer.null_array(),
+                            }
                         } else {
                             if header.origin == self.node_id {
                                 let mut blocked = self.shared.blocked.lock().expect("blocked lock");

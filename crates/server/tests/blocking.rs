@@ -73,6 +73,22 @@ fn timeouts_transactions_and_pipelines() {
         Some(Frame::Simple(b"QUEUED".to_vec()))
     );
     assert_eq!(c.command(&[b"EXEC"]), Some(Frame::Array(vec![Frame::Null])));
+    // With Redis's nulls: a bulk string's for BLMOVE and BRPOPLPUSH, an array's for the others.
+    assert_eq!(c.command(&[b"MULTI"]), Some(Frame::Simple(b"OK".to_vec())));
+    let queue: [&[&[u8]]; 4] = [
+        &[b"BLMOVE", b"none", b"x", b"LEFT", b"LEFT", b"0"],
+        &[b"BRPOPLPUSH", b"none", b"x", b"0"],
+        &[b"BLPOP", b"none", b"0"],
+        &[b"BZPOPMIN", b"none", b"0"],
+    ];
+    for command in queue {
+        assert_eq!(c.command(command), Some(Frame::Simple(b"QUEUED".to_vec())));
+    }
+    c.send(b"*1\r\n$4\r\nEXEC\r\n");
+    assert_eq!(
+        String::from_utf8(c.reply_bytes().expect("EXEC's reply")).unwrap(),
+        "*4\r\n$-1\r\n$-1\r\n*-1\r\n*-1\r\n"
+    );
     // Commands pipelined behind a blocked one wait for it, then run in order.
     let mut admin = server.raw();
     c.send(b"*3\r\n$5\r\nBLPOP\r\n$1\r\nk\r\n$1\r\n0\r\n*1\r\n$4\r\nPING\r\n");

@@ -16,18 +16,25 @@ use crate::error::Error;
 use crate::exec::{Exec, eq};
 use crate::value::ValueRef;
 
-/// Parses a blocking timeout: seconds as a float, not negative; None (0) waits forever. The
-/// server uses it for the deadline, the commands here to validate before anything happens.
+/// Parses a blocking timeout: seconds, not negative; None (0) waits forever. The server uses it
+/// for the deadline, the commands here to validate before anything happens.
+///
+/// As Redis reads it: a float as `strtold` takes it (hexadecimal too), rounded up to whole
+/// milliseconds, which must fit in 64 bits. Redis converts without checking, and an infinite or
+/// too large value becomes the most negative integer, so it answers "timeout is negative" for
+/// `inf` or `1e16`: that text is kept. (Rounded up: -0.0005 is 0, which waits forever.)
 pub fn blocking_timeout(arg: &[u8]) -> Result<Option<std::time::Duration>, Error> {
-    let seconds: f64 = std::str::from_utf8(arg)
-        .ok()
-        .and_then(|t| t.parse().ok())
-        .filter(|s: &f64| s.is_finite())
-        .ok_or_else(|| Error::msg("ERR timeout is not a float or out of range"))?;
-    if seconds < 0.0 {
+    let seconds = crate::longdouble::parse(arg)
+        .ok_or_else(|| Error::msg("ERR timeout is not a float or out of range"))?
+        .to_f64();
+    let ms = (seconds * 1000.0).ceil();
+    // 2^63 ms: past it (and for infinities) Redis's conversion wraps to i64::MIN.
+    if !(0.0..2f64.powi(63)).contains(&ms) {
         return Err(Error::msg("ERR timeout is negative"));
     }
-    Ok((seconds > 0.0).then(|| std::time::Duration::from_secs_f64(seconds.min(1e9))))
+    // (Capped at about 31 years, so that a deadline computed from it cannot overflow.)
+    let ms = (ms as u64).min(1_000_000_000_000);
+    Ok((ms > 0).then(|| std::time::Duration::from_millis(ms)))
 }
 
 fn check_timeout(arg: &[u8]) -> Result<(), Error> {
@@ -86,8 +93,9 @@ pub(crate) fn blmove(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
 }
 
 pub(crate) fn blmpop(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
-    check_timeout(args[1])?;
+    // Redis checks the rest of the command before the timeout.
     let mpop = parse_mpop(&args[2..])?;
+    check_timeout(args[1])?;
     for &key in mpop.keys {
         if let Some(popped) = pop_from(ex, key, mpop.end, mpop.count)? {
             ex.out.array(2);
@@ -137,8 +145,9 @@ pub(crate) fn bzpopmax(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
 }
 
 pub(crate) fn bzmpop(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
-    check_timeout(args[1])?;
+    // Redis checks the rest of the command before the timeout.
     let mpop = zsets::parse_mpop(&args[2..])?;
+    check_timeout(args[1])?;
     for &key in mpop.keys {
         if live_zset(ex, key)? {
             let popped = zsets::pop(ex, key, mpop.max, mpop.count);
@@ -243,6 +252,54 @@ mod tests {
         assert_eq!(
             run(&mut ks, &[b"BLPOP", b"s", b"0"]).0,
             b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+        );
+        // Redis's reading: strtold's hexadecimal is a timeout, and one too large for 64-bit
+        // milliseconds (infinity too) is "negative".
+        for timeout in ["0x10", "1e15", "-1e-400", "-0.0005"] {
+            assert_eq!(
+                run(&mut ks, &[b"BLPOP", b"s", timeout.as_bytes()]).0,
+                b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+                "{timeout}"
+            );
+        }
+        for timeout in [
+            "inf",
+            "-inf",
+            "1e400",
+            "1e16",
+            "9223372036854776",
+            "-0.0015",
+        ] {
+            assert_eq!(
+                run(&mut ks, &[b"BLPOP", b"a", timeout.as_bytes()]).0,
+                b"-ERR timeout is negative\r\n",
+                "{timeout}"
+            );
+        }
+        for timeout in ["nan", "", " 1", "1e5000", "0x"] {
+            assert_eq!(
+                run(&mut ks, &[b"BLPOP", b"a", timeout.as_bytes()]).0,
+                b"-ERR timeout is not a float or out of range\r\n",
+                "{timeout}"
+            );
+        }
+        assert_eq!(
+            super::blocking_timeout(b"0.0005").map_err(|e| e.to_string()),
+            Ok(Some(std::time::Duration::from_millis(1))),
+            "rounded up to a millisecond"
+        );
+        // BLMPOP and BZMPOP check the rest of the command before the timeout.
+        assert_eq!(
+            run(
+                &mut ks,
+                &[b"BLMPOP", b"x", b"1", b"a", b"LEFT", b"COUNT", b"0"]
+            )
+            .0,
+            b"-ERR count should be greater than 0\r\n"
+        );
+        assert_eq!(
+            run(&mut ks, &[b"BZMPOP", b"-1", b"1", b"a", b"MIN", b"COUNT"]).0,
+            b"-ERR syntax error\r\n"
         );
         assert_eq!(
             run(&mut ks, &[b"BLMOVE", b"a", b"b", b"UP", b"LEFT", b"0"]).0,

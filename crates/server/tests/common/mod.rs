@@ -133,11 +133,20 @@ impl RawConn {
 
     /// Reads one complete reply (None when the server closed the connection).
     pub fn reply(&mut self) -> Option<resp::Frame> {
+        self.reply_bytes().map(|bytes| {
+            resp::decode_frame(&bytes)
+                .expect("a well-formed reply")
+                .expect("a whole reply")
+                .0
+        })
+    }
+
+    /// Reads one complete reply as the bytes the server sent (a frame cannot tell `$-1` from
+    /// `*-1`).
+    pub fn reply_bytes(&mut self) -> Option<Vec<u8>> {
         loop {
-            if let Some((frame, used)) = resp::decode_frame(&self.buf).expect("a well-formed reply")
-            {
-                self.buf.drain(..used);
-                return Some(frame);
+            if let Some((_, used)) = resp::decode_frame(&self.buf).expect("a well-formed reply") {
+                return Some(self.buf.drain(..used).collect());
             }
             let mut chunk = [0u8; 65536];
             match self.stream.read(&mut chunk) {
