@@ -137,6 +137,9 @@ fn help(conn: &mut Conn, lines: &[&str]) -> Result<Flow, Error> {
 }
 
 fn ping(conn: &mut Conn, args: &[&[u8]]) -> Result<Flow, Error> {
+    if args.len() > 2 {
+        return Err(Error::WrongArity("ping"));
+    }
     if !conn.out.is_resp3() && conn.subscriptions() > 0 {
         // A subscribed RESP2 client gets PING's reply in the shape of a message.
         conn.out.array(2);
@@ -145,9 +148,8 @@ fn ping(conn: &mut Conn, args: &[&[u8]]) -> Result<Flow, Error> {
         return Ok(Flow::Continue);
     }
     match args {
-        [_] => conn.out.simple("PONG"),
         [_, message] => conn.out.bulk(message),
-        _ => return Err(Error::WrongArity("ping")),
+        _ => conn.out.simple("PONG"),
     }
     Ok(Flow::Continue)
 }

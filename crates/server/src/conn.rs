@@ -64,6 +64,54 @@ fn controls_transaction(spec: &CommandSpec) -> bool {
 }
 
 /// What a RESP2 client may send while subscribed.
+/// Commands that are containers of subcommands in Redis 7.0 (and here).
+const REDIS_CONTAINERS: [&str; 5] = ["client", "config", "command", "object", "pubsub"];
+
+/// Whether Redis 7.0 knows `sub` (lowercase) as a subcommand of `container`.
+fn known_subcommand(container: &str, sub: &str) -> bool {
+    let known: &[&str] = match container {
+        "client" => &[
+            "caching",
+            "getname",
+            "getredir",
+            "help",
+            "id",
+            "info",
+            "kill",
+            "list",
+            "no-evict",
+            "pause",
+            "reply",
+            "setname",
+            "tracking",
+            "trackinginfo",
+            "unblock",
+            "unpause",
+        ],
+        "config" => &["get", "help", "resetstat", "rewrite", "set"],
+        "command" => &[
+            "count",
+            "docs",
+            "getkeys",
+            "getkeysandflags",
+            "help",
+            "info",
+            "list",
+        ],
+        "object" => &["encoding", "freq", "help", "idletime", "refcount"],
+        "pubsub" => &[
+            "channels",
+            "help",
+            "numpat",
+            "numsub",
+            "shardchannels",
+            "shardnumsub",
+        ],
+        _ => &[],
+    };
+    known.contains(&sub)
+}
+
 fn allowed_when_subscribed(spec: &CommandSpec) -> bool {
     matches!(
         spec.name,
@@ -647,12 +695,29 @@ impl Conn {
             self.queue(spec, args);
             return Flow::Continue;
         }
-        if !self.out.is_resp3() && self.subscriptions() > 0 && !allowed_when_subscribed(spec) {
-            self.out.error(&format!(
-                "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
-                spec.name
-            ));
-            return Flow::Continue;
+        // As Redis: a wrong arity or an unknown subcommand is said first (the command runs and
+        // refuses itself), and a subcommand is named as container|subcommand.
+        if !self.out.is_resp3()
+            && self.subscriptions() > 0
+            && !allowed_when_subscribed(spec)
+            && spec.arity_ok(args.len())
+        {
+            let name = match args
+                .get(1)
+                .filter(|_| REDIS_CONTAINERS.contains(&spec.name))
+            {
+                None => Some(spec.name.to_string()),
+                Some(sub) => {
+                    let sub = String::from_utf8_lossy(sub).to_ascii_lowercase();
+                    known_subcommand(spec.name, &sub).then(|| format!("{}|{sub}", spec.name))
+                }
+            };
+            if let Some(name) = name {
+                self.out.error(&format!(
+                    "ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+                ));
+                return Flow::Continue;
+            }
         }
         if self.shared.paused.load(Ordering::Relaxed) {
             self.flush_writes().await;

@@ -271,6 +271,26 @@ fn publish_reaches_channel_and_pattern_subscribers() {
             "ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
         )
     );
+    // As Redis: a subcommand is named container|subcommand; a wrong arity or an unknown
+    // subcommand is said before the subscribed mode is.
+    assert_eq!(
+        sub.command(&[b"CONFIG", b"GET", b"port"]),
+        error(
+            "ERR Can't execute 'config|get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+        )
+    );
+    assert_eq!(
+        sub.command(&[b"GET"]),
+        error("ERR wrong number of arguments for 'get' command")
+    );
+    assert_eq!(
+        sub.command(&[b"OBJECT", b"NOPE"]),
+        error("ERR unknown subcommand 'NOPE'. Try OBJECT HELP.")
+    );
+    assert_eq!(
+        sub.command(&[b"PING", b"a", b"b"]),
+        error("ERR wrong number of arguments for 'ping' command")
+    );
     assert_eq!(
         sub.command(&[b"PING"]),
         Some(Frame::Array(vec![bulk("pong"), bulk("")]))
