@@ -2142,7 +2142,10 @@ def main():
                     name = str(argv[0]).upper()
                     if name == "EXEC" and a[0] == b[0] == "array" and a[1] and b[1]:
                         # Each queued command's reply on its own (not EXEC's as pairs).
-                        a, b = (("array", [downgrade(x) for x in r[1]]) for r in (a, b))
+                        nested = [str(q[0]).upper() in ("ZMPOP", "BZMPOP")
+                                  for q in tx.queued or []]
+                        a, b = (("array", [downgrade(x, not (nested[i:i + 1] or [0])[0])
+                                           for i, x in enumerate(r[1])]) for r in (a, b))
                     else:
                         flat = name not in ("ZMPOP", "BZMPOP")
                         a, b = downgrade(a, flat), downgrade(b, flat)

@@ -136,12 +136,16 @@ fn sort_generic(ex: &mut Exec, args: &[&[u8]], read_only: bool) -> Result<(), Er
         };
         if o.alpha {
             // ALPHA BY compares the weights alone (a missing one first); equal weights keep
-            // the input order.
+            // the input order. With STORE Redis compares bytes, not C strings (the stored
+            // result must not depend on a replica's locale), and so does this.
+            let text: fn(&[u8]) -> &[u8] = match o.store {
+                Some(_) => |s| s,
+                None => c_str,
+            };
             match o.by {
-                Some(_) => keyed.sort_by(|a, b| {
-                    order(a.1.as_deref().map(c_str).cmp(&b.1.as_deref().map(c_str)))
-                }),
-                None => keyed.sort_by(|a, b| order(c_str(&a.0).cmp(c_str(&b.0)))),
+                Some(_) => keyed
+                    .sort_by(|a, b| order(a.1.as_deref().map(text).cmp(&b.1.as_deref().map(text)))),
+                None => keyed.sort_by(|a, b| order(text(&a.0).cmp(text(&b.0)))),
             }
         } else {
             let mut scored = Vec::with_capacity(keyed.len());
@@ -349,6 +353,15 @@ mod tests {
         assert_eq!(
             run(&mut ks, &[b"SORT", b"bin", b"ALPHA"]),
             b"*4\r\n$2\r\n\0x\r\n$0\r\n\r\n$1\r\na\r\n$3\r\nb\0z\r\n"
+        );
+        // With STORE it compares bytes, as Redis does: "" before "\0x", "b" before "b\0z".
+        assert_eq!(
+            run(&mut ks, &[b"SORT", b"bin", b"ALPHA", b"STORE", b"bin2"]),
+            b":4\r\n"
+        );
+        assert_eq!(
+            run(&mut ks, &[b"LRANGE", b"bin2", b"0", b"-1"]),
+            b"*4\r\n$0\r\n\r\n$2\r\n\0x\r\n$1\r\na\r\n$3\r\nb\0z\r\n"
         );
     }
 }
