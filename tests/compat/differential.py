@@ -2157,6 +2157,16 @@ def main():
                     if a != b and not tx.excused:
                         diff_at = (i, a, b)
                         break
+                words = [str(w).upper() for w in argv]
+                if tx.excused and "STORE" in words[2:-1]:
+                    # Redis refused the SORT, Redraft stored its result: the destination
+                    # differs now, so it goes on both (and so do the events that says).
+                    dest = argv[words.index("STORE", 2) + 1]
+                    for c in (cref, csut):
+                        call_safely(c, ["DEL", dest])
+                    if eref:
+                        eref.drain()
+                        esut.drain()
             Transactions.stale_erange |= tx.erange_here
             if diff_at is None:
                 passed += 1
