@@ -551,6 +551,14 @@ impl Db {
         Ok(())
     }
 
+    /// Stamps `buckets` with one new version: the keys in them changed at once.
+    fn stamp_buckets(&mut self, buckets: &[usize]) {
+        self.version_clock += 1;
+        for &bucket in buckets {
+            self.versions[bucket] = self.version_clock;
+        }
+    }
+
     fn touch_all_watched(&mut self) {
         self.version_clock += 1;
         self.cleared_at = self.version_clock;
@@ -835,11 +843,9 @@ impl Db {
         self.misses.set(misses);
         self.expired = expired;
         self.versions = versions;
-        self.version_clock = version_clock + 1;
+        self.version_clock = version_clock;
         self.cleared_at = cleared_at;
-        for bucket in gone {
-            self.versions[bucket] = self.version_clock;
-        }
+        self.stamp_buckets(&gone);
     }
 
     /// Every stored entry, expired or not, in slot order.
@@ -965,33 +971,26 @@ impl Keyspace {
             return;
         }
         self.dbs.swap(a, b);
-        // Blocked clients, like watches, stay with the database index; the data that moved in
-        // may serve them.
-        let blocked_a = std::mem::take(&mut self.dbs[a].blocked_keys);
-        self.dbs[a].blocked_keys = std::mem::replace(&mut self.dbs[b].blocked_keys, blocked_a);
-        for index in [a, b] {
-            let db = &mut self.dbs[index];
-            db.ready.extend(db.blocked_keys.keys().cloned());
-        }
-        // So do the WATCH versions: they move back. Then every key either database holds is
-        // stamped in both; with more keys than buckets nearly every bucket would be, so all
-        // are (without a walk over the keys).
         let [x, y] = self.dbs.get_disjoint_mut([a, b]).expect("two databases");
+        // What belongs to the database index goes back, as the watches do: its blocked clients
+        // (the data that moved in may serve them) and its WATCH versions.
+        std::mem::swap(&mut x.blocked_keys, &mut y.blocked_keys);
         std::mem::swap(&mut x.versions, &mut y.versions);
         std::mem::swap(&mut x.version_clock, &mut y.version_clock);
         std::mem::swap(&mut x.cleared_at, &mut y.cleared_at);
-        if x.len() + y.len() > WATCH_BUCKETS {
-            x.touch_all_watched();
-            y.touch_all_watched();
-            return;
-        }
-        let buckets: Vec<usize> = (x.iter().chain(y.iter()))
-            .map(|(key, _)| watch_bucket(key))
-            .collect();
+        // Every key either database holds is stamped in both; with more keys than buckets
+        // nearly every bucket would be, so all are (without a walk over the keys).
+        let buckets: Option<Vec<usize>> = (x.len() + y.len() <= WATCH_BUCKETS).then(|| {
+            x.iter()
+                .chain(y.iter())
+                .map(|(key, _)| watch_bucket(key))
+                .collect()
+        });
         for db in [x, y] {
-            db.version_clock += 1;
-            for &bucket in &buckets {
-                db.versions[bucket] = db.version_clock;
+            db.ready.extend(db.blocked_keys.keys().cloned());
+            match &buckets {
+                Some(buckets) => db.stamp_buckets(buckets),
+                None => db.touch_all_watched(),
             }
         }
     }

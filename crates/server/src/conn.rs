@@ -63,13 +63,10 @@ fn controls_transaction(spec: &CommandSpec) -> bool {
     )
 }
 
-/// What a RESP2 client may send while subscribed.
-/// Commands that are containers of subcommands in Redis 7.0 (and here).
-const REDIS_CONTAINERS: [&str; 5] = ["client", "config", "command", "object", "pubsub"];
-
-/// Whether Redis 7.0 knows `sub` (lowercase) as a subcommand of `container`.
-fn known_subcommand(container: &str, sub: &str) -> bool {
-    let known: &[&str] = match container {
+/// The subcommands Redis 7.0 knows for `container`, if it is a container of subcommands
+/// (those here too); a subscribed RESP2 client's refusal names them `container|subcommand`.
+fn redis_subcommands(container: &str) -> Option<&'static [&'static str]> {
+    Some(match container {
         "client" => &[
             "caching",
             "getname",
@@ -107,11 +104,11 @@ fn known_subcommand(container: &str, sub: &str) -> bool {
             "shardchannels",
             "shardnumsub",
         ],
-        _ => &[],
-    };
-    known.contains(&sub)
+        _ => return None,
+    })
 }
 
+/// What a RESP2 client may send while subscribed.
 fn allowed_when_subscribed(spec: &CommandSpec) -> bool {
     matches!(
         spec.name,
@@ -702,15 +699,14 @@ impl Conn {
             && !allowed_when_subscribed(spec)
             && spec.arity_ok(args.len())
         {
-            let name = match args
-                .get(1)
-                .filter(|_| REDIS_CONTAINERS.contains(&spec.name))
-            {
-                None => Some(spec.name.to_string()),
-                Some(sub) => {
+            let name = match (redis_subcommands(spec.name), args.get(1)) {
+                (Some(known), Some(sub)) => {
                     let sub = String::from_utf8_lossy(sub).to_ascii_lowercase();
-                    known_subcommand(spec.name, &sub).then(|| format!("{}|{sub}", spec.name))
+                    known
+                        .contains(&sub.as_str())
+                        .then(|| format!("{}|{sub}", spec.name))
                 }
+                _ => Some(spec.name.to_string()),
             };
             if let Some(name) = name {
                 self.out.error(&format!(

@@ -58,6 +58,15 @@ fn bytes_for_write<'a>(
     Ok(bytes)
 }
 
+/// `f` of the bytes of the live string under `key`; None if there is none (missing, expired or
+/// another type: the write path that follows creates it or says WRONGTYPE). `peek`: a write's
+/// own lookup counts no keyspace hit.
+fn peek_string<R>(db: &Db, key: &[u8], now_ms: u64, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
+    db.peek(key)
+        .filter(|entry| !entry.is_expired(now_ms))
+        .and_then(|entry| entry.value.with_bytes(f))
+}
+
 fn bit_at(bytes: &[u8], offset: u64) -> bool {
     let byte = bytes.get((offset / 8) as usize).copied().unwrap_or(0);
     byte & (0x80 >> (offset % 8)) != 0
@@ -73,14 +82,10 @@ pub(crate) fn setbit(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
     let (now, len_min) = (ex.now_ms, (offset / 8) as usize + 1);
     // A bit that already is as asked, in a string that need not grow, is not a write: no WATCH
     // of the key breaks and no event is sent, as in Redis.
-    // (`peek`: a write's own lookup counts no keyspace hit; another type errs below.)
-    let unchanged = match ex.ks.db(ex.db).peek(args[1]) {
-        Some(entry) if !entry.is_expired(now) => (entry.value)
-            .with_bytes(|s| s.len() >= len_min && bit_at(s, offset) == on)
-            .unwrap_or(false),
-        _ => false,
-    };
-    if unchanged {
+    let unchanged = peek_string(ex.ks.db(ex.db), args[1], now, |s| {
+        s.len() >= len_min && bit_at(s, offset) == on
+    });
+    if unchanged == Some(true) {
         ex.out.int(i64::from(on));
         return Ok(());
     }
@@ -632,16 +637,10 @@ fn bitfield_generic(ex: &mut Exec, args: &[&[u8]], read_only: bool) -> Result<()
     // The string grows once, to cover the furthest write, even if FAIL then refuses every write
     // (as Redis does). What counts as a change, as in Redis: a write that FAIL did not refuse,
     // and that grew the string or stored another value than the field held. Without one, no
-    // WATCH of the key breaks and no event is sent, even if the string grew. (`peek`: a
-    // write's own lookup counts no keyspace hit.)
+    // WATCH of the key breaks and no event is sent, even if the string grew.
     let db = ex.ks.db_mut(ex.db);
     let stamp = db.watch_stamp(key);
-    let grows = match db.peek(key) {
-        Some(entry) if !entry.is_expired(now) => {
-            (entry.value).with_bytes(|s| (s.len() as u64) < len_min) != Some(false)
-        }
-        _ => true,
-    };
+    let grows = peek_string(db, key, now, |s| (s.len() as u64) < len_min).unwrap_or(true);
     let bytes = match grows {
         true => bytes_for_write(db, key, now, len_min as usize)?,
         false => db.string_mut_untouched(key).expect("a live string"),

@@ -64,9 +64,14 @@ fn list_ref<'a>(db: &'a Db, key: &[u8], now_ms: u64) -> Result<Option<&'a List>,
 /// Checks that `key` holds a list or nothing (deleting it if it has expired); true if it holds
 /// a list.
 fn is_live_list(db: &mut Db, key: &[u8], now_ms: u64) -> Result<bool, Error> {
+    Ok(live_list_len(db, key, now_ms)?.is_some())
+}
+
+/// [`is_live_list`], with the list's length.
+fn live_list_len(db: &mut Db, key: &[u8], now_ms: u64) -> Result<Option<usize>, Error> {
     match db.get_live(key, now_ms).map(|e| e.value) {
-        None => Ok(false),
-        Some(ValueRef::List(_)) => Ok(true),
+        None => Ok(None),
+        Some(ValueRef::List(list)) => Ok(Some(list.len())),
         Some(_) => Err(Error::WrongType),
     }
 }
@@ -523,14 +528,8 @@ pub(crate) fn lpos(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
 pub(crate) fn lset(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
     let (key, now) = (args[1], ex.now_ms);
     let db = ex.db_mut();
-    if !is_live_list(db, key, now)? {
-        return Err(Error::NoSuchKey);
-    }
+    let len = live_list_len(db, key, now)?.ok_or(Error::NoSuchKey)?;
     // An index out of range is not a write: a WATCH of the key holds, as in Redis.
-    let len = match db.peek(key).map(|e| e.value) {
-        Some(ValueRef::List(list)) => list.len(),
-        _ => unreachable!("the key was just found holding a list"),
-    };
     let index = resolve_index(arg_i64(args[2])?, len)
         .ok_or_else(|| Error::msg("ERR index out of range"))?;
     let list = list_mut(db, key, now)?.expect("the key was just found holding a list");
