@@ -10,8 +10,10 @@
 //!
 //! Durability is group commit: `append` writes the records and hands the flush callback to one
 //! sync thread, which fsyncs once for every append that arrived while it was busy and only then
-//! reports them flushed, so openraft acknowledges nothing that is not on disk (with `always`). The
-//! vote is written to a new file, fsynced and renamed over the old one before `save_vote` returns.
+//! reports them flushed, so openraft acknowledges nothing that is not on disk (with `always`). A
+//! group of one fsyncs on the appending thread instead, as Redis fsyncs its AOF on its event loop
+//! (see [`LogStore::append`]). The vote is written to a new file, fsynced and renamed over the old
+//! one before `save_vote` returns.
 //!
 //! The newest entries are also kept in memory, as decoded entries: every uncommitted or
 //! unapplied one, and applied ones up to [`CACHE_BYTES_DEFAULT`] of records (Redis keeps a 1 MB
@@ -27,6 +29,7 @@ use std::fmt::Debug;
 use std::io;
 use std::ops::{Bound, RangeBounds};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -156,7 +159,8 @@ enum SyncRequest {
 /// Where flushes go: a dedicated thread for a real disk, a task on the runtime for a simulated one.
 #[derive(Clone)]
 enum Syncer {
-    Thread(mpsc::SyncSender<SyncRequest>),
+    /// With the number of flushes sent to the thread and not yet reported.
+    Thread(mpsc::SyncSender<SyncRequest>, Arc<AtomicUsize>),
     Task(tokio::sync::mpsc::Sender<SyncRequest>),
 }
 
@@ -165,10 +169,12 @@ impl Syncer {
         Ok(match disk.simulated_sync_latency() {
             None => {
                 let (sender, requests) = mpsc::sync_channel(SYNC_QUEUE_MAX);
+                let pending = Arc::new(AtomicUsize::new(0));
+                let reported = pending.clone();
                 std::thread::Builder::new()
                     .name("raft-log-sync".into())
-                    .spawn(move || sync_thread(requests, policy))?;
-                Syncer::Thread(sender)
+                    .spawn(move || sync_thread(requests, policy, &reported))?;
+                Syncer::Thread(sender, pending)
             }
             Some(latency) => {
                 let (sender, requests) = tokio::sync::mpsc::channel(SYNC_QUEUE_MAX);
@@ -181,7 +187,14 @@ impl Syncer {
     /// Queues a flush, waiting while the queue is full.
     async fn send(&self, request: SyncRequest) -> io::Result<()> {
         let sent = match self {
-            Syncer::Thread(sender) => sender.send(request).is_ok(),
+            Syncer::Thread(sender, pending) => {
+                pending.fetch_add(1, Ordering::SeqCst);
+                let sent = sender.send(request).is_ok();
+                if !sent {
+                    pending.fetch_sub(1, Ordering::SeqCst);
+                }
+                sent
+            }
             Syncer::Task(sender) => sender.send(request).await.is_ok(),
         };
         if sent {
@@ -191,19 +204,39 @@ impl Syncer {
         }
     }
 
+    /// Whether a flush may be done on the caller's thread: the disk is real (the simulator's
+    /// fsyncs are tasks with a latency) and no flush sent to the thread is still unreported, so
+    /// flushes are reported in the order of their appends.
+    fn idle_thread(&self) -> bool {
+        match self {
+            Syncer::Thread(_, pending) => pending.load(Ordering::SeqCst) == 0,
+            Syncer::Task(_) => false,
+        }
+    }
+
     /// Queues a reminder of which file to sync; dropped when the queue is full.
     fn tick(&self, file: Arc<dyn DiskFile>) {
         match self {
-            Syncer::Thread(sender) => drop(sender.try_send(SyncRequest::Tick(file))),
+            Syncer::Thread(sender, _) => drop(sender.try_send(SyncRequest::Tick(file))),
             Syncer::Task(sender) => drop(sender.try_send(SyncRequest::Tick(file))),
         }
     }
 }
 
+/// How an append's records reach the disk before it is reported flushed.
+enum Flush {
+    /// Fsynced on the appending thread (a group of one, `always`).
+    Here(Arc<dyn DiskFile>),
+    /// Fsynced by the sync thread with whatever else is queued (`always`).
+    Queue(Syncer, Arc<dyn DiskFile>),
+    /// Reported at once: `everysec` (the file, for its thread to sync within the second) or `no`.
+    Done(Syncer, Option<Arc<dyn DiskFile>>),
+}
+
 /// Pending flushes are bounded: `append` waits for the sync thread past this many.
 const SYNC_QUEUE_MAX: usize = 4096;
 
-fn sync_thread(requests: mpsc::Receiver<SyncRequest>, policy: FsyncPolicy) {
+fn sync_thread(requests: mpsc::Receiver<SyncRequest>, policy: FsyncPolicy, pending: &AtomicUsize) {
     let second = Duration::from_secs(1);
     let mut last_file = None;
     let mut last_sync = std::time::Instant::now();
@@ -230,7 +263,12 @@ fn sync_thread(requests: mpsc::Receiver<SyncRequest>, policy: FsyncPolicy) {
         let mut batch: Vec<SyncRequest> = first.into_iter().collect();
         // Group commit: everything queued while the previous fsync ran shares this one.
         batch.extend(requests.try_iter());
+        let flushes = batch
+            .iter()
+            .filter(|r| matches!(r, SyncRequest::Flush(..)))
+            .count();
         flush_batch(batch, policy, &mut last_file);
+        pending.fetch_sub(flushes, Ordering::SeqCst);
         last_sync = std::time::Instant::now();
     }
 }
@@ -540,6 +578,15 @@ impl LogStore {
         inner.evict();
     }
 
+    /// Flushes handed to the sync thread and not yet reported. While there are any, appends go
+    /// to the thread too, even in a group of one, so flushes are reported in order.
+    pub fn flushes_pending(&self) -> usize {
+        match &self.lock().sync {
+            Syncer::Thread(_, pending) => pending.load(Ordering::SeqCst),
+            Syncer::Task(_) => 0,
+        }
+    }
+
     /// Reports the state machine's last applied index, and whether the group has no other
     /// member. From the first report on, an entry stays in memory until it is applied (the state
     /// machine is fed from here), and a group of one keeps none after that: only followers read
@@ -834,20 +881,39 @@ impl RaftLogStorage<TypeConfig> for LogStore {
                 inner.evict();
             }
             let file = inner.segments.last().map(|s| s.file.clone());
+            let alone = inner.readers.is_some_and(|r| r.alone);
             match (inner.policy, file) {
                 (FsyncPolicy::Always, Some(file)) if !inner.ack_before_fsync => {
-                    Ok((inner.sync.clone(), file))
+                    if alone && inner.sync.idle_thread() {
+                        Flush::Here(file)
+                    } else {
+                        Flush::Queue(inner.sync.clone(), file)
+                    }
                 }
                 // Only everysec's thread wants to hear which file to sync.
-                (policy, file) => Err((
+                (policy, file) => Flush::Done(
                     inner.sync.clone(),
                     file.filter(|_| policy == FsyncPolicy::EverySec),
-                )),
+                ),
             }
         };
         match sync {
-            Ok((syncer, file)) => syncer.send(SyncRequest::Flush(file, callback)).await?,
-            Err((syncer, file)) => {
+            Flush::Here(file) => {
+                // A group of one waits for no follower, so nothing is gained by handing the fsync
+                // to the sync thread and waking this one when it is done: the two hand-offs per
+                // fsync cost the runtime a sleep and a wake-up each, and the appends that arrive
+                // meanwhile were synced in smaller groups. Fsynced here, the runtime is held for
+                // the fsync (as Redis's event loop is for its AOF's), and the requests that
+                // arrive meanwhile make the next entry. Measured on a cluster of one at -P 1:
+                // see docs/benchmarks.md, "A cluster of one fsyncs on its runtime thread".
+                let synced = file.sync();
+                if let Err(e) = &synced {
+                    self.lock().failed = Some(e.to_string());
+                }
+                callback.io_completed(synced);
+            }
+            Flush::Queue(syncer, file) => syncer.send(SyncRequest::Flush(file, callback)).await?,
+            Flush::Done(syncer, file) => {
                 if let Some(file) = file {
                     // Tells the everysec thread which file to sync; dropped when it is busy.
                     syncer.tick(file);

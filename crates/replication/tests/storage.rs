@@ -429,15 +429,17 @@ async fn a_read_back_spanning_segments_is_whole() {
     assert_eq!(indexes(&mut log).await, vec![1, 2, 3, 4, 5]);
 }
 
-/// The machine's disk, counting the fsyncs of appended files.
+/// The machine's disk, counting the fsyncs of appended files and naming the thread of each.
 #[derive(Debug, Default)]
 struct CountingDisk {
     syncs: Arc<std::sync::atomic::AtomicUsize>,
+    threads: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 struct CountingFile {
     inner: Arc<dyn replication::DiskFile>,
     syncs: Arc<std::sync::atomic::AtomicUsize>,
+    threads: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl replication::DiskFile for CountingFile {
@@ -445,6 +447,11 @@ impl replication::DiskFile for CountingFile {
         self.inner.append(bytes)
     }
     fn sync(&self) -> std::io::Result<()> {
+        let thread = std::thread::current()
+            .name()
+            .unwrap_or("unnamed")
+            .to_string();
+        self.threads.lock().unwrap().push(thread);
         self.syncs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.inner.sync()
     }
@@ -474,6 +481,7 @@ impl replication::Disk for CountingDisk {
         Ok(Arc::new(CountingFile {
             inner: replication::OsDisk.open_append(path, create)?,
             syncs: self.syncs.clone(),
+            threads: self.threads.clone(),
         }))
     }
     fn remove(&self, path: &std::path::Path) -> std::io::Result<()> {
@@ -539,4 +547,49 @@ async fn sync_all_fsyncs_whatever_the_policy() {
     assert_eq!(syncs.load(std::sync::atomic::Ordering::SeqCst), 0);
     log.sync_all().unwrap();
     assert!(syncs.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+}
+
+#[tokio::test]
+async fn a_group_of_one_fsyncs_on_the_appending_thread_and_a_larger_group_on_the_sync_thread() {
+    // Alone, an append is fsynced where it is made (as Redis fsyncs its AOF on its event loop)
+    // and reported flushed by the time `append` returns; with other members, the sync thread
+    // fsyncs it, so the runtime goes on talking to them meanwhile.
+    let dir = tempfile::tempdir().unwrap();
+    let disk = Arc::new(CountingDisk::default());
+    let threads = disk.threads.clone();
+    let mut log = LogStore::open_on(disk, dir.path(), FsyncPolicy::Always).unwrap();
+    let here = std::thread::current().name().unwrap().to_string();
+    let synced_on = |from: usize| threads.lock().unwrap()[from..].to_vec();
+
+    // Before the state machine reports, the log does not know it is alone.
+    append(&mut log, vec![entry(1, 1, "x")]).await;
+    assert_eq!(synced_on(0), ["raft-log-sync"]);
+    // The thread counts its flush reported just after reporting it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while log.flushes_pending() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a flush stays pending"
+        );
+        tokio::task::yield_now().await;
+    }
+
+    log.set_readers(Some(1), true);
+    let (tx, mut flushed) = TypeConfig::oneshot();
+    log.append(vec![entry(1, 2, "y")], IOFlushed::<TypeConfig>::signal(tx))
+        .await
+        .unwrap();
+    assert!(
+        matches!(flushed.try_recv(), Ok(Ok(()))),
+        "reported flushed at once"
+    );
+    assert_eq!(synced_on(1), [here]);
+
+    log.set_readers(Some(2), false);
+    append(&mut log, vec![entry(1, 3, "z")]).await;
+    assert_eq!(synced_on(2), ["raft-log-sync"]);
+
+    drop(log);
+    let mut log = LogStore::open(dir.path(), FsyncPolicy::Always).unwrap();
+    assert_eq!(indexes(&mut log).await, vec![1, 2, 3]);
 }
