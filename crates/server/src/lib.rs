@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod blocking;
+pub mod busy_poll;
 pub mod cli;
 pub mod commands;
 pub mod config;

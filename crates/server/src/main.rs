@@ -7,8 +7,12 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::prelude::*;
 
+use server::busy_poll::BusyPoll;
 use server::config::Config;
 use server::server::{Shared, run};
+
+/// Set once the runtime is built (its epoll instance exists only then); read by its park hooks.
+static BUSY_POLL: std::sync::OnceLock<BusyPoll> = std::sync::OnceLock::new();
 
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
@@ -44,6 +48,10 @@ struct Args {
     /// fastest on 2 cores shared with the load generator (docs/benchmarks.md).
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// Microseconds the runtime thread polls for work before it sleeps, when it is under load
+    /// (0: never). Spends CPU no other thread wants for fewer wake-ups (docs/benchmarks.md).
+    #[arg(long, value_name = "MICROSECONDS", default_value_t = 30)]
+    busy_poll: u64,
     /// When the Raft log is fsynced: always (before a write is acknowledged), everysec or no.
     #[arg(long)]
     appendfsync: Option<String>,
@@ -145,6 +153,16 @@ fn main() {
     let runtime = if args.threads <= 1 {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
+            .on_thread_park(|| {
+                if let Some(busy_poll) = BUSY_POLL.get() {
+                    busy_poll.before_park();
+                }
+            })
+            .on_thread_unpark(|| {
+                if let Some(busy_poll) = BUSY_POLL.get() {
+                    busy_poll.after_unpark();
+                }
+            })
             .build()
     } else {
         tokio::runtime::Builder::new_multi_thread()
@@ -153,6 +171,13 @@ fn main() {
             .build()
     }
     .expect("a tokio runtime");
+    if args.threads <= 1 {
+        // Only the current-thread runtime: its one thread is the one that sleeps in epoll.
+        let budget = std::time::Duration::from_micros(args.busy_poll);
+        if let Some(busy_poll) = BusyPoll::for_this_process(budget) {
+            let _ = BUSY_POLL.set(busy_poll);
+        }
+    }
     let shared = Shared::new(config, set_log_level);
     if let Err(e) = runtime.block_on(run(shared)) {
         eprintln!("redraft: {e}");
