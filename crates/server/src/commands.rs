@@ -462,11 +462,11 @@ fn client(conn: &mut Conn, args: &[&[u8]]) -> Result<Flow, Error> {
             conn.out.verbatim(line.as_bytes());
         }
         "list" => {
-            let ids = client_list_filter(&args[2..])?;
+            let wanted = client_list_filter(&args[2..])?;
             let now = now_ms();
             let text: String = clients(conn)
                 .iter()
-                .filter(|c| ids.as_ref().is_none_or(|ids| ids.contains(&c.id)))
+                .filter(|c| wanted.as_ref().is_none_or(|wanted| wanted(c)))
                 .map(|c| client_line(c, now))
                 .collect();
             conn.out.verbatim(text.as_bytes());
@@ -524,29 +524,46 @@ fn client(conn: &mut Conn, args: &[&[u8]]) -> Result<Flow, Error> {
 }
 
 /// CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id ...]: the ids to keep, or all.
-fn client_list_filter(args: &[&[u8]]) -> Result<Option<Vec<u64>>, Error> {
+fn client_list_filter(args: &[&[u8]]) -> Result<Option<ClientFilter>, Error> {
     match args {
         [] => Ok(None),
-        [t, kind] if eq(t, "type") => {
-            let kind = lossy(kind).to_ascii_lowercase();
-            match kind.as_str() {
-                "normal" => Ok(None),
-                "master" | "replica" | "slave" | "pubsub" => Ok(Some(Vec::new())),
-                _ => Err(Error::msg(format!("ERR Unknown client type '{kind}'"))),
-            }
+        [t, kind] if eq(t, "type") => type_filter(kind).map(Some),
+        [id, ids @ ..] if eq(id, "id") && !ids.is_empty() => {
+            let ids = ids
+                .iter()
+                .map(|i| {
+                    arg_i64(i)
+                        .ok()
+                        .filter(|&n| n > 0)
+                        .map(|n| n as u64)
+                        .ok_or(Error::msg("ERR Invalid client ID"))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Some(Box::new(move |c| ids.contains(&c.id))))
         }
-        [id, ids @ ..] if eq(id, "id") && !ids.is_empty() => ids
-            .iter()
-            .map(|i| {
-                arg_i64(i)
-                    .ok()
-                    .filter(|&n| n > 0)
-                    .map(|n| n as u64)
-                    .ok_or(Error::msg("ERR Invalid client ID"))
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(Some),
         _ => Err(Error::Syntax),
+    }
+}
+
+/// Redis's class of a client: `pubsub` while it has a subscription (in RESP2 or RESP3), else
+/// `normal` (Redraft has no Redis-protocol replicas or masters).
+fn client_type(c: &ClientHandle) -> &'static str {
+    let subscriptions = c.meta.lock().expect("client meta lock").subscriptions;
+    if subscriptions.iter().sum::<usize>() > 0 {
+        "pubsub"
+    } else {
+        "normal"
+    }
+}
+
+/// The clients of one type (CLIENT LIST TYPE, CLIENT KILL TYPE).
+fn type_filter(kind: &[u8]) -> Result<ClientFilter, Error> {
+    let kind = lossy(kind).to_ascii_lowercase();
+    match kind.as_str() {
+        "normal" => Ok(Box::new(|c| client_type(c) == "normal")),
+        "pubsub" => Ok(Box::new(|c| client_type(c) == "pubsub")),
+        "master" | "replica" | "slave" => Ok(Box::new(|_| false)),
+        _ => Err(Error::msg(format!("ERR Unknown client type '{kind}'"))),
     }
 }
 
@@ -596,12 +613,7 @@ fn client_kill(conn: &mut Conn, args: &[&[u8]]) -> Result<Flow, Error> {
             let addr = lossy(value);
             filters.push(Box::new(move |c| c.laddr.to_string() == addr));
         } else if eq(option, "type") {
-            let kind = lossy(value).to_ascii_lowercase();
-            match kind.as_str() {
-                "normal" => {}
-                "master" | "replica" | "slave" | "pubsub" => filters.push(Box::new(|_| false)),
-                _ => return Err(Error::msg(format!("ERR Unknown client type '{kind}'"))),
-            }
+            filters.push(type_filter(value)?);
         } else if eq(option, "user") {
             let user = lossy(value);
             filters.push(Box::new(move |_| user == "default"));
@@ -695,6 +707,9 @@ fn config(conn: &mut Conn, args: &[&[u8]]) -> Result<Flow, Error> {
                 (s.set)(&mut next, &lossy(pair[1])).map_err(|why| fail(&why))?;
             }
             let level_changed = next.loglevel != config.loglevel;
+            if next.output_limits.pubsub != config.output_limits.pubsub {
+                conn.shared.pubsub.lock().expect("pubsub lock").limit = next.output_limits.pubsub;
+            }
             if next.notify_keyspace_events != config.notify_keyspace_events {
                 let mut keyspace = conn.shared.keyspace.lock().expect("keyspace lock");
                 keyspace.set_notify_classes(next.notify_keyspace_events);

@@ -31,6 +31,8 @@ pub struct Config {
     pub hz: u64,
     /// Keyspace notification classes (`notify-keyspace-events`, engine::notify flags).
     pub notify_keyspace_events: u32,
+    /// `client-output-buffer-limit`, per class of client.
+    pub output_limits: OutputLimits,
     /// The config file given at startup, for INFO and CONFIG REWRITE.
     pub config_file: Option<PathBuf>,
     /// When the Raft log reaches the disk (Redis's `appendfsync`): always, everysec or no.
@@ -67,6 +69,7 @@ impl Default for Config {
             timeout_s: 0,
             hz: 10,
             notify_keyspace_events: 0,
+            output_limits: OutputLimits::default(),
             config_file: None,
             appendfsync: replication::FsyncPolicy::Always,
             cluster_enabled: false,
@@ -77,6 +80,91 @@ impl Default for Config {
             lease_reads: false,
             cluster_secret: 0x5eed_c011_ec71_0a5e,
         }
+    }
+}
+
+/// One class's `client-output-buffer-limit`: a client whose pending output reaches `hard` bytes
+/// is closed at once, one that stays at or over `soft` bytes for more than `soft_seconds` is
+/// closed then. 0 turns a limit off.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OutputLimit {
+    pub hard: usize,
+    pub soft: usize,
+    pub soft_seconds: u64,
+}
+
+/// `client-output-buffer-limit` for Redis's three classes. `replica` is kept and reported for
+/// config files written for Redis; Redraft's replicas are Raft followers fed from the log, with
+/// no output buffer of their own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutputLimits {
+    pub normal: OutputLimit,
+    pub replica: OutputLimit,
+    pub pubsub: OutputLimit,
+}
+
+impl Default for OutputLimits {
+    /// Redis's defaults.
+    fn default() -> Self {
+        OutputLimits {
+            normal: OutputLimit::default(),
+            replica: OutputLimit {
+                hard: 256 << 20,
+                soft: 64 << 20,
+                soft_seconds: 60,
+            },
+            pubsub: OutputLimit {
+                hard: 32 << 20,
+                soft: 8 << 20,
+                soft_seconds: 60,
+            },
+        }
+    }
+}
+
+impl OutputLimits {
+    /// As CONFIG GET shows them (`slave` is Redis's name for the replica class there).
+    fn format(&self) -> String {
+        [
+            ("normal", self.normal),
+            ("slave", self.replica),
+            ("pubsub", self.pubsub),
+        ]
+        .iter()
+        .map(|(class, l)| format!("{class} {} {} {}", l.hard, l.soft, l.soft_seconds))
+        .collect::<Vec<_>>()
+        .join(" ")
+    }
+
+    /// Sets the classes named in `text` (`<class> <hard> <soft> <soft seconds>`, repeated), all
+    /// or none of them.
+    fn set(&mut self, text: &str) -> Result<(), String> {
+        let words: Vec<&str> = text.split_whitespace().collect();
+        if !words.len().is_multiple_of(4) {
+            return Err("Wrong number of arguments in buffer limit configuration.".into());
+        }
+        let mut next = *self;
+        for group in words.chunks_exact(4) {
+            let class = match group[0].to_ascii_lowercase().as_str() {
+                "normal" => &mut next.normal,
+                "replica" | "slave" => &mut next.replica,
+                "pubsub" => &mut next.pubsub,
+                _ => {
+                    return Err(
+                        "Invalid client class specified in buffer limit configuration.".into(),
+                    );
+                }
+            };
+            let bad =
+                || "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
+            *class = OutputLimit {
+                hard: parse_memory(group[1]).map_err(|_| bad())?,
+                soft: parse_memory(group[2]).map_err(|_| bad())?,
+                soft_seconds: group[3].parse().map_err(|_| bad())?,
+            };
+        }
+        *self = next;
+        Ok(())
     }
 }
 
@@ -343,6 +431,12 @@ pub static SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        name: "client-output-buffer-limit",
+        mutable: true,
+        get: |c| c.output_limits.format(),
+        set: |c, v| c.output_limits.set(v),
+    },
+    Setting {
         name: "notify-keyspace-events",
         mutable: true,
         get: |c| engine::notify::format(c.notify_keyspace_events),
@@ -415,6 +509,46 @@ mod tests {
         assert_eq!(parse_memory("2k"), Ok(2000));
         assert_eq!(parse_memory("100"), Ok(100));
         assert!(parse_memory("lots").is_err());
+    }
+
+    #[test]
+    fn output_buffer_limits_read_and_print_like_redis() {
+        let mut c = Config::default();
+        let get = setting("client-output-buffer-limit").unwrap().get;
+        let set = setting("client-output-buffer-limit").unwrap().set;
+        assert_eq!(
+            get(&c),
+            "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"
+        );
+        assert_eq!(set(&mut c, "pubsub 1mb 256kb 10 REPLICA 1 2 3"), Ok(()));
+        assert_eq!(get(&c), "normal 0 0 0 slave 1 2 3 pubsub 1048576 262144 10");
+        assert_eq!(set(&mut c, ""), Ok(()), "nothing named, nothing changes");
+        for (text, error) in [
+            (
+                "pubsub 1mb",
+                "Wrong number of arguments in buffer limit configuration.",
+            ),
+            (
+                "master 1 1 1",
+                "Invalid client class specified in buffer limit configuration.",
+            ),
+            (
+                "pubsub x 1 1",
+                "Error in hard, soft or soft_seconds setting in buffer limit configuration.",
+            ),
+            (
+                "pubsub -1 1 1",
+                "Error in hard, soft or soft_seconds setting in buffer limit configuration.",
+            ),
+            (
+                "normal 1 1 1 pubsub 1 1 -1",
+                "Error in hard, soft or soft_seconds setting in buffer limit configuration.",
+            ),
+        ] {
+            assert_eq!(set(&mut c, text), Err(error.to_string()), "{text}");
+        }
+        // A refused value changes no class, not even the ones named before the bad one.
+        assert_eq!(get(&c), "normal 0 0 0 slave 1 2 3 pubsub 1048576 262144 10");
     }
 
     #[test]

@@ -203,6 +203,10 @@ pub struct Conn {
     last_subcommand: String,
     limits: Limits,
     query_buffer_limit: usize,
+    /// `client-output-buffer-limit` for this client's class while it has no subscriptions, and
+    /// while it has some.
+    output_limit: crate::config::OutputLimit,
+    pubsub_output_limit: crate::config::OutputLimit,
     timeout: Option<Duration>,
     /// `read-policy lease`: confirm leadership by lease rather than by a round of heartbeats.
     lease_reads: bool,
@@ -304,6 +308,8 @@ pub async fn serve<S: ClientStream>(shared: Arc<Shared>, mut socket: S, addr: So
         last_subcommand: String::new(),
         limits: Limits::default(),
         query_buffer_limit: usize::MAX,
+        output_limit: crate::config::OutputLimit::default(),
+        pubsub_output_limit: crate::config::OutputLimit::default(),
         timeout: None,
         lease_reads: false,
         config_generation: u64::MAX,
@@ -328,6 +334,8 @@ impl Conn {
         let config = self.shared.config.lock().expect("config lock");
         self.limits.bulk_bytes_max = config.proto_max_bulk_len;
         self.query_buffer_limit = config.client_query_buffer_limit;
+        self.output_limit = config.output_limits.normal;
+        self.pubsub_output_limit = config.output_limits.pubsub;
         self.timeout = (config.timeout_s > 0).then(|| Duration::from_secs(config.timeout_s));
         self.lease_reads = config.lease_reads;
         self.leader_wait = leader_wait(config.election_timeout_ms);
@@ -579,7 +587,12 @@ impl Conn {
     }
 
     /// Writes the buffered replies. A client that does not read can hold this write forever,
-    /// so CLIENT KILL (or a pub/sub overflow) interrupts it.
+    /// so CLIENT KILL (or a pub/sub overflow) interrupts it, and so does its class's
+    /// `client-output-buffer-limit`: replies that reach the hard limit are not written (the
+    /// client is closed, as Redis closes it), and a write of replies at or over the soft limit
+    /// that the client has not taken after the soft limit's seconds is abandoned, closing it.
+    /// (Redraft reads no more of a client's commands while its replies wait, so they never pile
+    /// up past one batch, flushed at 1 MiB, and one reply.)
     async fn flush<S: ClientStream>(
         &mut self,
         socket: &mut S,
@@ -587,10 +600,29 @@ impl Conn {
     ) -> std::io::Result<()> {
         self.flush_stats();
         if !self.out.is_empty() {
+            let limit = if self.subscriptions() > 0 {
+                self.pubsub_output_limit
+            } else {
+                self.output_limit
+            };
+            let over = |bytes: usize| bytes > 0 && self.out.len() >= bytes;
+            if over(limit.hard) {
+                return Err(self.overcame_output_limit());
+            }
+            // Redis counts the soft limit's time in whole seconds: at least one passes.
+            let soft_for = over(limit.soft).then(|| Duration::from_secs(limit.soft_seconds.max(1)));
+            // Made only when polled: a write that completes at once registers no timer.
+            let soft_expired = async move {
+                match soft_for {
+                    Some(wait) => tokio::time::sleep(wait).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 biased;
                 written = socket.write_all(&self.out.buf) => written?,
                 _ = killed => return Err(std::io::Error::other("client killed")),
+                _ = soft_expired => return Err(self.overcame_output_limit()),
             }
             self.shared
                 .stats
@@ -881,6 +913,14 @@ impl Conn {
     }
 
     /// Channels, patterns and shard channels this client listens to.
+    fn overcame_output_limit(&self) -> std::io::Error {
+        tracing::warn!(
+            "client {} closed for overcoming of output buffer limits",
+            self.handle.id
+        );
+        std::io::Error::other("output buffer over its limit")
+    }
+
     pub fn subscriptions(&self) -> usize {
         self.channels.len() + self.patterns.len() + self.shard_channels.len()
     }

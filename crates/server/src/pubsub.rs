@@ -3,8 +3,9 @@
 //!
 //! A publisher appends to each receiver's mailbox and wakes it; the receiver's connection task
 //! encodes the messages for its own protocol (RESP3 push, or RESP2 array) and writes them. A
-//! mailbox is bounded in bytes (`client-output-buffer-limit pubsub`, Redis's 32 MiB hard
-//! limit): a subscriber that stops reading is disconnected instead of growing memory.
+//! mailbox is bounded in bytes (`client-output-buffer-limit pubsub`, by default Redis's 32 MiB
+//! hard limit and 8 MiB for 60 seconds soft limit): a subscriber that stops reading is
+//! disconnected instead of growing memory.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -16,8 +17,7 @@ use tokio::sync::Notify;
 
 use crate::server::ClientHandle;
 
-/// Bytes of undelivered messages a subscriber may have before it is disconnected.
-pub const MAILBOX_BYTES_MAX: usize = 32 << 20;
+use crate::config::OutputLimit;
 
 #[derive(Clone, Debug)]
 pub enum Message {
@@ -51,25 +51,40 @@ impl Message {
     }
 }
 
+#[derive(Default)]
+struct Queue {
+    messages: VecDeque<Message>,
+    bytes: usize,
+    /// Since when `bytes` has been at or over the soft limit.
+    soft_since: Option<tokio::time::Instant>,
+}
+
 /// Messages waiting for one client.
 #[derive(Default)]
 pub struct Mailbox {
-    queue: Mutex<(VecDeque<Message>, usize)>,
+    queue: Mutex<Queue>,
     pub ready: Notify,
     overflowed: AtomicBool,
 }
 
 impl Mailbox {
-    /// Queues `message`; false (and nothing queued) if that would pass the limit.
-    fn post(&self, message: Message) -> bool {
+    /// Queues `message`; false (and nothing queued) if the mailbox would reach `limit`'s hard
+    /// limit, or has been at or over its soft limit for more than its seconds.
+    fn post(&self, message: Message, limit: OutputLimit) -> bool {
         let mut queue = self.queue.lock().expect("mailbox lock");
-        let bytes = message.bytes();
-        if queue.1 + bytes > MAILBOX_BYTES_MAX {
+        let bytes = queue.bytes + message.bytes();
+        let over_hard = limit.hard > 0 && bytes >= limit.hard;
+        let over_soft = limit.soft > 0 && bytes >= limit.soft && {
+            let now = tokio::time::Instant::now();
+            let since = *queue.soft_since.get_or_insert(now);
+            now.duration_since(since) > std::time::Duration::from_secs(limit.soft_seconds)
+        };
+        if over_hard || over_soft {
             self.overflowed.store(true, Ordering::SeqCst);
             return false;
         }
-        queue.0.push_back(message);
-        queue.1 += bytes;
+        queue.messages.push_back(message);
+        queue.bytes = bytes;
         drop(queue);
         self.ready.notify_one();
         true
@@ -78,8 +93,9 @@ impl Mailbox {
     /// Everything queued, oldest first.
     pub fn take(&self) -> VecDeque<Message> {
         let mut queue = self.queue.lock().expect("mailbox lock");
-        queue.1 = 0;
-        std::mem::take(&mut queue.0)
+        queue.bytes = 0;
+        queue.soft_since = None;
+        std::mem::take(&mut queue.messages)
     }
 
     pub fn overflowed(&self) -> bool {
@@ -96,11 +112,23 @@ pub enum Kind {
 
 type Listeners = HashMap<Bytes, HashMap<u64, Arc<ClientHandle>>>;
 
-#[derive(Default)]
 pub struct Registry {
     channels: Listeners,
     patterns: Listeners,
     shards: Listeners,
+    /// `client-output-buffer-limit pubsub`, kept here for every delivery.
+    pub limit: OutputLimit,
+}
+
+impl Registry {
+    pub fn new(limit: OutputLimit) -> Registry {
+        Registry {
+            channels: Listeners::default(),
+            patterns: Listeners::default(),
+            shards: Listeners::default(),
+            limit,
+        }
+    }
 }
 
 impl Registry {
@@ -143,6 +171,7 @@ impl Registry {
                         channel: channel.clone(),
                         payload: payload.clone(),
                     },
+                    self.limit,
                 );
             }
         }
@@ -154,7 +183,7 @@ impl Registry {
                         channel: channel.clone(),
                         payload: payload.clone(),
                     };
-                    received += deliver(client, message);
+                    received += deliver(client, message, self.limit);
                 }
             }
         }
@@ -176,6 +205,7 @@ impl Registry {
                         channel: channel.clone(),
                         payload: payload.clone(),
                     },
+                    self.limit,
                 )
             })
             .sum()
@@ -210,8 +240,8 @@ impl Registry {
     }
 }
 
-fn deliver(client: &ClientHandle, message: Message) -> usize {
-    if client.mailbox.post(message) {
+fn deliver(client: &ClientHandle, message: Message, limit: OutputLimit) -> usize {
+    if client.mailbox.post(message, limit) {
         1
     } else {
         tracing::warn!(

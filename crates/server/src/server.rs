@@ -177,6 +177,7 @@ impl Shared {
             .map(|_| format!("{:016x}", random_u64()))
             .collect::<String>()[..40]
             .to_string();
+        let pubsub_limit = config.output_limits.pubsub;
         let stats = Stats {
             commands: engine::TABLE
                 .iter()
@@ -207,7 +208,7 @@ impl Shared {
             shutting_down: AtomicBool::new(false),
             tcp_port: AtomicU64::new(0),
             set_log_level,
-            pubsub: Mutex::new(crate::pubsub::Registry::default()),
+            pubsub: Mutex::new(crate::pubsub::Registry::new(pubsub_limit)),
             blocked: Mutex::new(crate::blocking::Blocked::default()),
             group: std::sync::OnceLock::new(),
         })

@@ -412,6 +412,181 @@ fn a_subscriber_that_stops_reading_is_disconnected_not_buffered_forever() {
     assert!(dropped, "the slow subscriber was disconnected");
 }
 
+/// Publishes `payload` to `channel` until nobody receives it; how many publishes reached the
+/// subscriber, or None if it was still there after `publishes_max`.
+fn publishes_until_dropped(
+    publisher: &mut common::RawConn,
+    channel: &[u8],
+    payload: &[u8],
+    publishes_max: usize,
+) -> Option<usize> {
+    (0..publishes_max)
+        .find(|_| publisher.command(&[b"PUBLISH", channel, payload]) == Some(Frame::Integer(0)))
+}
+
+#[test]
+fn the_pubsub_output_limit_is_configurable_hard_and_soft() {
+    let server = TestServer::start();
+    let mut admin = server.raw();
+    let set = |admin: &mut common::RawConn, value: &str| {
+        admin.command(&[
+            b"CONFIG",
+            b"SET",
+            b"client-output-buffer-limit",
+            value.as_bytes(),
+        ])
+    };
+    assert_eq!(
+        admin.command(&[b"CONFIG", b"GET", b"client-output-buffer-limit"]),
+        Some(Frame::Array(vec![
+            bulk("client-output-buffer-limit"),
+            bulk("normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"),
+        ]))
+    );
+    assert_eq!(
+        set(&mut admin, "pubsub 1mb"),
+        error(
+            "ERR CONFIG SET failed (possibly related to argument 'client-output-buffer-limit') - Wrong number of arguments in buffer limit configuration."
+        )
+    );
+
+    // Hard: 1 MiB. With Redis's 32 MiB the subscriber would take at least 512 of these 64 KiB
+    // messages past what the sockets hold (a few MiB here).
+    assert_eq!(set(&mut admin, "pubsub 1mb 0 0"), ok());
+    let mut slow = server.raw();
+    assert!(slow.command(&[b"SUBSCRIBE", b"firehose"]).is_some());
+    let took = publishes_until_dropped(&mut admin, b"firehose", &[b'x'; 64 << 10], 100_000);
+    assert!(
+        took.is_some_and(|n| n < 512),
+        "dropped after {took:?} messages"
+    );
+    assert!(closed_after_what_it_was_sent(&mut slow));
+
+    // Soft only: 256 KiB held for more than a second. The subscriber outlives the moment its
+    // mailbox first passes the limit, and is dropped once a second has passed over it.
+    assert_eq!(set(&mut admin, "pubsub 0 256kb 1"), ok());
+    let mut slow = server.raw();
+    assert!(slow.command(&[b"SUBSCRIBE", b"firehose"]).is_some());
+    let started = std::time::Instant::now();
+    let took = publishes_until_dropped(&mut admin, b"firehose", &[b'x'; 4 << 10], 10_000_000);
+    assert!(took.is_some(), "never dropped");
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    assert!(closed_after_what_it_was_sent(&mut slow));
+}
+
+/// Reads what the server sent before it closed the connection; false if it is still open (a
+/// read waits at most the connection's read timeout).
+fn closed_after_what_it_was_sent(conn: &mut common::RawConn) -> bool {
+    use std::io::Read;
+    let mut chunk = vec![0u8; 1 << 16];
+    loop {
+        match conn.stream.read(&mut chunk) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e) => {
+                return matches!(
+                    e.kind(),
+                    std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_normal_client_is_closed_when_a_reply_reaches_its_output_limit() {
+    let server = TestServer::start();
+    let mut admin = server.raw();
+    let big = vec![b'v'; 200 << 10];
+    assert_eq!(admin.command(&[b"SET", b"big", &big]), ok());
+    assert_eq!(admin.command(&[b"SET", b"small", b"v"]), ok());
+    assert_eq!(
+        admin.command(&[
+            b"CONFIG",
+            b"SET",
+            b"client-output-buffer-limit",
+            b"normal 100kb 0 0"
+        ]),
+        ok()
+    );
+    let mut client = server.raw();
+    assert_eq!(client.command(&[b"GET", b"small"]), Some(bulk("v")));
+    // The 200 KiB reply is not written; the client is closed, as Redis closes it.
+    assert_eq!(client.command(&[b"GET", b"big"]), None);
+    assert_eq!(
+        admin.command(&[
+            b"CONFIG",
+            b"SET",
+            b"client-output-buffer-limit",
+            b"normal 0 0 0"
+        ]),
+        ok()
+    );
+    let mut client = server.raw();
+    assert_eq!(client.command(&[b"GET", b"big"]), Some(Frame::Bulk(big)));
+}
+
+#[test]
+fn a_normal_client_that_leaves_a_reply_unread_past_its_soft_limit_is_closed() {
+    let server = TestServer::start();
+    let mut admin = server.raw();
+    // More than the sockets between them hold, so most of it waits in the server.
+    let huge = vec![b'v'; 24 << 20];
+    assert_eq!(admin.command(&[b"SET", b"huge", &huge]), ok());
+    assert_eq!(
+        admin.command(&[
+            b"CONFIG",
+            b"SET",
+            b"client-output-buffer-limit",
+            b"normal 0 1mb 1"
+        ]),
+        ok()
+    );
+    let mut reader = server.raw();
+    let Some(Frame::Integer(id)) = reader.command(&[b"CLIENT", b"ID"]) else {
+        panic!("no client id");
+    };
+    reader.send(b"*2\r\n$3\r\nGET\r\n$4\r\nhuge\r\n");
+    // The reader never reads: after its second over the soft limit the server closes it.
+    let id = id.to_string();
+    let gone = wait_until(Duration::from_secs(20), || {
+        matches!(
+            admin.command(&[b"CLIENT", b"LIST", b"ID", id.as_bytes()]),
+            Some(Frame::Bulk(list)) if list.is_empty()
+        )
+    });
+    assert!(gone, "the client that does not read is still connected");
+}
+
+#[test]
+fn client_list_and_kill_tell_subscribers_by_type() {
+    let server = TestServer::start();
+    let mut resp3 = server.raw();
+    assert!(resp3.command(&[b"HELLO", b"3"]).is_some());
+    assert!(resp3.command(&[b"SUBSCRIBE", b"a"]).is_some());
+    let mut resp2 = server.raw();
+    assert!(resp2.command(&[b"PSUBSCRIBE", b"b*"]).is_some());
+    let mut admin = server.raw();
+    let mut listed = |kind: &[u8]| match admin.command(&[b"CLIENT", b"LIST", b"TYPE", kind]) {
+        Some(Frame::Bulk(text)) => String::from_utf8(text).unwrap().matches("id=").count(),
+        other => panic!("unexpected {other:?}"),
+    };
+    // Subscribers in either protocol are `pubsub` clients, as in Redis; the rest `normal`.
+    assert_eq!(listed(b"pubsub"), 2);
+    assert_eq!(listed(b"normal"), 1);
+    assert_eq!(listed(b"replica"), 0);
+    assert_eq!(
+        admin.command(&[b"CLIENT", b"KILL", b"TYPE", b"pubsub"]),
+        Some(Frame::Integer(2))
+    );
+    assert!(resp3.closed());
+    assert!(resp2.closed());
+    assert_eq!(
+        admin.command(&[b"PING"]),
+        Some(Frame::Simple(b"PONG".to_vec()))
+    );
+}
+
 #[test]
 fn keyspace_notifications_follow_notify_keyspace_events() {
     let server = TestServer::start();
