@@ -178,6 +178,11 @@ pub enum ProposeError {
     /// The group had already stopped (its storage failed; it reopens itself) when the proposal
     /// came: it was not appended, and may be retried.
     Stopped(String),
+    /// Appended while this node led, then dropped from its log by a new leader (the leader, if
+    /// known, is named): cut from the log, or covered by the new leader's snapshot, in which
+    /// case it may have been applied. Only a proposal with a session may be sent again (its
+    /// session applies it once).
+    Discarded(Option<(NodeId, String)>),
 }
 
 impl std::fmt::Display for ProposeError {
@@ -189,6 +194,10 @@ impl std::fmt::Display for ProposeError {
             ProposeError::NotLeader(None) => write!(f, "no leader is known"),
             ProposeError::Unavailable(why) => write!(f, "unavailable: {why}"),
             ProposeError::Stopped(why) => write!(f, "stopped, nothing was written: {why}"),
+            ProposeError::Discarded(_) => write!(
+                f,
+                "the leader changed before the write was committed; whether it was applied is unknown"
+            ),
         }
     }
 }
@@ -499,6 +508,10 @@ fn write_error(e: RaftError<TypeConfig, ClientWriteError<TypeConfig>>) -> Propos
         ClientWriteError::ForwardToLeader(f) => {
             Some(not_leader(f.leader_id, f.leader_node.as_ref()))
         }
+        ClientWriteError::LogEntryDiscarded(f) => Some(ProposeError::Discarded(
+            f.leader_id
+                .zip(f.leader_node.as_ref().map(|n| n.addr.clone())),
+        )),
         _ => None,
     })
 }
@@ -800,11 +813,14 @@ impl Group {
 
     /// Proposes each of `items` here, in order, each into whatever batch it joins.
     async fn propose_all(&self, items: &[Proposal]) -> Vec<network::ProposeResult> {
-        futures_util::future::join_all(
-            items
-                .iter()
-                .map(|p| self.propose_at(p.session, p.seq, p.body.clone())),
-        )
+        futures_util::future::join_all(items.iter().map(|p| async {
+            match self.propose_at(p.session, p.seq, p.body.clone()).await {
+                // Forwarded proposals have sessions: the forwarder sends them to the next
+                // leader, which applies each once.
+                Err(ProposeError::Discarded(leader)) => Err(ProposeError::NotLeader(leader)),
+                other => other,
+            }
+        }))
         .await
     }
 

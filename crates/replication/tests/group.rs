@@ -297,6 +297,53 @@ async fn a_learner_added_later_catches_up_by_snapshot_and_becomes_a_voter() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proposal_cut_from_a_deposed_leader_s_log_says_so_and_its_resend_applies_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = Arc::new(LocalNet::default());
+    let nodes = three_peers(&net, dir.path()).await;
+    propose_anywhere(&nodes, &net, "k=v").await;
+    let old = leader_of(&nodes).await;
+    // Cut off, the leader appends the proposal but cannot commit it.
+    net.down.lock().unwrap().insert(old);
+    let cut_off = nodes[&old].group.clone();
+    let stranded =
+        tokio::spawn(async move { cut_off.propose(7, 1, Bytes::from_static(b"n+=1")).await });
+    let others: Vec<(NodeId, Group)> = nodes
+        .iter()
+        .filter(|(id, _)| **id != old)
+        .map(|(id, n)| (*id, n.group.clone()))
+        .collect();
+    for i in 0..3 {
+        propose_to_the_leader(&others, &net, &format!("after{i}=x")).await;
+    }
+    // Back, it follows the new leader, whose log replaces the entry it held.
+    net.down.lock().unwrap().clear();
+    let result = tokio::time::timeout(std::time::Duration::from_secs(10), stranded)
+        .await
+        .expect("the stranded proposal is answered")
+        .unwrap();
+    assert!(
+        matches!(result, Err(ProposeError::Discarded(Some(_)))),
+        "{result:?}"
+    );
+    // Sent again under its session, it applies once, wherever the first went.
+    let leader = leader_of(&nodes).await;
+    let reply = nodes[&leader]
+        .group
+        .propose(7, 1, Bytes::from_static(b"n+=1"))
+        .await
+        .unwrap();
+    assert_eq!(reply, Bytes::from_static(b"1"));
+    let again = nodes[&leader]
+        .group
+        .propose(7, 1, Bytes::from_static(b"n+=1"))
+        .await
+        .unwrap();
+    assert_eq!(again, Bytes::from_static(b"1"));
+    assert_eq!(nodes[&leader].machine.get("n"), Some("1".into()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retried_proposal_applies_once() {
     let dir = tempfile::tempdir().unwrap();
     let net = Arc::new(LocalNet::default());

@@ -36,6 +36,7 @@ fn propose_error(e: ProposeError) -> Error {
         ProposeError::Unavailable(why) | ProposeError::Stopped(why) => {
             Error::msg(format!("ERR {why}"))
         }
+        e @ ProposeError::Discarded(_) => Error::msg(format!("ERR {e}")),
     }
 }
 

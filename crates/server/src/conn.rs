@@ -1046,8 +1046,17 @@ impl Conn {
     /// it. So a leadership transfer or a failover is a pause for this client, not an error.
     async fn propose_through_election(&mut self, body: Bytes) -> Result<Bytes, ProposeError> {
         let group = self.shared.group().clone();
+        // Under this connection's session and a sequence number of its own, here as when
+        // forwarded: a proposal dropped by a change of leader is sent again, and applied once.
+        let (session, seq) = (self.session(), self.commands);
+        let propose = |body| async {
+            match group.propose(session, seq, body).await {
+                Err(ProposeError::Discarded(leader)) => Err(ProposeError::NotLeader(leader)),
+                other => other,
+            }
+        };
         let mut result = match group.is_leader() || !group.is_member() {
-            true => group.propose(0, 0, body.clone()).await,
+            true => propose(body.clone()).await,
             false => Err(ProposeError::NotLeader(group.leader())),
         };
         if !matches!(result, Err(ProposeError::NotLeader(_))) {
@@ -1080,7 +1089,7 @@ impl Conn {
                     break;
                 }
             }
-            result = group.propose(0, 0, restamp(&body, now_ms())).await;
+            result = propose(restamp(&body, now_ms())).await;
         }
         if matches!(result, Err(ProposeError::NotLeader(_)))
             && tokio::time::Instant::now() < deadline
@@ -1091,9 +1100,7 @@ impl Conn {
                 true => restamp(&body, now_ms()),
                 false => body,
             };
-            result = group
-                .forward(self.session(), self.commands, body, deadline)
-                .await;
+            result = group.forward(session, seq, body, deadline).await;
             if result.is_ok() {
                 self.shared
                     .stats
@@ -1394,6 +1401,7 @@ pub fn error_text(e: &ProposeError, spec: &CommandSpec, args: &[&[u8]]) -> Strin
         }
         ProposeError::NotLeader(None) => "CLUSTERDOWN No leader elected yet, try again".into(),
         ProposeError::Unavailable(why) => format!("ERR replication unavailable: {why}"),
+        e @ ProposeError::Discarded(_) => format!("ERR replication unavailable: {e}"),
         // Redis Cluster's code for "nothing happened, retry later".
         ProposeError::Stopped(why) => {
             format!("TRYAGAIN storage unavailable, the write was not applied: {why}")

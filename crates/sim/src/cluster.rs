@@ -671,7 +671,12 @@ impl Client {
                     self.refused = true;
                     return Ended::Refused;
                 }
-                Ok(Err(ProposeError::Unavailable(_) | ProposeError::Stopped(_))) | Err(_) => {
+                Ok(Err(
+                    ProposeError::Unavailable(_)
+                    | ProposeError::Stopped(_)
+                    | ProposeError::Discarded(_),
+                ))
+                | Err(_) => {
                     self.hint = None;
                     maybe_applied = true;
                 }
