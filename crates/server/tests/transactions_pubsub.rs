@@ -412,6 +412,15 @@ fn a_subscriber_that_stops_reading_is_disconnected_not_buffered_forever() {
     assert!(dropped, "the slow subscriber was disconnected");
 }
 
+fn set_output_limits(admin: &mut common::RawConn, value: &str) -> Option<Frame> {
+    admin.command(&[
+        b"CONFIG",
+        b"SET",
+        b"client-output-buffer-limit",
+        value.as_bytes(),
+    ])
+}
+
 /// Publishes `payload` to `channel` until nobody receives it; how many publishes reached the
 /// subscriber, or None if it was still there after `publishes_max`.
 fn publishes_until_dropped(
@@ -428,14 +437,6 @@ fn publishes_until_dropped(
 fn the_pubsub_output_limit_is_configurable_hard_and_soft() {
     let server = TestServer::start();
     let mut admin = server.raw();
-    let set = |admin: &mut common::RawConn, value: &str| {
-        admin.command(&[
-            b"CONFIG",
-            b"SET",
-            b"client-output-buffer-limit",
-            value.as_bytes(),
-        ])
-    };
     assert_eq!(
         admin.command(&[b"CONFIG", b"GET", b"client-output-buffer-limit"]),
         Some(Frame::Array(vec![
@@ -444,7 +445,7 @@ fn the_pubsub_output_limit_is_configurable_hard_and_soft() {
         ]))
     );
     assert_eq!(
-        set(&mut admin, "pubsub 1mb"),
+        set_output_limits(&mut admin, "pubsub 1mb"),
         error(
             "ERR CONFIG SET failed (possibly related to argument 'client-output-buffer-limit') - Wrong number of arguments in buffer limit configuration."
         )
@@ -452,7 +453,7 @@ fn the_pubsub_output_limit_is_configurable_hard_and_soft() {
 
     // Hard: 1 MiB. With Redis's 32 MiB the subscriber would take at least 512 of these 64 KiB
     // messages past what the sockets hold (a few MiB here).
-    assert_eq!(set(&mut admin, "pubsub 1mb 0 0"), ok());
+    assert_eq!(set_output_limits(&mut admin, "pubsub 1mb 0 0"), ok());
     let mut slow = server.raw();
     assert!(slow.command(&[b"SUBSCRIBE", b"firehose"]).is_some());
     let took = publishes_until_dropped(&mut admin, b"firehose", &[b'x'; 64 << 10], 100_000);
@@ -464,7 +465,7 @@ fn the_pubsub_output_limit_is_configurable_hard_and_soft() {
 
     // Soft only: 256 KiB held for more than a second. The subscriber outlives the moment its
     // mailbox first passes the limit, and is dropped once a second has passed over it.
-    assert_eq!(set(&mut admin, "pubsub 0 256kb 1"), ok());
+    assert_eq!(set_output_limits(&mut admin, "pubsub 0 256kb 1"), ok());
     let mut slow = server.raw();
     assert!(slow.command(&[b"SUBSCRIBE", b"firehose"]).is_some());
     let started = std::time::Instant::now();
@@ -500,28 +501,12 @@ fn a_normal_client_is_closed_when_a_reply_reaches_its_output_limit() {
     let big = vec![b'v'; 200 << 10];
     assert_eq!(admin.command(&[b"SET", b"big", &big]), ok());
     assert_eq!(admin.command(&[b"SET", b"small", b"v"]), ok());
-    assert_eq!(
-        admin.command(&[
-            b"CONFIG",
-            b"SET",
-            b"client-output-buffer-limit",
-            b"normal 100kb 0 0"
-        ]),
-        ok()
-    );
+    assert_eq!(set_output_limits(&mut admin, "normal 100kb 0 0"), ok());
     let mut client = server.raw();
     assert_eq!(client.command(&[b"GET", b"small"]), Some(bulk("v")));
     // The 200 KiB reply is not written; the client is closed, as Redis closes it.
     assert_eq!(client.command(&[b"GET", b"big"]), None);
-    assert_eq!(
-        admin.command(&[
-            b"CONFIG",
-            b"SET",
-            b"client-output-buffer-limit",
-            b"normal 0 0 0"
-        ]),
-        ok()
-    );
+    assert_eq!(set_output_limits(&mut admin, "normal 0 0 0"), ok());
     let mut client = server.raw();
     assert_eq!(client.command(&[b"GET", b"big"]), Some(Frame::Bulk(big)));
 }
@@ -533,15 +518,7 @@ fn a_normal_client_that_leaves_a_reply_unread_past_its_soft_limit_is_closed() {
     // More than the sockets between them hold, so most of it waits in the server.
     let huge = vec![b'v'; 24 << 20];
     assert_eq!(admin.command(&[b"SET", b"huge", &huge]), ok());
-    assert_eq!(
-        admin.command(&[
-            b"CONFIG",
-            b"SET",
-            b"client-output-buffer-limit",
-            b"normal 0 1mb 1"
-        ]),
-        ok()
-    );
+    assert_eq!(set_output_limits(&mut admin, "normal 0 1mb 1"), ok());
     let mut reader = server.raw();
     let Some(Frame::Integer(id)) = reader.command(&[b"CLIENT", b"ID"]) else {
         panic!("no client id");
