@@ -64,6 +64,61 @@ def test_watch_retries_until_the_transfer_commits(r, port):
     other.close()
 
 
+def test_a_watch_breaks_on_its_own_keys_only(r, port):
+    """Optimistic locking under other writes: thousands of writes and deletions of other keys
+    leave a WATCH intact (Redraft once shared 4096 version buckets per database, and nearly
+    every one of these would have broken it); a write to the key, or a key created and
+    deleted again, breaks it."""
+    r.set("w:held", "v")
+    other = redis.Redis(host="127.0.0.1", port=port, decode_responses=True)
+    with r.pipeline() as pipe:
+        pipe.watch("w:held", "w:missing")
+        churn = other.pipeline(transaction=False)
+        for i in range(5000):
+            churn.set(f"other:{i}", i)
+            if i % 2:
+                churn.delete(f"other:{i}")
+        churn.execute()
+        pipe.multi()
+        pipe.set("w:held", "mine")
+        assert pipe.execute() == [True]
+    assert r.get("w:held") == "mine"
+    for touch in ([("set", "w:held", "theirs")],
+                  [("set", "w:missing", "x"), ("delete", "w:missing")]):
+        with r.pipeline() as pipe:
+            pipe.watch("w:held", "w:missing")
+            for name, *args in touch:
+                getattr(other, name)(*args)
+            pipe.multi()
+            pipe.set("w:held", "mine")
+            with pytest.raises(redis.WatchError):
+                pipe.execute()
+    other.close()
+
+
+def test_a_watched_key_that_had_expired_holds_when_it_is_deleted(r, port):
+    """Redis 7: a key already expired at WATCH is not there for the client, so its deletion
+    is no change; a live key that expires before EXEC is one."""
+    r.set("w:old", "v", px=1)
+    wait_until(lambda: r.exists("w:old") == 0, what="w:old to expire")
+    other = redis.Redis(host="127.0.0.1", port=port, decode_responses=True)
+    with r.pipeline() as pipe:
+        pipe.watch("w:old")
+        assert other.delete("w:old") == 0
+        pipe.multi()
+        pipe.set("w:old", "mine")
+        assert pipe.execute() == [True]
+    r.set("w:soon", "v", px=200)
+    with r.pipeline() as pipe:
+        pipe.watch("w:soon")
+        wait_until(lambda: other.exists("w:soon") == 0, what="w:soon to expire")
+        pipe.multi()
+        pipe.set("w:soon", "mine")
+        with pytest.raises(redis.WatchError):
+            pipe.execute()
+    other.close()
+
+
 def test_many_subscribers_receive_every_message(port):
     subscribers = []
     for _ in range(100):

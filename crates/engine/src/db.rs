@@ -8,8 +8,8 @@
 //! largest cost of a lookup, while the hash is needed anyway.
 //!
 //! An entry is one boxed byte string holding a header, the key and (for short strings and
-//! integers) the value: `flags · changed_s (u32) · [expire_at_ms (u64)] · key length (varint) ·
-//! key · payload`. A table slot is that box's 16-byte pointer, so the table's load factor costs
+//! integers) the value: `flags · changed_s (u32) · WATCH stamp (u32) · [expire_at_ms (u64)] ·
+//! key length (varint) · key · payload`. A table slot is that box's 16-byte pointer, so the table's load factor costs
 //! little, and a key with a short value costs one allocation. Long strings, strings changed in
 //! place, and (later) collections live in a per-database slab and the payload is their index.
 
@@ -24,6 +24,7 @@ use crate::thin::ThinBytes;
 use crate::types::{Hash, List, Set, ZSet};
 use crate::value::{Entry, EntryRef, Value, ValueMut, ValueRef};
 use crate::varint;
+use crate::watch::{DELETED_MAX, Versions};
 
 type Key = Box<[u8]>;
 /// An entry's bytes behind a thin pointer: a table bucket is 8 bytes, not 16 (see `thin`).
@@ -59,12 +60,19 @@ enum Payload<'a> {
 struct Fields<'a> {
     flags: u8,
     changed_s: u32,
+    /// The low 32 bits of the key's WATCH version (see `watch`).
+    stamp: u32,
     expire_at_ms: u64,
     key: &'a [u8],
     payload: &'a [u8],
 }
 
-fn encode(key: &[u8], payload: Payload, expire_at_ms: u64, changed_s: u32) -> Blob {
+/// Where the header's fields sit.
+const CHANGED_AT: usize = 1;
+const STAMP_AT: usize = 5;
+const EXPIRE_AT: usize = 9;
+
+fn encode(key: &[u8], payload: Payload, expire_at_ms: u64, changed_s: u32, stamp: u32) -> Blob {
     let (kind, body): (u8, &[u8]);
     let int_bytes;
     let index_bytes;
@@ -81,7 +89,7 @@ fn encode(key: &[u8], payload: Payload, expire_at_ms: u64, changed_s: u32) -> Bl
     }
     let expire = if expire_at_ms != 0 { 8 } else { 0 };
     let key_len = varint::len(key.len());
-    let mut blob = ThinBytes::zeroed(1 + 4 + expire + key_len + key.len() + body.len());
+    let mut blob = ThinBytes::zeroed(EXPIRE_AT + expire + key_len + key.len() + body.len());
     let mut out = &mut blob[..];
     let mut next = |len: usize| {
         let (head, rest) = std::mem::take(&mut out).split_at_mut(len);
@@ -90,6 +98,7 @@ fn encode(key: &[u8], payload: Payload, expire_at_ms: u64, changed_s: u32) -> Bl
     };
     next(1)[0] = kind | if expire_at_ms != 0 { FLAG_EXPIRE } else { 0 };
     next(4).copy_from_slice(&changed_s.to_le_bytes());
+    next(4).copy_from_slice(&stamp.to_le_bytes());
     if expire_at_ms != 0 {
         next(8).copy_from_slice(&expire_at_ms.to_le_bytes());
     }
@@ -101,22 +110,33 @@ fn encode(key: &[u8], payload: Payload, expire_at_ms: u64, changed_s: u32) -> Bl
 
 fn fields(blob: &[u8]) -> Fields<'_> {
     let flags = blob[0];
-    let changed_s = u32::from_le_bytes(blob[1..5].try_into().expect("4 bytes"));
-    let mut at = 5;
+    let changed_s = read_u32(blob, CHANGED_AT);
+    let stamp = read_u32(blob, STAMP_AT);
+    let mut at = EXPIRE_AT;
     let mut expire_at_ms = 0;
     if flags & FLAG_EXPIRE != 0 {
-        expire_at_ms = u64::from_le_bytes(blob[5..13].try_into().expect("8 bytes"));
-        at = 13;
+        expire_at_ms = u64::from_le_bytes(blob[at..at + 8].try_into().expect("8 bytes"));
+        at += 8;
     }
     let (len, header) = varint::read(&blob[at..]);
     at += header;
     Fields {
         flags,
         changed_s,
+        stamp,
         expire_at_ms,
         key: &blob[at..at + len],
         payload: &blob[at + len..],
     }
+}
+
+fn read_u32(blob: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(blob[at..at + 4].try_into().expect("4 bytes"))
+}
+
+/// Writes a header field in place.
+fn write_u32(blob: &mut [u8], at: usize, value: u32) {
+    blob[at..at + 4].copy_from_slice(&value.to_le_bytes());
 }
 
 fn key_of(blob: &[u8]) -> &[u8] {
@@ -267,14 +287,9 @@ pub struct Db {
     misses: Cell<u64>,
     /// Keys deleted because their time came, lazily or actively.
     expired: u64,
-    /// WATCH versions, replicated state: every change to a key stamps its bucket with the next
-    /// value of `version_clock`, and FLUSHDB/SWAPDB stamp `cleared_at`; a key's version is the
-    /// larger of the two. Every replica applies the same writes, so every replica computes the
-    /// same versions and decides an EXEC the same way. Two keys sharing a bucket can make an
-    /// EXEC fail that Redis would run (rarely: 4096 buckets); never the other way round.
-    versions: Box<[u64]>,
-    version_clock: u64,
-    cleared_at: u64,
+    /// WATCH versions, replicated state (see `watch`): every replica applies the same writes,
+    /// so every replica computes the same versions and decides an EXEC the same way.
+    versions: Versions,
     /// Keys deleted by expiry since the last drain, kept only while `expired` notifications are
     /// on.
     expired_log: Vec<Key>,
@@ -293,15 +308,6 @@ pub struct Db {
     ready: Vec<Key>,
 }
 
-/// Buckets of WATCH versions per database.
-const WATCH_BUCKETS: usize = 4096;
-const _: () = assert!(WATCH_BUCKETS.is_power_of_two());
-
-/// A key's WATCH bucket: a fixed-seed hash, the same in every process, unlike the keyspace's.
-fn watch_bucket(key: &[u8]) -> usize {
-    (FixedState::with_seed(0x5741_5443_4845_5321).hash_one(key) as usize) & (WATCH_BUCKETS - 1)
-}
-
 fn seconds(now_ms: u64) -> u32 {
     (now_ms / 1000) as u32
 }
@@ -318,9 +324,7 @@ impl Db {
             hits: Cell::new(0),
             misses: Cell::new(0),
             expired: 0,
-            versions: vec![0; WATCH_BUCKETS].into_boxed_slice(),
-            version_clock: 0,
-            cleared_at: 0,
+            versions: Versions::default(),
             expired_log: Vec::new(),
             log_expired: false,
             new_log: Vec::new(),
@@ -394,6 +398,7 @@ impl Db {
             value,
             expire_at_ms: f.expire_at_ms,
             changed_s: f.changed_s,
+            stamp: f.stamp,
             raw,
         }
     }
@@ -500,81 +505,69 @@ impl Db {
         self.rewrite(key, |_, changed| *changed = seconds(now_ms));
     }
 
-    /// The raw WATCH stamp of `key`'s bucket, for [`Db::untouch`].
+    /// The WATCH version of `key`, stored or not, for [`Db::untouch`].
     pub fn watch_stamp(&self, key: &[u8]) -> u64 {
-        self.versions[watch_bucket(key)]
+        self.version(key)
     }
 
     /// Takes back the WATCH stamp of a change Redis does not count as one (a BITFIELD whose
-    /// every write overflowed under FAIL still grows its string): `key`'s bucket gets the stamp
-    /// it had before, from [`Db::watch_stamp`].
-    pub fn untouch(&mut self, key: &[u8], stamp: u64) {
-        self.versions[watch_bucket(key)] = stamp;
-    }
-
-    /// Records a change to `key` for WATCH.
-    fn touched(&mut self, key: &[u8]) {
-        self.version_clock += 1;
-        self.versions[watch_bucket(key)] = self.version_clock;
-    }
-
-    /// Starts watching `key`; returns its current version.
-    pub fn watch(&mut self, key: &[u8]) -> u64 {
-        self.watch_version(key)
-    }
-
-    /// One client stops watching `key` (versions are kept for every key, so nothing to do).
-    pub fn unwatch(&mut self, _key: &[u8]) {}
-
-    /// The version of `key`: it changes whenever the key does.
-    pub fn watch_version(&self, key: &[u8]) -> u64 {
-        self.versions[watch_bucket(key)].max(self.cleared_at)
-    }
-
-    /// (version clock, cleared-at, buckets), for snapshots.
-    pub(crate) fn watch_state(&self) -> (u64, u64, &[u64]) {
-        (self.version_clock, self.cleared_at, &self.versions)
-    }
-
-    pub(crate) fn set_watch_state(
-        &mut self,
-        clock: u64,
-        cleared_at: u64,
-        versions: Vec<u64>,
-    ) -> Result<(), String> {
-        if versions.len() != WATCH_BUCKETS {
-            return Err(format!("snapshot has {} WATCH buckets", versions.len()));
-        }
-        self.version_clock = clock;
-        self.cleared_at = cleared_at;
-        self.versions = versions.into_boxed_slice();
-        Ok(())
-    }
-
-    /// Stamps `buckets` with one new version: the keys in them changed at once.
-    fn stamp_buckets(&mut self, buckets: &[usize]) {
-        self.version_clock += 1;
-        for &bucket in buckets {
-            self.versions[bucket] = self.version_clock;
+    /// every write overflowed under FAIL still grows its string, or creates it): `key` gets the
+    /// version it had before, from [`Db::watch_stamp`].
+    pub fn untouch(&mut self, key: &[u8], version: u64) {
+        if let Some(blob) = find_in(&mut self.tables, &self.hasher, key) {
+            write_u32(blob, STAMP_AT, version as u32);
         }
     }
 
-    fn touch_all_watched(&mut self) {
-        self.version_clock += 1;
-        self.cleared_at = self.version_clock;
+    /// Starts watching a key: the version to compare with at EXEC ([`Db::watch_broken`]).
+    pub fn watch(&self) -> u64 {
+        self.versions.clock
+    }
+
+    /// The version of `key`: the last change to it while it was stored (or later, never
+    /// earlier; see `watch`).
+    pub fn version(&self, key: &[u8]) -> u64 {
+        match self.find(key) {
+            Some(blob) => self.versions.full(fields(blob).stamp),
+            None => self.versions.missing(key),
+        }
+    }
+
+    /// True if EXEC must fail for a WATCH of `key` taken at `version` (from [`Db::watch`]),
+    /// when the key was live then (`was_live`): the key changed since, or it was live and is
+    /// not now (deleted, or its time came).
+    pub fn watch_broken(&self, key: &[u8], version: u64, was_live: bool, now_ms: u64) -> bool {
+        self.version(key) > version || (was_live && !self.contains(key, now_ms))
+    }
+
+    pub(crate) fn versions(&self) -> &Versions {
+        &self.versions
+    }
+
+    /// Replaces the WATCH state after a snapshot's keys were loaded.
+    pub(crate) fn set_versions(&mut self, versions: Versions) {
+        self.versions = versions;
+    }
+
+    /// Sets the raw WATCH stamp of a loaded key.
+    pub(crate) fn set_stamp(&mut self, key: &[u8], stamp: u32) {
+        if let Some(blob) = find_in(&mut self.tables, &self.hasher, key) {
+            write_u32(blob, STAMP_AT, stamp);
+        }
     }
 
     /// Stores `entry` under `key`, replacing any entry there; true if one was replaced.
     pub fn insert(&mut self, key: &[u8], entry: Entry) -> bool {
-        self.touched(key);
+        let stamp = self.versions.next() as u32;
         self.signal_ready(key);
-        if self.overwrite_in_place(key, &entry) {
+        if self.overwrite_in_place(key, &entry, stamp) {
             return true;
         }
         if self.tables.is_empty() {
             self.tables = (0..SEGMENT_COUNT).map(|_| HashTable::new()).collect();
         }
-        let replaced = self.delete(key).is_some();
+        // The key stays, with a newer version: nothing to remember of the old entry.
+        let replaced = self.unlink(key).is_some();
         if !replaced && self.log_new {
             self.new_log.push(key.into());
         }
@@ -595,7 +588,13 @@ impl Db {
                 Payload::Object(payload_object)
             }
         };
-        let blob = encode(key, payload, entry.expire_at_ms, seconds(entry.changed_ms));
+        let blob = encode(
+            key,
+            payload,
+            entry.expire_at_ms,
+            seconds(entry.changed_ms),
+            stamp,
+        );
         if entry.expire_at_ms != 0 {
             self.expires.insert((entry.expire_at_ms, key.into()));
         }
@@ -610,7 +609,7 @@ impl Db {
     /// Replaces the entry under `key` without reallocating when the new one has the same shape
     /// (a number for a number, a short string for one of the same length, a long string for a
     /// long string, and a TTL for a TTL): what SET, INCR and MSET on hot keys mostly do.
-    fn overwrite_in_place(&mut self, key: &[u8], entry: &Entry) -> bool {
+    fn overwrite_in_place(&mut self, key: &[u8], entry: &Entry, stamp: u32) -> bool {
         let Some(blob) = find_in(&mut self.tables, &self.hasher, key) else {
             return false;
         };
@@ -640,9 +639,10 @@ impl Db {
             }
             _ => return false,
         }
-        blob[1..5].copy_from_slice(&seconds(entry.changed_ms).to_le_bytes());
+        write_u32(blob, CHANGED_AT, seconds(entry.changed_ms));
+        write_u32(blob, STAMP_AT, stamp);
         if old_expire != entry.expire_at_ms {
-            blob[5..13].copy_from_slice(&entry.expire_at_ms.to_le_bytes());
+            blob[EXPIRE_AT..EXPIRE_AT + 8].copy_from_slice(&entry.expire_at_ms.to_le_bytes());
             self.expires.remove(&(old_expire, key.into()));
             self.expires.insert((entry.expire_at_ms, key.into()));
         }
@@ -650,20 +650,28 @@ impl Db {
     }
 
     /// Deletes `key` without reading its value; returns its expiry (0: none) if it existed.
+    /// Its WATCH version is remembered (see `watch`): a deletion is no change for a WATCH of
+    /// a key that was not live, unless the key was written since.
     pub fn delete(&mut self, key: &[u8]) -> Option<u64> {
+        // Nothing changed if there was no key: a WATCH of a key that was not there holds.
+        let (expire, stamp) = self.unlink(key)?;
+        let version = self.versions.full(stamp);
+        self.versions.deleted(key, version);
+        Some(expire)
+    }
+
+    /// Takes `key`'s entry out of its table and frees what it holds; its expiry and WATCH
+    /// stamp if it existed.
+    fn unlink(&mut self, key: &[u8]) -> Option<(u64, u32)> {
         let (slot, hash) = self.locate(key);
         let table = self.tables.get_mut(slot)?;
-        let Ok(found) = table.find_entry(hash, |b| key_of(b) == key) else {
-            // Nothing changed: a WATCH of a key that was not there holds, as in Redis.
-            return None;
-        };
+        let found = table.find_entry(hash, |b| key_of(b) == key).ok()?;
         let (blob, _) = found.remove();
         if table.is_empty() {
             self.occupied[slot / 64] &= !(1 << (slot % 64));
             // Give back the memory of a slot that emptied (after a big delete or a migration).
             table.shrink_to_fit(|_| unreachable!("an empty table rehashes nothing"));
         }
-        self.touched(key);
         self.len -= 1;
         let f = fields(&blob);
         if let Payload::Object(index) = f.payload() {
@@ -672,7 +680,7 @@ impl Db {
         if f.expire_at_ms != 0 {
             self.expires.remove(&(f.expire_at_ms, key.into()));
         }
-        Some(f.expire_at_ms)
+        Some((f.expire_at_ms, f.stamp))
     }
 
     /// Removes `key` and returns its entry (moved out, not copied).
@@ -699,10 +707,10 @@ impl Db {
     /// The collection under an existing key, to change in place; records the write time. None
     /// if there is no such key (check liveness first with `get_live`).
     pub fn value_mut(&mut self, key: &[u8], now_ms: u64) -> Option<ValueMut<'_>> {
-        self.touched(key);
         self.signal_ready(key);
         let blob = find_in(&mut self.tables, &self.hasher, key)?;
-        blob[1..5].copy_from_slice(&seconds(now_ms).to_le_bytes());
+        write_u32(blob, CHANGED_AT, seconds(now_ms));
+        write_u32(blob, STAMP_AT, self.versions.next() as u32);
         let Payload::Object(index) = fields(blob).payload() else {
             return Some(ValueMut::String);
         };
@@ -718,7 +726,6 @@ impl Db {
 
     /// Rewrites the entry under `key` with `edit` applied to its fields; false if no such key.
     fn rewrite(&mut self, key: &[u8], edit: impl FnOnce(&mut u64, &mut u32)) -> bool {
-        self.touched(key);
         let Some(blob) = find_in(&mut self.tables, &self.hasher, key) else {
             return false;
         };
@@ -726,7 +733,8 @@ impl Db {
         let (mut expire, mut changed) = (f.expire_at_ms, f.changed_s);
         let old_expire = expire;
         edit(&mut expire, &mut changed);
-        *blob = encode(key, f.payload(), expire, changed);
+        let stamp = self.versions.next() as u32;
+        *blob = encode(key, f.payload(), expire, changed, stamp);
         if old_expire != expire {
             if old_expire != 0 {
                 self.expires.remove(&(old_expire, key.into()));
@@ -774,7 +782,13 @@ impl Db {
             let blob =
                 find_in(&mut self.tables, &self.hasher, key).expect("the key was just found");
             let f = fields(blob);
-            *blob = encode(key, Payload::Object(object), f.expire_at_ms, f.changed_s);
+            *blob = encode(
+                key,
+                Payload::Object(object),
+                f.expire_at_ms,
+                f.changed_s,
+                f.stamp,
+            );
         }
         let blob = self.find(key).expect("the key was just found");
         let Payload::Object(index) = fields(blob).payload() else {
@@ -826,14 +840,13 @@ impl Db {
         self.new_log.clear();
     }
 
-    /// Deletes every key; statistics and watches stay. Every key that was there counts as
-    /// changed for WATCH; a watched key that was not there does not, as in Redis.
+    /// Deletes every key; statistics and watches stay. Every key that was there leaves with
+    /// its version, as [`Db::delete`] does: a WATCH of one that was live, or written since,
+    /// breaks; one of a key that was not there holds, as in Redis.
     pub fn clear(&mut self) {
-        let gone: Vec<usize> = self.iter().map(|(key, _)| watch_bucket(key)).collect();
-        let cleared_at = self.cleared_at;
+        let mut versions = std::mem::take(&mut self.versions);
+        versions.deleted_all(self.iter().map(|(key, entry)| (key, entry.stamp)));
         let (hits, misses, expired) = (self.hits.get(), self.misses.get(), self.expired);
-        let versions = std::mem::take(&mut self.versions);
-        let version_clock = self.version_clock;
         let blocked_keys = std::mem::take(&mut self.blocked_keys);
         let (log_expired, log_new, log_miss) = (self.log_expired, self.log_new, self.log_miss);
         *self = Db::new(self.hasher.clone());
@@ -843,9 +856,6 @@ impl Db {
         self.misses.set(misses);
         self.expired = expired;
         self.versions = versions;
-        self.version_clock = version_clock;
-        self.cleared_at = cleared_at;
-        self.stamp_buckets(&gone);
     }
 
     /// Every stored entry, expired or not, in slot order.
@@ -976,22 +986,32 @@ impl Keyspace {
         // (the data that moved in may serve them) and its WATCH versions.
         std::mem::swap(&mut x.blocked_keys, &mut y.blocked_keys);
         std::mem::swap(&mut x.versions, &mut y.versions);
-        std::mem::swap(&mut x.version_clock, &mut y.version_clock);
-        std::mem::swap(&mut x.cleared_at, &mut y.cleared_at);
-        // Every key either database holds is stamped in both; with more keys than buckets
-        // nearly every bucket would be, so all are (without a walk over the keys).
-        let buckets: Option<Vec<usize>> = (x.len() + y.len() <= WATCH_BUCKETS).then(|| {
-            x.iter()
-                .chain(y.iter())
-                .map(|(key, _)| watch_bucket(key))
-                .collect()
-        });
+        // One version past both clocks, so the stamps that moved in read as versions at or
+        // below the clock of the database they are in now.
+        let version = x.versions.clock.max(y.versions.clock) + 1;
+        x.versions.clock = version;
+        y.versions.clock = version;
+        // Every key either database holds counts as changed in both: the keys that left one
+        // are remembered there as deleted at `version`, the keys it holds now get `version`.
+        // Past DELETED_MAX keys that is every key of both (without a walk over them).
+        if x.len() + y.len() > DELETED_MAX {
+            x.versions.floor = version;
+            y.versions.floor = version;
+        } else {
+            let stamp = version as u32;
+            x.versions
+                .deleted_all(y.iter().map(|(key, _)| (key, stamp)));
+            y.versions
+                .deleted_all(x.iter().map(|(key, _)| (key, stamp)));
+            for db in [&mut *x, &mut *y] {
+                db.tables
+                    .iter_mut()
+                    .flat_map(|t| t.iter_mut())
+                    .for_each(|blob| write_u32(blob, STAMP_AT, stamp));
+            }
+        }
         for db in [x, y] {
             db.ready.extend(db.blocked_keys.keys().cloned());
-            match &buckets {
-                Some(buckets) => db.stamp_buckets(buckets),
-                None => db.touch_all_watched(),
-            }
         }
     }
 
@@ -1161,43 +1181,121 @@ mod tests {
         assert_eq!(std::mem::size_of::<Object>(), 32);
     }
 
+    /// A WATCH of `key` in `db` taken now, as a client's connection takes it.
+    fn watch(ks: &Keyspace, db: usize, key: &str) -> (usize, String, u64, bool) {
+        let d = ks.db(db);
+        (db, key.into(), d.watch(), d.contains(key.as_bytes(), 0))
+    }
+
+    fn broken(ks: &Keyspace, (db, key, version, was_live): &(usize, String, u64, bool)) -> bool {
+        ks.db(*db)
+            .watch_broken(key.as_bytes(), *version, *was_live, 0)
+    }
+
     #[test]
-    fn swapdb_changes_the_version_of_the_keys_either_database_holds() {
+    fn a_watch_breaks_on_a_change_to_its_key_and_on_nothing_else() {
+        let mut ks = Keyspace::new(1, 0);
+        let db = ks.db_mut(0);
+        for i in 0..10_000 {
+            db.insert(format!("k{i}").as_bytes(), entry(b"v", 0));
+        }
+        let on_k0 = watch(&ks, 0, "k0");
+        let on_missing = watch(&ks, 0, "missing");
+        let on_k1 = watch(&ks, 0, "k1");
+        // Every other key is written and half of them deleted: none of these watches breaks
+        // (with 4096 shared version buckets, each broke nine times in ten).
+        let db = ks.db_mut(0);
+        for i in 2..10_000 {
+            db.insert(format!("k{i}").as_bytes(), entry(b"w", 0));
+            if i % 2 == 0 {
+                db.delete(format!("k{i}").as_bytes());
+            }
+        }
+        assert!(!broken(&ks, &on_k0));
+        assert!(!broken(&ks, &on_missing));
+        assert!(!broken(&ks, &on_k1));
+        // A write to the key, a deletion of it, or a key created and deleted again breaks.
+        let db = ks.db_mut(0);
+        db.insert(b"k0", entry(b"x", 0));
+        db.delete(b"k1");
+        db.insert(b"missing", entry(b"x", 0));
+        db.delete(b"missing");
+        assert!(broken(&ks, &on_k0));
+        assert!(broken(&ks, &on_k1));
+        assert!(broken(&ks, &on_missing));
+    }
+
+    #[test]
+    fn a_watched_key_that_had_expired_holds_when_its_deletion_comes() {
+        let mut ks = Keyspace::new(1, 0);
+        ks.db_mut(0).insert(b"old", entry(b"v", 0));
+        ks.db_mut(0).set_expire(b"old", 50);
+        // Watched at 100 ms: there but expired, so not live.
+        let db = ks.db(0);
+        let on_old = (0, "old".to_string(), db.watch(), db.contains(b"old", 100));
+        assert!(!on_old.3);
+        assert_eq!(ks.db_mut(0).expire_cycle(100, 10), 1);
+        assert!(
+            !broken(&ks, &on_old),
+            "its deletion changes nothing a client saw"
+        );
+        // Written after the WATCH, then expired and deleted: that write breaks it.
+        let on_old = watch(&ks, 0, "old");
+        let db = ks.db_mut(0);
+        db.insert(b"old", entry(b"v", 0));
+        db.set_expire(b"old", 150);
+        db.expire_cycle(200, 10);
+        assert!(broken(&ks, &on_old));
+    }
+
+    #[test]
+    fn flushdb_breaks_the_watches_of_the_keys_it_held_only() {
+        let mut ks = Keyspace::new(1, 0);
+        ks.db_mut(0).insert(b"there", entry(b"v", 0));
+        let watches = [
+            watch(&ks, 0, "there"),
+            watch(&ks, 0, "missing"),
+            watch(&ks, 0, "made"),
+        ];
+        ks.db_mut(0).insert(b"made", entry(b"v", 0));
+        ks.db_mut(0).clear();
+        let got: Vec<bool> = watches.iter().map(|w| broken(&ks, w)).collect();
+        assert_eq!(got, [true, false, true]);
+    }
+
+    #[test]
+    fn swapdb_breaks_the_watches_of_the_keys_either_database_holds() {
         let mut ks = Keyspace::new(3, 0);
         ks.db_mut(0).insert(b"a", entry(b"1", 0));
         ks.db_mut(1).insert(b"b", entry(b"2", 0));
-        let version = |ks: &Keyspace, db: usize, key: &[u8]| ks.db(db).watch_version(key);
-        let before: Vec<u64> = [
-            (0, b"a"),
-            (0, b"b"),
-            (0, b"c"),
-            (1, b"a"),
-            (1, b"c"),
-            (1, b"b"),
-        ]
-        .iter()
-        .map(|&(db, key)| version(&ks, db, key))
-        .collect();
+        let taken: Vec<_> = [(0, "a"), (0, "b"), (0, "c"), (1, "a"), (1, "c"), (1, "b")]
+            .iter()
+            .map(|&(db, key)| watch(&ks, db, key))
+            .collect();
         ks.swap(0, 0);
         ks.swap(0, 2);
         ks.swap(2, 0);
         // a went to database 2 and back, b never moved: watchers of c anywhere saw nothing.
-        assert_eq!(version(&ks, 0, b"c"), before[2]);
-        assert_eq!(version(&ks, 1, b"c"), before[4]);
-        assert_eq!(version(&ks, 1, b"b"), before[5]);
-        assert!(version(&ks, 0, b"a") > before[0]);
+        let got: Vec<bool> = taken.iter().map(|w| broken(&ks, w)).collect();
+        assert_eq!(got, [true, false, false, false, false, false]);
+        let taken: Vec<_> = [(0, "a"), (0, "b"), (0, "c"), (1, "a"), (1, "b"), (2, "a")]
+            .iter()
+            .map(|&(db, key)| watch(&ks, db, key))
+            .collect();
         ks.swap(0, 1);
-        assert!(version(&ks, 0, b"b") > before[1], "b came into database 0");
-        assert!(version(&ks, 1, b"a") > before[3], "a came into database 1");
-        assert_eq!(version(&ks, 0, b"c"), before[2]);
-        // Past one key per bucket every watched key counts as changed.
-        let c_before = version(&ks, 0, b"c");
-        for i in 0..=WATCH_BUCKETS {
+        let got: Vec<bool> = taken.iter().map(|w| broken(&ks, w)).collect();
+        // a left 0 for 1 and b came in: both change in both; c nowhere, 2 not swapped.
+        assert_eq!(got, [true, true, false, true, true, false]);
+        // Past DELETED_MAX keys every watch of both databases breaks, even of a missing key.
+        let on_c = watch(&ks, 0, "c");
+        let on_2 = watch(&ks, 2, "c");
+        for i in 0..=DELETED_MAX {
             ks.db_mut(2)
                 .insert(format!("k{i}").as_bytes(), entry(b"v", 0));
         }
         ks.swap(0, 2);
-        assert!(version(&ks, 0, b"c") > c_before);
+        assert!(broken(&ks, &on_c));
+        assert!(broken(&ks, &on_2));
     }
 
     #[test]

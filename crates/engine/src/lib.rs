@@ -27,6 +27,7 @@ mod thin;
 pub mod types;
 mod value;
 mod varint;
+mod watch;
 mod zset;
 
 pub use cmd::blocking::blocking_timeout;

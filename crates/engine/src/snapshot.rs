@@ -1,17 +1,22 @@
 //! The whole keyspace as bytes, for Raft snapshots: what a replica needs to continue applying
 //! the log exactly as the replica that wrote it would have.
 //!
-//! `magic "RDKS" · version u16 · databases varint · per database: version clock, cleared-at,
-//! the WATCH version buckets, a key count and each key (key, expiry, last write in seconds,
-//! value as a DUMP payload, a set's table size) · CRC-64/XZ of everything before`. The WATCH versions are included
-//! because EXEC decides on them, and every replica must decide the same way.
+//! `magic "RDKS" · version u16 · databases varint · per database: the WATCH state (version
+//! clock, floor, forgotten version, the remembered deletions oldest first as name hash and
+//! version), a key count and each key (key, expiry, last write in seconds, WATCH stamp, value
+//! as a DUMP payload, a set's table size) · CRC-64/XZ of everything before`. The WATCH state
+//! is included because EXEC decides on it, and every replica must decide the same way.
+//!
+//! Format 1 (before versions per key) kept 4096 version buckets per database instead; it still
+//! loads, with every key counted as changed at the snapshot (a WATCH taken before it breaks).
 
 use crate::cmd::dump::{self, Reader, put_bytes, put_varint};
 use crate::db::Keyspace;
 use crate::value::{Entry, Value, ValueRef};
+use crate::watch::Versions;
 
 const MAGIC: &[u8; 4] = b"RDKS";
-const FORMAT_VERSION: u16 = 1;
+const FORMAT_VERSION: u16 = 2;
 /// Slice-by-16 tables: the same checksum as the bytewise default, several times faster over a
 /// snapshot's hundreds of megabytes.
 const CRC64: crc::Crc<u64, crc::Table<16>> = crc::Crc::<u64, crc::Table<16>>::new(&crc::CRC_64_XZ);
@@ -38,18 +43,22 @@ impl Keyspace {
         put_varint(out, self.databases() as u64);
         for index in 0..self.databases() {
             let db = self.db(index);
-            let (clock, cleared, versions) = db.watch_state();
-            put_varint(out, clock);
-            put_varint(out, cleared);
-            put_varint(out, versions.len() as u64);
-            for &v in versions {
-                put_varint(out, v);
+            let versions = db.versions();
+            put_varint(out, versions.clock);
+            put_varint(out, versions.floor);
+            put_varint(out, versions.forgotten);
+            let deletions = versions.deletions();
+            put_varint(out, deletions.len() as u64);
+            for (hash, version) in deletions {
+                out.extend_from_slice(&hash.to_le_bytes());
+                put_varint(out, version);
             }
             put_varint(out, db.len() as u64);
             for (key, entry) in db.iter() {
                 put_bytes(out, key);
                 put_varint(out, entry.expire_at_ms);
                 put_varint(out, u64::from(entry.changed_s));
+                put_varint(out, u64::from(entry.stamp));
                 put_bytes(out, &dump::serialize(entry.value));
                 let bits = match entry.value {
                     ValueRef::Set(set) => set.layout_bits(),
@@ -76,8 +85,9 @@ impl Keyspace {
         if r.take(4).ok_or(ENDS_EARLY)? != MAGIC {
             return Err("not a keyspace snapshot".into());
         }
-        let version = r.take(2).ok_or(ENDS_EARLY)?;
-        if u16::from_le_bytes([version[0], version[1]]) > FORMAT_VERSION {
+        let format = r.take(2).ok_or(ENDS_EARLY)?;
+        let format = u16::from_le_bytes([format[0], format[1]]);
+        if format > FORMAT_VERSION {
             return Err("snapshot written by a newer version".into());
         }
         let databases = read_varint(&mut r)? as usize;
@@ -88,13 +98,29 @@ impl Keyspace {
             ));
         }
         for index in 0..databases {
-            let clock = read_varint(&mut r)?;
-            let cleared = read_varint(&mut r)?;
-            let buckets = read_varint(&mut r)? as usize;
-            let mut versions = Vec::with_capacity(buckets.min(1 << 16));
-            for _ in 0..buckets {
-                versions.push(read_varint(&mut r)?);
-            }
+            let versions = match format {
+                1 => {
+                    let clock = read_varint(&mut r)?;
+                    read_varint(&mut r)?; // cleared-at
+                    for _ in 0..read_varint(&mut r)? {
+                        read_varint(&mut r)?; // a bucket's version
+                    }
+                    Versions::restore(clock, clock, clock, [])
+                }
+                _ => {
+                    let clock = read_varint(&mut r)?;
+                    let floor = read_varint(&mut r)?;
+                    let forgotten = read_varint(&mut r)?;
+                    let count = read_varint(&mut r)?;
+                    let mut deletions = Vec::new();
+                    for _ in 0..count {
+                        let hash = r.take(8).ok_or(ENDS_EARLY)?;
+                        let hash = u64::from_le_bytes(hash.try_into().expect("8 bytes"));
+                        deletions.push((hash, read_varint(&mut r)?));
+                    }
+                    Versions::restore(clock, floor, forgotten, deletions)
+                }
+            };
             let db = self.db_mut(index);
             db.clear();
             let keys = read_varint(&mut r)?;
@@ -102,6 +128,10 @@ impl Keyspace {
                 let key = read_bytes(&mut r)?;
                 let expire_at_ms = read_varint(&mut r)?;
                 let changed_s = read_varint(&mut r)?;
+                let stamp = match format {
+                    1 => 0,
+                    _ => read_varint(&mut r)? as u32,
+                };
                 let mut value =
                     dump::deserialize(read_bytes(&mut r)?).map_err(|e| e.to_string())?;
                 let bits = read_varint(&mut r)?;
@@ -116,9 +146,10 @@ impl Keyspace {
                         changed_ms: changed_s * 1000,
                     },
                 );
+                db.set_stamp(key, stamp);
             }
             db.forget_new_keys();
-            db.set_watch_state(clock, cleared, versions)?;
+            db.set_versions(versions);
         }
         if !r.0.is_empty() {
             return Err("snapshot has trailing bytes".into());
@@ -158,6 +189,8 @@ mod tests {
         run(&mut ks, 1, &["hset", "h", "f", "v", "g", "w"]);
         run(&mut ks, 2, &["sadd", "set", "x", "y", "z"]);
         run(&mut ks, 3, &["zadd", "z", "1", "a", "2.5", "b"]);
+        run(&mut ks, 0, &["set", "gone", "x"]);
+        run(&mut ks, 0, &["del", "gone"]);
         let mut bytes = Vec::new();
         ks.write_snapshot(&mut bytes);
 
@@ -170,10 +203,14 @@ mod tests {
                 "{key}"
             );
             assert_eq!(
-                restored.db(db).watch_version(key.as_bytes()),
-                ks.db(db).watch_version(key.as_bytes())
+                restored.db(db).version(key.as_bytes()),
+                ks.db(db).version(key.as_bytes())
             );
         }
+        // A deleted key's version, and the clock, come back too.
+        assert_eq!(restored.db(0).version(b"gone"), ks.db(0).version(b"gone"));
+        assert!(restored.db(0).version(b"gone") > 0);
+        assert_eq!(restored.db(0).watch(), ks.db(0).watch());
         assert_eq!(run(&mut restored, 0, &["pttl", "n"]), b":4000000\r\n");
         assert_eq!(restored.keys(), ks.keys());
     }

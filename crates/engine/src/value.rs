@@ -159,6 +159,8 @@ pub struct EntryRef<'a> {
     pub expire_at_ms: u64,
     /// Unix seconds (truncated to 32 bits) of the last write.
     pub changed_s: u32,
+    /// The low 32 bits of the key's WATCH version (see `Db::version`).
+    pub stamp: u32,
     /// True for a string that was changed in place (APPEND, SETRANGE, SETBIT...): Redis calls
     /// those `raw` whatever their length.
     pub raw: bool,

@@ -1011,7 +1011,7 @@ fn watch(conn: &mut Conn, args: &[&[u8]]) -> Result<Flow, Error> {
         return Err(Error::msg("ERR WATCH inside MULTI is not allowed"));
     }
     let now = now_ms();
-    let mut keyspace = conn.shared.keyspace.lock().expect("keyspace lock");
+    let keyspace = conn.shared.keyspace.lock().expect("keyspace lock");
     for key in &args[1..] {
         if conn
             .watched
@@ -1020,8 +1020,8 @@ fn watch(conn: &mut Conn, args: &[&[u8]]) -> Result<Flow, Error> {
         {
             continue;
         }
-        let db = keyspace.db_mut(conn.db);
-        let version = db.watch(key);
+        let db = keyspace.db(conn.db);
+        let version = db.watch();
         let was_live = db.contains(key, now);
         conn.watched.push(Watched {
             db: conn.db,
@@ -1040,8 +1040,9 @@ pub fn watch_broken(conn: &Conn) -> bool {
     let now = now_ms();
     let keyspace = conn.shared.keyspace.lock().expect("keyspace lock");
     conn.watched.iter().any(|w| {
-        let db = keyspace.db(w.db);
-        db.watch_version(&w.key) != w.version || (w.was_live && !db.contains(&w.key, now))
+        keyspace
+            .db(w.db)
+            .watch_broken(&w.key, w.version, w.was_live, now)
     })
 }
 

@@ -45,8 +45,9 @@ pub struct Multi {
     pub failed: bool,
 }
 
-/// A key this client WATCHes: the version seen at WATCH time, and whether the key was live
-/// then (a key that expires afterwards invalidates the transaction too).
+/// A key this client WATCHes: its database's version clock at WATCH time (the key changed if
+/// its version is newer: `Db::watch_broken`), and whether the key was live then (a key that is
+/// deleted or expires afterwards invalidates the transaction too).
 #[derive(Debug)]
 pub struct Watched {
     pub db: usize,
@@ -940,14 +941,9 @@ impl Conn {
         }
     }
 
+    /// UNWATCH. Versions are kept for every key, so the keyspace has nothing to forget.
     pub fn unwatch_all(&mut self) {
-        if self.watched.is_empty() {
-            return;
-        }
-        let mut keyspace = self.shared.keyspace.lock().expect("keyspace lock");
-        for watch in self.watched.drain(..) {
-            keyspace.db_mut(watch.db).unwatch(&watch.key);
-        }
+        self.watched.clear();
     }
 
     /// Runs a read against the local keyspace (writes go through the log: `queue_write`).

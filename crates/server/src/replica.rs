@@ -459,9 +459,9 @@ impl Machine for ServerMachine {
             }
             KIND_TRANSACTION => {
                 let broken = decoded.watches.iter().any(|w| {
-                    let db = keyspace.db(w.db as usize);
-                    db.watch_version(w.key) != w.version
-                        || (w.was_live && !db.contains(w.key, now_ms))
+                    keyspace
+                        .db(w.db as usize)
+                        .watch_broken(w.key, w.version, w.was_live, now_ms)
                 });
                 out.push(u8::from(broken));
                 if !broken {

@@ -65,6 +65,8 @@ pub enum Workload {
     /// RPUSH of unique elements and LRANGE 0 -1 on a few lists (Jepsen's Elle shape).
     ListAppend,
     /// MULTI/EXEC transfers between accounts and reads of every balance: the total never changes.
+    /// The RESP clients also move money between accounts of their own only when the balance
+    /// covers it, checked under WATCH: those balances never go below zero either.
     Bank,
 }
 
@@ -82,6 +84,9 @@ pub enum Bug {
     AckBeforeFsync,
     /// A retried proposal is applied again instead of answered from the session table.
     SkipDedup,
+    /// The checked transfers read the balance without WATCHing it (a WATCH that misses a
+    /// change looks like this).
+    UnwatchedTransfers,
 }
 
 #[derive(Clone, Debug)]
@@ -144,6 +149,7 @@ impl Report {
             Some(Bug::SplitTransfers) => " --bug split-transfers".into(),
             Some(Bug::AckBeforeFsync) => " --bug ack-before-fsync".into(),
             Some(Bug::SkipDedup) => " --bug skip-dedup".into(),
+            Some(Bug::UnwatchedTransfers) => " --bug unwatched-transfers".into(),
         };
         let faults = if options.faults { "" } else { " --no-faults" };
         format!(
@@ -157,6 +163,8 @@ const BASE_UNIX_MS: u64 = 1_767_225_600_000;
 const KEYS: usize = 3;
 const ACCOUNTS: usize = 4;
 const ACCOUNT_START: i64 = 100;
+/// The checked accounts start low, so that transfers often find too little to move.
+const CHECKED_START: i64 = 20;
 const OP_TIMEOUT: Duration = Duration::from_millis(1500);
 /// How long a client keeps retrying one write before its outcome is left unknown.
 const WRITE_DEADLINE: Duration = Duration::from_millis(3000);
@@ -1032,6 +1040,9 @@ async fn run_client(
                     .expect("histories lock")
                     .record(op, |h| &mut h.list);
             }
+            Workload::Bank if client.resp && choice < 50 => {
+                checked_bank_op(&mut client, choice < 15, invoke, &histories).await;
+            }
             Workload::Bank => {
                 if choice < 40 {
                     let mut args: Vec<Vec<u8>> = vec![b"mget".to_vec()];
@@ -1089,6 +1100,115 @@ async fn run_client(
             }
         }
     }
+}
+
+/// A read of every checked balance, or a transfer between two checked accounts made only if
+/// the balance covers it: WATCH the source, GET it, then MULTI, DECRBY, INCRBY, EXEC on the
+/// same connection. The total never changes and no balance goes below zero, whatever EXEC
+/// decides, as long as a WATCH sees every change to its key.
+async fn checked_bank_op(
+    client: &mut Client,
+    read: bool,
+    invoke: u64,
+    histories: &Arc<Mutex<Histories>>,
+) {
+    let name = |a: usize| format!("checked{a}").into_bytes();
+    if read {
+        let mut args: Vec<Vec<u8>> = vec![b"mget".to_vec()];
+        args.extend((0..ACCOUNTS).map(name));
+        let borrowed: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+        let Ended::Reply(Frame::Array(items)) = client.read(&borrowed).await else {
+            return;
+        };
+        let balances: Vec<i64> = items
+            .iter()
+            .map(|f| match f {
+                Frame::Bulk(b) => String::from_utf8_lossy(b).parse().unwrap_or(-1),
+                _ => -1,
+            })
+            .collect();
+        let total: i64 = balances.iter().sum();
+        let mut h = histories.lock().expect("histories lock");
+        h.trace
+            .push(format!("{} {invoke} checked read {balances:?}", client.id));
+        if total != CHECKED_START * ACCOUNTS as i64 || balances.iter().any(|&b| b < 0) {
+            h.bank_violations.push(format!(
+                "tick {invoke}: checked balances {balances:?} total {total}"
+            ));
+        }
+        return;
+    }
+    let from = (client.rng.next_u32() as usize) % ACCOUNTS;
+    let to = (from + 1 + (client.rng.next_u32() as usize) % (ACCOUNTS - 1)) % ACCOUNTS;
+    let amount = i64::from(1 + client.rng.next_u32() % 10);
+    let mut look = Vec::new();
+    if client.cluster.options.bug != Some(Bug::UnwatchedTransfers) {
+        look.push(vec![b"watch".to_vec(), name(from)]);
+    }
+    look.push(vec![b"get".to_vec(), name(from)]);
+    let Ok(frames) = client.resp_request(&look, false).await else {
+        client.refused = true;
+        return;
+    };
+    let balance = match frames.last() {
+        Some(Frame::Bulk(b)) => String::from_utf8_lossy(b).parse::<i64>().ok(),
+        _ => None,
+    };
+    // The WATCH lives on this connection only: a transfer sent on another would be unchecked.
+    let connected = client.conn.is_some();
+    if balance.is_none_or(|b| b < amount) || !connected {
+        if let Some(refused) = frames.last().filter(|_| balance.is_none()) {
+            // No leader to confirm the read, say: nothing was done.
+            client.refusal(refused);
+            client.refused = true;
+        }
+        if client.conn.is_some() {
+            let _ = client
+                .resp_request(&[vec![b"unwatch".to_vec()]], false)
+                .await;
+        }
+        histories
+            .lock()
+            .expect("histories lock")
+            .trace
+            .push(format!(
+                "{} {invoke} checked transfer {from}->{to} {amount}: balance {balance:?}",
+                client.id
+            ));
+        return;
+    }
+    let ended = client
+        .resp_write(
+            &[
+                vec![
+                    b"decrby".to_vec(),
+                    name(from),
+                    amount.to_string().into_bytes(),
+                ],
+                vec![
+                    b"incrby".to_vec(),
+                    name(to),
+                    amount.to_string().into_bytes(),
+                ],
+            ],
+            true,
+        )
+        .await;
+    let mut h = histories.lock().expect("histories lock");
+    if matches!(ended, Ended::Unknown) {
+        h.unknown += 1;
+    }
+    let outcome = match ended {
+        Ended::Reply(Frame::Array(_)) => "done",
+        Ended::Reply(Frame::Null) => "aborted by WATCH",
+        Ended::Reply(_) => "failed",
+        Ended::Refused => "refused",
+        Ended::Unknown => "unknown",
+    };
+    h.trace.push(format!(
+        "{} {invoke} checked transfer {from}->{to} {amount}: {outcome}",
+        client.id
+    ));
 }
 
 async fn nemesis(
@@ -1386,6 +1506,8 @@ async fn run_async(options: Options) -> Report {
         for a in 0..ACCOUNTS {
             mset.push(format!("acct{a}").into_bytes());
             mset.push(ACCOUNT_START.to_string().into_bytes());
+            mset.push(format!("checked{a}").into_bytes());
+            mset.push(CHECKED_START.to_string().into_bytes());
         }
         while !matches!(setup.write(&[mset.clone()], false).await, Ended::Reply(_)) {
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -1476,7 +1598,7 @@ async fn run_async(options: Options) -> Report {
             Workload::Bank => histories
                 .bank_violations
                 .first()
-                .map(|v| format!("bank total changed: {v}")),
+                .map(|v| format!("bank invariant broken: {v}")),
         };
     }
     if std::env::var_os("SIM_TRACE").is_some() {

@@ -100,6 +100,14 @@ fn non_atomic_transfers_are_caught() {
 }
 
 #[test]
+fn transfers_checked_without_watch_are_caught() {
+    // Two clients that both see enough in one account both take it out; with WATCH, the
+    // second EXEC fails instead.
+    let seeds = seeds_to_catch(Bug::UnwatchedTransfers, Workload::Bank, 10);
+    eprintln!("unwatched transfers caught after {seeds} seeds");
+}
+
+#[test]
 fn acknowledging_before_fsync_is_caught() {
     // Power cuts (one node, or all at once) lose what the disk had not synced. Only a cut of a
     // majority loses an acknowledged write, so this is rare too (this range needs 2 seeds since

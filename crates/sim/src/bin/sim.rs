@@ -4,7 +4,7 @@
 //! cargo run --release -p sim --bin sim -- --seeds 0..1000 [--workload register|list-append|bank|all]
 //!                                         [--seed N] [--duration-ms MS] [--no-faults]
 //!                                         [--bug reads-without-barrier|follower-reads|split-transfers|
-//!                                               ack-before-fsync|skip-dedup]
+//!                                               ack-before-fsync|skip-dedup|unwatched-transfers]
 //! ```
 //! A failure prints its seed and the command that replays it, and the exit status is 1.
 
@@ -63,6 +63,7 @@ fn main() {
                     "split-transfers" => Bug::SplitTransfers,
                     "ack-before-fsync" => Bug::AckBeforeFsync,
                     "skip-dedup" => Bug::SkipDedup,
+                    "unwatched-transfers" => Bug::UnwatchedTransfers,
                     other => {
                         eprintln!("sim: unknown bug {other}");
                         std::process::exit(2);
