@@ -4,7 +4,9 @@
 # SET and INCR against the leader, and prints one line per row: ops/s, p50, the server CPU
 # per request summed over the three nodes (utime+stime from /proc/PID/stat), and the share of
 # the machine's CPU time that was idle (from /proc/stat) while the row ran. Alternating
-# the binaries round by round spreads the machine's drift over both.
+# the binaries round by round spreads the machine's drift over both. For Redraft it also
+# prints the requests per log entry (how well writes were batched: the leader's
+# raft_last_log_index before and after).
 #
 # Usage: bench/ab_cluster.sh BINARY...   (a BINARY named redis-server is run as Redis with
 # appendonly yes, appendfsync always: the reference)
@@ -33,6 +35,13 @@ idle_ticks() {  # idle+iowait ticks of the whole machine, all CPUs
     local f
     read -r -a f </proc/stat
     echo $((f[4] + f[5]))
+}
+
+log_index() {  # the leader's last log index, or 0 (Redis)
+    local v
+    v="$("$REDIS_CLI" -p "$LEADER_PORT" info replication 2>/dev/null | tr -d '\r' \
+        | sed -n 's/^raft_last_log_index://p')"
+    echo "${v:-0}"
 }
 
 nodes_cpu_ticks() {  # utime+stime of the cluster's nodes, in clock ticks (lib.sh's cpu_ticks)
@@ -85,12 +94,16 @@ for ((round = 1; round <= ROUNDS; round++)); do
             n=$N
             [[ $p == 16 ]] && n=$((N * 5))
             for t in $TESTS; do
+                e0="$(log_index)"
                 c0="$(nodes_cpu_ticks)" i0="$(idle_ticks)" t0="$(date +%s%N)"
                 out="$(redis-benchmark -p "$PORT" -c "$C" -r 100000 -n "$n" -P "$p" -t "$t" -q 2>&1 \
                     | tr '\r' '\n' | grep -a "requests per second" | tail -1)"
                 c1="$(nodes_cpu_ticks)" i1="$(idle_ticks)" t1="$(date +%s%N)"
+                e1="$(log_index)"
                 idle=$(((i1 - i0) * 1000000000 * 100 / CLK_TCK / (t1 - t0) / $(nproc)))
-                echo "round $round $bin -c $C -P $p: $out; server CPU $(((c1 - c0) * 1000000 / CLK_TCK / n)) us/request; machine idle $idle%"
+                batching=""
+                ((e1 > e0)) && batching="; $(awk -v n="$n" -v e=$((e1 - e0)) 'BEGIN { printf "%.1f", n / e }') requests/entry"
+                echo "round $round $bin -c $C -P $p: $out; server CPU $(((c1 - c0) * 1000000 / CLK_TCK / n)) us/request; machine idle $idle%$batching"
             done
         done
         for p in "${NODE_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done

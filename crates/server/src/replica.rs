@@ -57,6 +57,10 @@ const BUS_IDLE_CONNECTIONS_MAX: usize = 4;
 const BUS_CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 /// Messages queued each way on a pipe (a leader keeps at most 32 appends in flight on one).
 const PIPE_QUEUE_MAX: usize = 64;
+/// What a pipe's reader takes from the socket at a time: a length and its frame in one read,
+/// and frames that arrived together (replies to a burst of appends) in one, instead of two
+/// reads a frame. A larger frame is read straight into its own buffer.
+const PIPE_READ_BUFFER_BYTES: usize = 64 << 10;
 /// A bus connection whose first frame is empty is a pipe; any other first frame is an RPC.
 const PIPE_HELLO: &[u8] = b"";
 
@@ -643,7 +647,8 @@ impl Transport for BusTransport {
                 .await
                 .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "bus connect"))??;
             stream.set_nodelay(true)?;
-            let (mut reader, mut writer) = stream.into_split();
+            let (reader, mut writer) = stream.into_split();
+            let mut reader = tokio::io::BufReader::with_capacity(PIPE_READ_BUFFER_BYTES, reader);
             write_frame(&mut writer, PIPE_HELLO).await?;
             let (send, to_peer) = mpsc::channel(PIPE_QUEUE_MAX);
             let (from_peer, recv) = mpsc::channel(PIPE_QUEUE_MAX);
@@ -688,7 +693,8 @@ pub async fn serve_bus(listener: TcpListener, group: replication::Group) {
 /// Serves a pipe from a leader on `stream`: its frames go to the group in order, the group's
 /// replies come back as frames in the same order.
 async fn serve_pipe(stream: TcpStream, group: &replication::Group) {
-    let (mut reader, writer) = stream.into_split();
+    let (reader, writer) = stream.into_split();
+    let mut reader = tokio::io::BufReader::with_capacity(PIPE_READ_BUFFER_BYTES, reader);
     let (requests, from_peer) = mpsc::channel(PIPE_QUEUE_MAX);
     let (replies, to_peer) = mpsc::channel(PIPE_QUEUE_MAX);
     let read = async move {
