@@ -481,7 +481,7 @@ impl Db {
                 .expect("the bucket just found");
             return Some(self.view(blob));
         }
-        self.delete(key);
+        self.delete_expired(key);
         self.expired += 1;
         if self.log_expired {
             self.expired_log.push(key.into());
@@ -650,14 +650,44 @@ impl Db {
     }
 
     /// Deletes `key` without reading its value; returns its expiry (0: none) if it existed.
-    /// Its WATCH version is remembered (see `watch`): a deletion is no change for a WATCH of
-    /// a key that was not live, unless the key was written since.
+    /// The deletion is a change to the key, remembered with a new version (see `watch`).
     pub fn delete(&mut self, key: &[u8]) -> Option<u64> {
         // Nothing changed if there was no key: a WATCH of a key that was not there holds.
-        let (expire, stamp) = self.unlink(key)?;
-        let version = self.versions.full(stamp);
+        let (expire, _) = self.unlink(key)?;
+        let version = self.versions.next();
         self.versions.deleted(key, version);
         Some(expire)
+    }
+
+    /// Deletes `key` because its time came. The key keeps the version of its last write (see
+    /// `watch`): for a client that WATCHed it already expired, nothing changed, as in Redis; one
+    /// that saw it live finds it gone.
+    fn delete_expired(&mut self, key: &[u8]) {
+        if let Some((_, stamp)) = self.unlink(key) {
+            let version = self.versions.full(stamp);
+            self.versions.deleted(key, version);
+        }
+    }
+
+    /// DEL: deletes `key` in one lookup; true if it was live. One whose time had come is
+    /// deleted as expired, as Redis's DEL does (an `expired` event, no change for a WATCH that
+    /// saw it expired).
+    pub fn delete_live(&mut self, key: &[u8], now_ms: u64) -> bool {
+        let Some((expire, stamp)) = self.unlink(key) else {
+            return false;
+        };
+        if expire != 0 && expire <= now_ms {
+            let version = self.versions.full(stamp);
+            self.versions.deleted(key, version);
+            self.expired += 1;
+            if self.log_expired {
+                self.expired_log.push(key.into());
+            }
+            return false;
+        }
+        let version = self.versions.next();
+        self.versions.deleted(key, version);
+        true
     }
 
     /// Takes `key`'s entry out of its table and frees what it holds; its expiry and WATCH
@@ -824,7 +854,7 @@ impl Db {
     pub fn expire_cycle(&mut self, now_ms: u64, limit: usize) -> usize {
         let keys = self.expired_keys(now_ms, limit);
         for key in &keys {
-            self.delete(key);
+            self.delete_expired(key);
         }
         self.expired += keys.len() as u64;
         if self.log_expired {
@@ -840,12 +870,13 @@ impl Db {
         self.new_log.clear();
     }
 
-    /// Deletes every key; statistics and watches stay. Every key that was there leaves with
-    /// its version, as [`Db::delete`] does: a WATCH of one that was live, or written since,
-    /// breaks; one of a key that was not there holds, as in Redis.
+    /// Deletes every key; statistics and watches stay. Every key that was there is deleted at
+    /// one new version, as [`Db::delete`] does; a WATCH of a key that was not there holds, as
+    /// in Redis (past `DELETED_MAX` keys, every WATCH of a missing key breaks: see `watch`).
     pub fn clear(&mut self) {
         let mut versions = std::mem::take(&mut self.versions);
-        versions.deleted_all(self.iter().map(|(key, entry)| (key, entry.stamp)));
+        let version = versions.next();
+        versions.deleted_all(self.iter().map(|(key, _)| key), version);
         let (hits, misses, expired) = (self.hits.get(), self.misses.get(), self.expired);
         let blocked_keys = std::mem::take(&mut self.blocked_keys);
         let (log_expired, log_new, log_miss) = (self.log_expired, self.log_new, self.log_miss);
@@ -998,11 +1029,11 @@ impl Keyspace {
             x.versions.floor = version;
             y.versions.floor = version;
         } else {
-            let stamp = version as u32;
             x.versions
-                .deleted_all(y.iter().map(|(key, _)| (key, stamp)));
+                .deleted_all(y.iter().map(|(key, _)| key), version);
             y.versions
-                .deleted_all(x.iter().map(|(key, _)| (key, stamp)));
+                .deleted_all(x.iter().map(|(key, _)| key), version);
+            let stamp = version as u32;
             for db in [&mut *x, &mut *y] {
                 db.tables
                     .iter_mut()

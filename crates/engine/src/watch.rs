@@ -5,15 +5,20 @@
 //! the clock's next value (its low 32 bits, read back as the latest value at or below the clock
 //! with those bits: never older than the truth). WATCH remembers the clock; EXEC finds the
 //! key changed if its version is newer, or if it was live at WATCH and is not now (deleted or
-//! expired). A deleted key keeps its last version here, by a 64-bit hash of its name, so that a
+//! expired). A deleted key's version is remembered here by a 64-bit hash of its name, so that a
 //! key that was missing at WATCH, then created and deleted again, still counts as changed, as
-//! in Redis. Only the latest [`DELETED_MAX`] deletions are kept; an older one is folded into
+//! in Redis. A deletion by a command is a change with a version of its own (a key BITFIELD then
+//! creates without changing it takes that version, so a client that saw the key live before the
+//! deletion still sees a change). A deletion because the key's time came keeps the version of
+//! the key's last write: a client that WATCHed the key already expired saw it missing, and for
+//! it nothing changed, as in Redis.
+//!
+//! Only the latest [`DELETED_MAX`] deletions are kept; an older one is folded into
 //! `forgotten`, which then stands for every missing key. So an EXEC can fail that Redis would
 //! run only when a key it watched was missing and more than `DELETED_MAX` deletions happened in
-//! that database since the WATCH, or on a SWAPDB of databases too big to stamp key by key
-//! (`floor`); it never runs one that Redis would fail. A deletion adds no version of its own:
-//! a key that was live at WATCH is caught by the liveness check, and one that was not (missing
-//! or expired) counts as changed only if it was written since, as in Redis.
+//! that database since the WATCH (a FLUSHDB of more keys counts as that too), or on a SWAPDB of
+//! databases too big to stamp key by key (`floor`), or when a key that had expired by its WATCH
+//! is deleted by a command rather than by expiry; it never runs one that Redis would fail.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::BuildHasher;
@@ -91,26 +96,21 @@ impl Versions {
         self.order.push_back((hash, *kept));
     }
 
-    /// Remembers many keys deleted at once (FLUSHDB, SWAPDB), given their entries' stamps, in
-    /// an order that does not depend on the order they come in (a table's iteration order
-    /// depends on its history, which replicas need not share). A key last changed more than
-    /// [`DELETED_MAX`] versions ago is folded into `forgotten` instead: it can only matter to a
-    /// WATCH taken after it was last written (one taken before saw it missing, so it was
-    /// created later), and the key was there for every such WATCH, which then checks liveness.
-    pub(crate) fn deleted_all<'a>(&mut self, keys: impl Iterator<Item = (&'a [u8], u32)>) {
-        let recent_after = self.clock.saturating_sub(DELETED_MAX as u64);
-        let mut recent = Vec::new();
-        let mut older = 0;
-        for (key, stamp) in keys {
-            let version = self.full(stamp);
-            match version > recent_after {
-                true => recent.push((version, name_hash(key))),
-                false => older = older.max(version),
+    /// Remembers many keys deleted at once (FLUSHDB, SWAPDB) at `version`, in an order that
+    /// does not depend on the order they come in (a table's iteration order depends on its
+    /// history, which replicas need not share). More than [`DELETED_MAX`] are not remembered one
+    /// by one: `version` is folded into `forgotten`, so every missing key counts as changed.
+    pub(crate) fn deleted_all<'a>(&mut self, keys: impl Iterator<Item = &'a [u8]>, version: u64) {
+        let mut hashes = Vec::new();
+        for key in keys {
+            if hashes.len() == DELETED_MAX {
+                self.forgotten = self.forgotten.max(version);
+                return;
             }
+            hashes.push(name_hash(key));
         }
-        self.forgotten = self.forgotten.max(older);
-        recent.sort_unstable();
-        for (version, hash) in recent {
+        hashes.sort_unstable();
+        for hash in hashes {
             self.remember(hash, version);
         }
     }
@@ -188,10 +188,14 @@ mod tests {
         assert_eq!(v.missing(b"one more"), 900_000);
         let restored = Versions::restore(v.clock, v.floor, v.forgotten, v.deletions());
         assert_eq!(restored, v);
-        // `forgotten` passes records still queued when a big FLUSHDB folds older keys in.
+        // `forgotten` passes records still queued when a FLUSHDB of many keys folds them in.
         v.clock = 2_000_000;
-        v.deleted_all([(&b"old"[..], 950_000u32)].into_iter());
-        assert_eq!(v.forgotten, 950_000);
+        let many: Vec<Vec<u8>> = (0..=DELETED_MAX)
+            .map(|i| format!("m{i}").into_bytes())
+            .collect();
+        v.deleted_all(many.iter().map(Vec::as_slice), 1_500_000);
+        assert_eq!(v.forgotten, 1_500_000);
+        assert_eq!(v.missing(b"never"), 1_500_000);
         let restored = Versions::restore(v.clock, v.floor, v.forgotten, v.deletions());
         assert_eq!(restored, v);
     }

@@ -640,6 +640,9 @@ fn bitfield_generic(ex: &mut Exec, args: &[&[u8]], read_only: bool) -> Result<()
     // WATCH of the key breaks and no event is sent, even if the string grew.
     let db = ex.ks.db_mut(ex.db);
     let stamp = db.watch_stamp(key);
+    // An expired string is deleted first (a change for a client that saw it live), so the key
+    // made in its place keeps its new version even if nothing is written.
+    let was_expired = db.peek(key).is_some_and(|e| e.is_expired(now));
     let grows = peek_string(db, key, now, |s| (s.len() as u64) < len_min).unwrap_or(true);
     let bytes = match grows {
         true => bytes_for_write(db, key, now, len_min as usize)?,
@@ -664,7 +667,7 @@ fn bitfield_generic(ex: &mut Exec, args: &[&[u8]], read_only: bool) -> Result<()
     }
     let db = ex.ks.db_mut(ex.db);
     if !changed {
-        if grows {
+        if grows && !was_expired {
             db.untouch(key, stamp);
         }
         return Ok(());
@@ -1258,6 +1261,37 @@ mod tests {
     }
 
     /// Bit `i` of `bytes`, or 0 past the end: the reference the fast paths are checked against.
+    #[test]
+    fn a_bitfield_that_changes_nothing_breaks_only_the_watches_a_deletion_broke() {
+        let mut s = Session::new();
+        let no_op = "BITFIELD k OVERFLOW FAIL INCRBY u2 0 5";
+        // Missing at WATCH, made by a BITFIELD whose every write failed: no change (Redis).
+        let taken = s.ks.db(0).watch();
+        s.check(no_op, b"*1\r\n$-1\r\n");
+        assert!(!s.ks.db(0).watch_broken(b"k", taken, false, 1_000));
+        // Live at WATCH, deleted, then made again the same way: the deletion was a change.
+        let taken = s.ks.db(0).watch();
+        s.check("DEL k", b":1\r\n");
+        s.check(no_op, b"*1\r\n$-1\r\n");
+        assert!(s.ks.db(0).watch_broken(b"k", taken, true, 1_000));
+        // Live at WATCH, expired, then made again: the expiry was a change too.
+        s.check("SET k x PX 500", b"+OK\r\n");
+        let taken = s.ks.db(0).watch();
+        // At 2 s, past k's time.
+        let mut out = ReplyWriter::new(Protocol::Resp2);
+        let mut ex = Exec {
+            ks: &mut s.ks,
+            db: 0,
+            now_ms: 2_000,
+            seed: 0,
+            out: &mut out,
+        };
+        let args: Vec<&[u8]> = no_op.split(' ').map(str::as_bytes).collect();
+        ex.run(lookup(args[0]).expect("BITFIELD"), &args);
+        assert_eq!(out.buf, b"*1\r\n$-1\r\n");
+        assert!(s.ks.db(0).watch_broken(b"k", taken, true, 2_000));
+    }
+
     fn naive_bit(bytes: &[u8], i: u64) -> bool {
         bit_at(bytes, i)
     }

@@ -17,11 +17,7 @@ pub(crate) fn del(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
     let now = ex.now_ms;
     let mut removed = 0;
     for key in &args[1..] {
-        if ex
-            .db_mut()
-            .delete(key)
-            .is_some_and(|at| at == 0 || at > now)
-        {
+        if ex.db_mut().delete_live(key, now) {
             removed += 1;
             ex.notify(notify::GENERIC, "del", key);
         }
