@@ -1150,14 +1150,20 @@ async fn checked_bank_op(
         client.refused = true;
         return;
     };
+    // A WATCH can be refused (no leader to confirm the node's state is current) while the GET
+    // after it, a moment later, is served: then nothing is watched, and nothing may be moved.
+    let watched = frames.len() == 1 || matches!(&frames[0], Frame::Simple(ok) if ok == b"OK");
     let balance = match frames.last() {
-        Some(Frame::Bulk(b)) => String::from_utf8_lossy(b).parse::<i64>().ok(),
+        Some(Frame::Bulk(b)) if watched => String::from_utf8_lossy(b).parse::<i64>().ok(),
         _ => None,
     };
     // The WATCH lives on this connection only: a transfer sent on another would be unchecked.
     let connected = client.conn.is_some();
     if balance.is_none_or(|b| b < amount) || !connected {
-        if let Some(refused) = frames.last().filter(|_| balance.is_none()) {
+        if let Some(refused) = frames.first().filter(|_| !watched) {
+            client.refusal(refused);
+            client.refused = true;
+        } else if let Some(refused) = frames.last().filter(|_| balance.is_none()) {
             // No leader to confirm the read, say: nothing was done.
             client.refusal(refused);
             client.refused = true;
