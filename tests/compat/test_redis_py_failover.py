@@ -186,3 +186,57 @@ def test_transferring_leadership_under_load_causes_no_error(cluster):
     for i in range(12):
         assert r.get(f"counter:c{i}") == str(acked[f"c{i}"])
     r.close()
+
+
+def test_a_cluster_client_finds_the_leader_and_follows_a_failover(cluster):
+    """redis-py's RedisCluster, started from a follower's address: CLUSTER SLOTS/SHARDS/NODES
+    show one shard of all 16384 slots with the leader as its master and the others as its
+    replicas, the client's writes go to the leader, and when the leader is killed the client
+    finds the new one with every acknowledged write there. As with Redis Cluster, the client
+    sees connection errors while the group elects (redis-py gives up after three quick tries),
+    so the test retries as an application would."""
+    procs, ports = cluster
+    wait_until("a leader", lambda: any(role(p) == "leader" for p in ports))
+    leader = next(i for i, p in enumerate(ports) if role(p) == "leader")
+    follower = ports[(leader + 1) % 3]
+    plain = redis.Redis(port=follower, socket_timeout=10, decode_responses=True)
+    slots = plain.execute_command("CLUSTER", "SLOTS")
+    assert len(slots) == 1 and slots[0][0] == 0 and slots[0][1] == 16383, slots
+    assert slots[0][2][1] == ports[leader], slots
+    assert sorted(n[1] for n in slots[0][2:]) == sorted(ports), slots
+    nodes = plain.execute_command("CLUSTER", "NODES")
+    lines = [line.split() for line in nodes.splitlines()]
+    assert len(lines) == 3, nodes
+    master = [line for line in lines if "master" in line[2]]
+    assert len(master) == 1 and master[0][1].startswith(f"127.0.0.1:{ports[leader]}@"), nodes
+    assert master[0][8] == "0-16383", nodes
+    assert any("myself" in line[2] for line in lines), nodes
+    info = plain.execute_command("CLUSTER", "INFO")
+    assert "cluster_state:ok" in info and "cluster_size:1" in info, info
+    assert plain.execute_command("CLUSTER", "KEYSLOT", "{user1}:name") == 8106
+    plain.close()
+
+    rc = redis.RedisCluster(host="127.0.0.1", port=follower, decode_responses=True,
+                            socket_timeout=5)
+    assert rc.get_primaries()[0].port == ports[leader]
+    def retried(call):
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                return call()
+            except (redis.ConnectionError, redis.TimeoutError,
+                    redis.exceptions.RedisClusterException) as e:
+                assert time.monotonic() < deadline, f"no leader 10 s after the kill: {e}"
+                time.sleep(0.05)
+
+    acked = []
+    for i in range(300):
+        if i == 100:
+            procs[leader].send_signal(signal.SIGKILL)
+            procs[leader].wait()
+        assert retried(lambda: rc.set(f"{{u{i % 7}}}:k{i}", i)) is True
+        acked.append(i)
+    assert rc.get_primaries()[0].port != ports[leader]
+    values = [retried(lambda: rc.get(f"{{u{i % 7}}}:k{i}")) for i in acked]
+    assert values == [str(i) for i in acked]
+    rc.close()

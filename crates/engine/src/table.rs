@@ -104,6 +104,7 @@ pub enum ServerCommand {
     Pubsub,
     // Replication and cluster administration.
     Redraft,
+    Cluster,
     Readonly,
     Readwrite,
 }
@@ -1861,6 +1862,15 @@ pub static TABLE: &[CommandSpec] = &[
         "7.2.0",
         "Replication: the Raft group's status, bootstrap, membership and leadership.",
         ServerCommand::Redraft,
+    ),
+    server(
+        "cluster",
+        -2,
+        Flags::NOSCRIPT.with(Flags::LOADING).with(Flags::STALE),
+        "cluster",
+        "3.0.0",
+        "Redis Cluster's view of the group: its slots, nodes and state.",
+        ServerCommand::Cluster,
     ),
     server(
         "debug",

@@ -30,6 +30,7 @@ pub fn run(conn: &mut Conn, command: ServerCommand, args: &[&[u8]]) -> Result<Fl
             Ok(Flow::Close)
         }
         ServerCommand::Reset => reset(conn),
+        ServerCommand::Cluster => crate::cluster::cluster(conn, args),
         ServerCommand::Readonly => {
             conn.readonly = true;
             conn.out.ok();

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod blocking;
 pub mod busy_poll;
 pub mod cli;
+pub mod cluster;
 pub mod commands;
 pub mod config;
 pub mod conn;
