@@ -240,3 +240,20 @@ def test_a_cluster_client_finds_the_leader_and_follows_a_failover(cluster):
     values = [retried(lambda: rc.get(f"{{u{i % 7}}}:k{i}")) for i in acked]
     assert values == [str(i) for i in acked]
     rc.close()
+
+    # The new leader's own keyspace, by slot; and the shard as CLUSTER SHARDS shows it.
+    leader = next(p for p in ports if role(p) == "leader")
+    r = redis.Redis(port=leader, socket_timeout=10, decode_responses=True)
+    slot = r.execute_command("CLUSTER", "KEYSLOT", "{u0}")
+    want = sorted(f"{{u0}}:k{i}" for i in acked if i % 7 == 0)
+    assert r.execute_command("CLUSTER", "COUNTKEYSINSLOT", slot) == len(want)
+    assert sorted(r.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 1000)) == want
+    assert len(r.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 3)) == 3
+    shards = r.execute_command("CLUSTER", "SHARDS")
+    assert len(shards) == 1, shards
+    shard = dict(zip(shards[0][::2], shards[0][1::2]))
+    assert shard["slots"] == [0, 16383], shard
+    roles = sorted(dict(zip(n[::2], n[1::2]))["role"] for n in shard["nodes"])
+    # The killed node is still a member: a replica now, as Redis lists a failed one.
+    assert roles == ["master", "replica", "replica"], shard
+    r.close()
