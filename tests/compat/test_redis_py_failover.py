@@ -198,6 +198,7 @@ def test_a_cluster_client_finds_the_leader_and_follows_a_failover(cluster):
     procs, ports = cluster
     wait_until("a leader", lambda: any(role(p) == "leader" for p in ports))
     leader = next(i for i, p in enumerate(ports) if role(p) == "leader")
+    old_leader = leader
     follower = ports[(leader + 1) % 3]
     plain = redis.Redis(port=follower, socket_timeout=10, decode_responses=True)
     slots = plain.execute_command("CLUSTER", "SLOTS")
@@ -253,7 +254,16 @@ def test_a_cluster_client_finds_the_leader_and_follows_a_failover(cluster):
     assert len(shards) == 1, shards
     shard = dict(zip(shards[0][::2], shards[0][1::2]))
     assert shard["slots"] == [0, 16383], shard
-    roles = sorted(dict(zip(n[::2], n[1::2]))["role"] for n in shard["nodes"])
-    # The killed node is still a member: a replica now, as Redis lists a failed one.
-    assert roles == ["master", "replica", "replica"], shard
+    nodes = sorted((n["role"], n["health"], n["port"])
+                   for n in (dict(zip(n[::2], n[1::2])) for n in shard["nodes"]))
+    # The killed node is still a member, a replica the leader has not heard from: failed,
+    # and left out of CLUSTER SLOTS, as Redis Cluster lists a failed replica.
+    dead = ports[old_leader]
+    survivor = next(p for p in ports if p not in (leader, dead))
+    assert nodes == [("master", "online", leader), ("replica", "failed", dead),
+                     ("replica", "online", survivor)], shard
+    slots = r.execute_command("CLUSTER", "SLOTS")
+    assert sorted(n[1] for n in slots[0][2:]) == sorted([leader, survivor]), slots
+    assert any("slave,fail" in line and f":{dead}@" in line
+               for line in r.execute_command("CLUSTER", "NODES").splitlines())
     r.close()

@@ -217,6 +217,9 @@ pub struct Status {
     pub learners: Vec<(NodeId, String)>,
     /// Each peer's matched index, as the leader sees it.
     pub matched: Vec<(NodeId, u64)>,
+    /// How long since each peer last acknowledged a heartbeat or an append, as the leader sees
+    /// it (None: not since this node became leader). Empty on other nodes.
+    pub silent_for: Vec<(NodeId, Option<Duration>)>,
     pub log_entries: usize,
     pub log_bytes: u64,
     /// Record bytes of the entries the log keeps decoded in memory.
@@ -1076,6 +1079,12 @@ impl Group {
                 .iter()
                 .flatten()
                 .map(|(id, matched)| (*id, matched.map_or(0, |l| l.index)))
+                .collect(),
+            silent_for: m
+                .heartbeat
+                .iter()
+                .flatten()
+                .map(|(id, at)| (*id, at.as_ref().map(|at| openraft::Instant::elapsed(&**at))))
                 .collect(),
             log_entries,
             log_bytes,

@@ -5,7 +5,9 @@
 //! the other members (voters and learners); a node's id is its Raft node id, as 40 hex digits.
 //! With no leader known the shard has no master: CLUSTER SLOTS and SHARDS list no slots and
 //! CLUSTER INFO says `cluster_state:fail`, as a Redis Cluster node does while its slots are
-//! not served. A node's cluster-bus port is taken to be its client port + 10000 (the default)
+//! not served. The leader marks a member it has not heard from for two election timeouts as
+//! failed (NODES `fail`, SHARDS `failed`, left out of SLOTS); other nodes cannot tell, and
+//! show every member online. A node's cluster-bus port is taken to be its client port + 10000 (the default)
 //! unless it is this node. COUNTKEYSINSLOT and GETKEYSINSLOT read this node's own keyspace, as
 //! in Redis, by walking it (there is no index by slot yet).
 
@@ -22,6 +24,7 @@ struct Node {
     bus_port: u16,
     master: bool,
     myself: bool,
+    failed: bool,
 }
 
 /// Redis's node ids are 40 characters; Raft's are numbers.
@@ -32,7 +35,9 @@ fn node_id(id: NodeId) -> String {
 /// The group's members, the leader first; None for the leader when none is known.
 fn members(conn: &Conn) -> (Option<Node>, Vec<Node>) {
     let status = conn.shared.group().status();
-    let own_bus_port = conn.shared.config().cluster_port;
+    let config = conn.shared.config();
+    let own_bus_port = config.cluster_port;
+    let silence_max = std::time::Duration::from_millis(config.election_timeout_ms * 2);
     let all = status.voters.iter().chain(&status.learners);
     let mut leader = None;
     let mut replicas = Vec::new();
@@ -46,6 +51,14 @@ fn members(conn: &Conn) -> (Option<Node>, Vec<Node>) {
             true => own_bus_port,
             false => port.saturating_add(10000),
         };
+        // A leader hears from every member; a member that has gone quiet has failed.
+        let failed = status.role == "leader"
+            && !myself
+            && status
+                .silent_for
+                .iter()
+                .find(|(peer, _)| peer == id)
+                .is_none_or(|(_, silent)| silent.is_none_or(|s| s > silence_max));
         let node = Node {
             id: node_id(*id),
             ip,
@@ -53,6 +66,7 @@ fn members(conn: &Conn) -> (Option<Node>, Vec<Node>) {
             bus_port,
             master: status.leader == Some(*id),
             myself,
+            failed,
         };
         match node.master {
             true => leader = Some(node),
@@ -137,11 +151,12 @@ pub fn cluster(conn: &mut Conn, args: &[&[u8]]) -> Result<Flow, Error> {
                 conn.out.array(0);
                 return Ok(Flow::Continue);
             };
+            let replicas: Vec<&Node> = replicas.iter().filter(|n| !n.failed).collect();
             conn.out.array(1);
             conn.out.array(3 + replicas.len());
             conn.out.int(0);
             conn.out.int(SLOT_COUNT as i64 - 1);
-            for node in std::iter::once(&leader).chain(&replicas) {
+            for node in std::iter::once(&leader).chain(replicas) {
                 conn.out.array(4);
                 conn.out.bulk(node.ip.as_bytes());
                 conn.out.int(i64::from(node.port));
@@ -184,7 +199,11 @@ pub fn cluster(conn: &mut Conn, args: &[&[u8]]) -> Result<Flow, Error> {
                 conn.out.bulk(b"replication-offset");
                 conn.out.int(offset);
                 conn.out.bulk(b"health");
-                conn.out.bulk(b"online");
+                conn.out.bulk(if node.failed {
+                    &b"failed"[..]
+                } else {
+                    b"online"
+                });
             }
         }
         (b"nodes", 2) => {
@@ -194,14 +213,20 @@ pub fn cluster(conn: &mut Conn, args: &[&[u8]]) -> Result<Flow, Error> {
             let mut text = String::new();
             for node in leader.iter().chain(&replicas) {
                 let role = if node.master { "master" } else { "slave" };
-                let flags = match node.myself {
-                    true => format!("myself,{role}"),
-                    false => role.to_string(),
+                let flags = match (node.myself, node.failed) {
+                    (true, _) => format!("myself,{role}"),
+                    (false, true) => format!("{role},fail"),
+                    (false, false) => role.to_string(),
+                };
+                let link = if node.failed {
+                    "disconnected"
+                } else {
+                    "connected"
                 };
                 let master = if node.master { "-" } else { master_id.as_str() };
                 let slots = if node.master { " 0-16383" } else { "" };
                 text.push_str(&format!(
-                    "{} {}:{}@{} {flags} {master} 0 0 {epoch} connected{slots}\n",
+                    "{} {}:{}@{} {flags} {master} 0 0 {epoch} {link}{slots}\n",
                     node.id, node.ip, node.port, node.bus_port
                 ));
             }
