@@ -8,7 +8,11 @@ use std::time::{Duration, Instant};
 use resp::Frame;
 
 const USAGE: &str = "usage:
-  redraft cluster create ADDR ADDR ...          form one group of nodes started with --cluster-enabled yes
+  redraft cluster create [--wait SECONDS] ADDR ADDR ...
+                                                form one group of nodes started with --cluster-enabled yes
+                                                (--wait: retry nodes that do not answer yet, as in
+                                                a container start; a group of exactly these nodes
+                                                that already exists is reported, not an error)
   redraft cluster add-node ANY_MEMBER NEW_ADDR  add a running --cluster-enabled node as a voter
   redraft cluster remove-node ANY_MEMBER ID     remove a node from the group
   redraft cluster transfer-leader ANY_MEMBER ID hand leadership to node ID
@@ -116,25 +120,75 @@ fn on_leader(member: &str, args: &[&str]) -> Result<String, String> {
     }
 }
 
-fn run(args: &[String]) -> Result<(), String> {
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    match args.as_slice() {
-        ["create", nodes @ ..] if !nodes.is_empty() => {
-            let mut bootstrap = vec!["REDRAFT".to_string(), "BOOTSTRAP".to_string()];
-            for addr in nodes {
-                let id = my_id(addr)?;
-                println!("node {id} at {addr}");
-                bootstrap.push(id);
-                bootstrap.push(addr.to_string());
+/// The error BOOTSTRAP answers on a node that is already in a group (`admin`).
+const ALREADY_IN_A_GROUP: &str = "ERR this node is already in a group";
+
+/// `cluster create`: asks every node its id (retrying for up to `wait` while a node does not
+/// answer yet), then bootstraps the group on the first. If the first node is already in a group
+/// whose voters are exactly these nodes, that group is reported instead (a compose file's
+/// `create` run again on a restart finds the cluster it made the first time).
+fn create(nodes: &[&str], wait: Duration) -> Result<(), String> {
+    let deadline = Instant::now() + wait;
+    let mut bootstrap = vec!["REDRAFT".to_string(), "BOOTSTRAP".to_string()];
+    for addr in nodes {
+        let id = loop {
+            match my_id(addr) {
+                Ok(id) => break id,
+                Err(e) if Instant::now() >= deadline => return Err(e),
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
             }
-            let call: Vec<&str> = bootstrap.iter().map(String::as_str).collect();
-            Client::connect(nodes[0])?.call(&call)?;
+        };
+        println!("node {id} at {addr}");
+        bootstrap.push(id);
+        bootstrap.push(addr.to_string());
+    }
+    let call: Vec<&str> = bootstrap.iter().map(String::as_str).collect();
+    match Client::connect(nodes[0])?.call(&call) {
+        Ok(_) => {
             let leader = leader_of(nodes[0])?;
             println!(
                 "created a group of {} voters; the leader is at {leader}",
                 nodes.len()
             );
             Ok(())
+        }
+        Err(e) if e == ALREADY_IN_A_GROUP => {
+            let voters = field(&status(nodes[0])?, "raft_voters").unwrap_or_default();
+            let mut have: Vec<&str> = voters
+                .split(',')
+                .filter_map(|v| v.split_once('@').map(|(_, addr)| addr))
+                .collect();
+            let mut want = nodes.to_vec();
+            have.sort_unstable();
+            want.sort_unstable();
+            if have != want {
+                return Err(format!(
+                    "{} is already in another group (voters {voters})",
+                    nodes[0]
+                ));
+            }
+            let leader = leader_of(nodes[0])?;
+            println!(
+                "these {} nodes are already a group; the leader is at {leader}",
+                nodes.len()
+            );
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn run(args: &[String]) -> Result<(), String> {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        ["create", "--wait", seconds, nodes @ ..] if !nodes.is_empty() => {
+            let seconds: u64 = seconds
+                .parse()
+                .map_err(|_| format!("--wait takes seconds, not {seconds:?}"))?;
+            create(nodes, Duration::from_secs(seconds))
+        }
+        ["create", nodes @ ..] if !nodes.is_empty() && !nodes[0].starts_with("--") => {
+            create(nodes, Duration::ZERO)
         }
         ["add-node", member, addr] => {
             let id = my_id(addr)?;

@@ -748,11 +748,18 @@ pub async fn start(shared: &Arc<Shared>, client_port: u16) -> io::Result<()> {
         read_or_create_u64(&config.dir.join("collection-seed"), 64)?
     };
     engine::types::set_collection_seed(seed);
-    let host = config
+    // The bus listens where clients do (the first bind address: all interfaces for 0.0.0.0,
+    // as in a container), as Redis Cluster's bus does. A node names itself by that address, or
+    // by 127.0.0.1 when it listens on all of them (a cluster's members are named by `cluster
+    // create` instead).
+    let bound = config
         .bind
         .first()
         .map(|b| b.trim_start_matches('-').to_string())
-        .filter(|b| b != "0.0.0.0" && b != "*" && b != "::")
+        .map(|b| if b == "*" { "0.0.0.0".to_string() } else { b })
+        .unwrap_or_else(|| "127.0.0.1".into());
+    let host = Some(bound.clone())
+        .filter(|b| b != "0.0.0.0" && b != "::")
         .unwrap_or_else(|| "127.0.0.1".into());
     let addr = format!("{host}:{client_port}");
     let bus_port = if config.cluster_port != 0 {
@@ -760,12 +767,12 @@ pub async fn start(shared: &Arc<Shared>, client_port: u16) -> io::Result<()> {
     } else {
         u16::try_from(u32::from(client_port) + 10000).unwrap_or(0)
     };
-    let listener = match TcpListener::bind((host.as_str(), bus_port)).await {
+    let listener = match TcpListener::bind((bound.as_str(), bus_port)).await {
         Ok(l) => l,
         Err(e) if !config.cluster_enabled => {
             // A cluster of one needs no bus: take any port rather than refuse to start.
             tracing::warn!("cluster bus port {bus_port} unavailable ({e}); using any port");
-            TcpListener::bind((host.as_str(), 0)).await?
+            TcpListener::bind((bound.as_str(), 0)).await?
         }
         Err(e) => return Err(e),
     };

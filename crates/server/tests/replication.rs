@@ -461,6 +461,59 @@ fn a_connection_that_waited_in_vain_for_a_leader_writes_again_once_one_is_back()
     assert_eq!(got, "3");
 }
 
+/// `redraft cluster create --wait` started before its nodes (as a compose file's `create`
+/// service is) retries them until they answer, then forms the group; run again, it reports the
+/// group it made instead of failing; a node set that is not that group's is refused.
+#[test]
+fn cluster_create_waits_for_late_nodes_and_reports_the_group_it_made() {
+    let dir = TempDir::new();
+    let flags = ["--cluster-enabled", "yes", "--election-timeout", "150"];
+    let mut nodes: Vec<Node> = (0..3)
+        .map(|i| Node::new(&dir.0, &format!("n{i}"), &flags))
+        .collect();
+    let addrs: Vec<String> = nodes.iter().map(Node::addr).collect();
+    let create = |extra: &[&str], addrs: &[String]| {
+        Command::new(env!("CARGO_BIN_EXE_redraft"))
+            .args(["cluster", "create"])
+            .args(extra)
+            .args(addrs)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let early = create(&["--wait", "60"], &addrs);
+    for node in &mut nodes {
+        node.start();
+    }
+    let out = early.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("created a group of 3 voters"), "{stdout}");
+
+    let again = create(&[], &addrs).wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&again.stdout);
+    assert!(again.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("these 3 nodes are already a group"),
+        "{stdout}"
+    );
+
+    let other = create(&[], &addrs[..2]).wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&other.stderr);
+    assert_eq!(other.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("already in another group"), "{stderr}");
+
+    // Without --wait, a node that does not answer fails the command at once.
+    let down = format!("127.0.0.1:{}", free_port_pair());
+    let refused = create(&[], &[down]).wait_with_output().unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+}
+
 /// A node that belongs to no group elects no one: a write there fails at once with
 /// CLUSTERDOWN rather than wait for a leader.
 #[test]
