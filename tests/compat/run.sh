@@ -2,7 +2,7 @@
 # Run the whole compatibility suite against the server under test:
 #   1. tests/compat/test_redis_py*.py  (pytest + redis-py, RESP2 and RESP3; a 3-node group's
 #      leader killed under a client of a follower; transactions,
-#      pub/sub and blocking commands too)
+#      pub/sub and blocking commands too; TLS clients, with certificates made by openssl)
 #   2. tests/compat/test_redis_cli.sh  (redis-cli)
 #   3. tests/compat/differential.py    (vs. Debian's redis-server, seeds 0..200, 200 ops,
 #      replies and keyspace notifications; then seeds 200..400 in RESP3)
@@ -45,7 +45,7 @@ run_part() {
 }
 
 run_part "redis-py suite" python3 -m pytest -q -p no:cacheprovider "$HERE/test_redis_py.py" "$HERE/test_redis_py_tx_pubsub.py" \
-    "$HERE/test_redis_py_failover.py"
+    "$HERE/test_redis_py_failover.py" "$HERE/test_redis_py_tls.py"
 run_part "redis-cli checks" "$HERE/test_redis_cli.sh"
 run_part "differential vs redis-server" python3 "$HERE/differential.py" --seeds 0..200 --ops 200
 run_part "differential vs redis-server, RESP3" python3 "$HERE/differential.py" --seeds 200..400 \

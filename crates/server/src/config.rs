@@ -52,6 +52,24 @@ pub struct Config {
     /// The collection hash seed the nodes of a cluster share (keep it secret: it keys the
     /// hashes that protect collections from crafted collisions).
     pub cluster_secret: u64,
+    /// The TLS client port (`tls-port`); 0: no TLS.
+    pub tls_port: u16,
+    /// PEM files: this server's certificate chain and key, and the CAs client certificates
+    /// must chain to.
+    pub tls_cert_file: String,
+    pub tls_key_file: String,
+    pub tls_ca_cert_file: String,
+    /// Whether a TLS client must present a certificate (`tls-auth-clients`).
+    pub tls_auth_clients: TlsAuthClients,
+}
+
+/// `tls-auth-clients`: Redis's default is `yes`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TlsAuthClients {
+    #[default]
+    Yes,
+    Optional,
+    No,
 }
 
 impl Default for Config {
@@ -79,6 +97,11 @@ impl Default for Config {
             snapshot_bytes: 256 << 20,
             lease_reads: false,
             cluster_secret: 0x5eed_c011_ec71_0a5e,
+            tls_port: 0,
+            tls_cert_file: String::new(),
+            tls_key_file: String::new(),
+            tls_ca_cert_file: String::new(),
+            tls_auth_clients: TlsAuthClients::Yes,
         }
     }
 }
@@ -302,6 +325,63 @@ pub static SETTINGS: &[Setting] = &[
         get: |_| "(hidden)".to_string(),
         set: |c, v| {
             c.cluster_secret = parse_number(v)?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "tls-port",
+        mutable: false,
+        get: |c| c.tls_port.to_string(),
+        set: |c, v| {
+            c.tls_port = parse_number(v)?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "tls-cert-file",
+        mutable: false,
+        get: |c| c.tls_cert_file.clone(),
+        set: |c, v| {
+            c.tls_cert_file = v.to_string();
+            Ok(())
+        },
+    },
+    Setting {
+        name: "tls-key-file",
+        mutable: false,
+        get: |c| c.tls_key_file.clone(),
+        set: |c, v| {
+            c.tls_key_file = v.to_string();
+            Ok(())
+        },
+    },
+    Setting {
+        name: "tls-ca-cert-file",
+        mutable: false,
+        get: |c| c.tls_ca_cert_file.clone(),
+        set: |c, v| {
+            c.tls_ca_cert_file = v.to_string();
+            Ok(())
+        },
+    },
+    Setting {
+        name: "tls-auth-clients",
+        mutable: false,
+        get: |c| {
+            match c.tls_auth_clients {
+                TlsAuthClients::Yes => "yes",
+                TlsAuthClients::Optional => "optional",
+                TlsAuthClients::No => "no",
+            }
+            .to_string()
+        },
+        set: |c, v| {
+            c.tls_auth_clients = match v.to_ascii_lowercase().as_str() {
+                "yes" => TlsAuthClients::Yes,
+                "optional" => TlsAuthClients::Optional,
+                "no" => TlsAuthClients::No,
+                _ => return Err("argument must be 'yes', 'no' or 'optional'".into()),
+            };
             Ok(())
         },
     },

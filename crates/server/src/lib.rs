@@ -16,3 +16,4 @@ pub mod pubsub;
 pub mod replica;
 pub mod server;
 pub mod stream;
+pub mod tls;

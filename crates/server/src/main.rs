@@ -65,6 +65,21 @@ struct Args {
     /// Take a snapshot of the keyspace every this many log entries.
     #[arg(long)]
     snapshot_entries: Option<u64>,
+    /// Port for TLS clients (0: none), beside the plain port.
+    #[arg(long)]
+    tls_port: Option<u16>,
+    /// This server's certificate chain (PEM), for --tls-port.
+    #[arg(long)]
+    tls_cert_file: Option<String>,
+    /// This server's private key (PEM), for --tls-port.
+    #[arg(long)]
+    tls_key_file: Option<String>,
+    /// CA certificates (PEM) that client certificates must chain to.
+    #[arg(long)]
+    tls_ca_cert_file: Option<String>,
+    /// Whether TLS clients must present a certificate: yes (the default), optional or no.
+    #[arg(long, value_name = "yes|optional|no")]
+    tls_auth_clients: Option<String>,
 }
 
 /// openraft's warnings about a peer that does not answer: one per heartbeat and retry. The
@@ -125,6 +140,19 @@ fn load_config(args: &Args) -> Result<Config, String> {
     }
     if let Some(n) = args.snapshot_entries {
         set("snapshot-entries", n.to_string())?;
+    }
+    if let Some(port) = args.tls_port {
+        set("tls-port", port.to_string())?;
+    }
+    for (name, value) in [
+        ("tls-cert-file", &args.tls_cert_file),
+        ("tls-key-file", &args.tls_key_file),
+        ("tls-ca-cert-file", &args.tls_ca_cert_file),
+        ("tls-auth-clients", &args.tls_auth_clients),
+    ] {
+        if let Some(value) = value {
+            set(name, value.clone())?;
+        }
     }
     Ok(config)
 }

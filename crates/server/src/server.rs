@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use engine::Keyspace;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::config::Config;
 use crate::conn;
@@ -278,6 +278,16 @@ pub async fn run(shared: Arc<Shared>) -> std::io::Result<()> {
             .store(u64::from(local.port()), Ordering::Relaxed);
         listeners.push((listener, local));
     }
+    let tls = crate::tls::acceptor(&config).map_err(std::io::Error::other)?;
+    let mut tls_listeners = Vec::new();
+    if let Some(acceptor) = &tls {
+        for address in &config.bind {
+            let address = address.strip_prefix('-').unwrap_or(address);
+            let listener = TcpListener::bind((address, config.tls_port)).await?;
+            let local = listener.local_addr()?;
+            tls_listeners.push((listener, local, acceptor.clone()));
+        }
+    }
     let port = shared.tcp_port.load(Ordering::Relaxed) as u16;
     crate::replica::start(&shared, port).await?;
     for (listener, local) in listeners {
@@ -288,6 +298,14 @@ pub async fn run(shared: Arc<Shared>) -> std::io::Result<()> {
             env!("CARGO_PKG_VERSION")
         );
         tokio::spawn(accept_loop(shared.clone(), listener));
+    }
+    for (listener, local, acceptor) in tls_listeners {
+        info!("listening for TLS on {local}");
+        println!(
+            "Redraft {} ready to accept TLS connections on {local}",
+            env!("CARGO_PKG_VERSION")
+        );
+        tokio::spawn(tls_accept_loop(shared.clone(), listener, acceptor));
     }
     tokio::spawn(expire_loop(shared.clone()));
     let signals = async {
@@ -335,6 +353,40 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
             .fetch_add(1, Ordering::Relaxed);
         let _ = socket.set_nodelay(true);
         tokio::spawn(conn::serve(shared.clone(), socket, addr));
+    }
+}
+
+/// `tls-port`: each connection's handshake runs in its own task, with a deadline
+/// ([`crate::tls::HANDSHAKE_TIMEOUT`]), then the connection is served as a plain one is.
+async fn tls_accept_loop(
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+) {
+    loop {
+        let (socket, addr) = match listener.accept().await {
+            Ok(pair) => pair,
+            Err(e) => {
+                warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        shared
+            .stats
+            .connections_received
+            .fetch_add(1, Ordering::Relaxed);
+        let _ = socket.set_nodelay(true);
+        let shared = shared.clone();
+        let acceptor = acceptor.clone();
+        tokio::spawn(async move {
+            let handshake = acceptor.accept(socket);
+            match tokio::time::timeout(crate::tls::HANDSHAKE_TIMEOUT, handshake).await {
+                Ok(Ok(stream)) => conn::serve(shared, stream, addr).await,
+                Ok(Err(e)) => debug!("TLS handshake with {addr} failed: {e}"),
+                Err(_) => debug!("TLS handshake with {addr} timed out"),
+            }
+        });
     }
 }
 

@@ -379,6 +379,92 @@ fn three_nodes_keep_every_acknowledged_write_through_leader_kills() {
     cluster.assert_identical();
 }
 
+/// The `redis` crate's cluster client, given only a follower's address, learns the topology
+/// from CLUSTER SLOTS and sends writes to the leader (the master of the one shard); when the
+/// leader is killed it finds the new one, as it would after a Redis Cluster failover. Every
+/// write it saw acknowledged is there afterwards.
+#[test]
+fn the_redis_crate_s_cluster_client_follows_the_leader_through_a_kill() {
+    let mut cluster = Cluster::start(3, &[]);
+    let leader = cluster.leader();
+    let seed = (leader + 1) % cluster.nodes.len();
+    let client = redis::cluster::ClusterClientBuilder::new(vec![format!(
+        "redis://{}/",
+        cluster.nodes[seed].addr()
+    )])
+    .retries(10)
+    .connection_timeout(Duration::from_secs(2))
+    .response_timeout(Duration::from_secs(2))
+    .build()
+    .unwrap();
+    let mut conn = client.get_connection().unwrap();
+    let slots: Vec<Vec<redis::Value>> =
+        redis::cmd("CLUSTER").arg("SLOTS").query(&mut conn).unwrap();
+    assert_eq!(
+        slots[0][..2],
+        [redis::Value::Int(0), redis::Value::Int(16383)],
+        "{slots:?}"
+    );
+    let before = cluster.nodes[leader].info_number("stats", "total_commands_processed");
+    let mut acked = Vec::new();
+    for i in 0..200 {
+        let key = format!("key:{i}");
+        let () = redis::cmd("SET").arg(&key).arg(i).query(&mut conn).unwrap();
+        acked.push(key);
+    }
+    // Keys in one slot, by hash tag, go in one command.
+    let () = redis::cmd("MSET")
+        .arg("{user}:a")
+        .arg("1")
+        .arg("{user}:b")
+        .arg("2")
+        .query(&mut conn)
+        .unwrap();
+    let pair: Vec<String> = redis::cmd("MGET")
+        .arg("{user}:a")
+        .arg("{user}:b")
+        .query(&mut conn)
+        .unwrap();
+    assert_eq!(pair, ["1", "2"]);
+    let after = cluster.nodes[leader].info_number("stats", "total_commands_processed");
+    assert!(
+        after >= before + 200,
+        "the writes went to the leader ({before} -> {after} commands there)"
+    );
+
+    cluster.nodes[leader].kill9();
+    // An application retries a failed call; the client refreshes its slots on the way.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut i = 200;
+    let mut failed = 0;
+    while acked.len() < 400 {
+        assert!(
+            Instant::now() < deadline,
+            "the cluster client wrote {} keys after the kill ({failed} failures)",
+            acked.len() - 200
+        );
+        let key = format!("key:{i}");
+        i += 1;
+        match redis::cmd("SET").arg(&key).arg(i).query::<()>(&mut conn) {
+            Ok(()) => acked.push(key),
+            Err(_) => {
+                failed += 1;
+                if let Ok(fresh) = client.get_connection() {
+                    conn = fresh;
+                }
+            }
+        }
+    }
+    let new_leader = cluster.leader();
+    assert_ne!(new_leader, leader);
+    for key in &acked {
+        let value: Option<String> = redis::cmd("GET").arg(key).query(&mut conn).unwrap();
+        assert!(value.is_some(), "acknowledged {key} lost");
+    }
+    cluster.nodes[leader].start();
+    cluster.assert_identical();
+}
+
 /// A failover is a pause, not an error, for a client of a surviving node: right after the
 /// leader dies the follower still names it (and cannot reach it), then no leader is known
 /// during the election; writes and reads sent meanwhile wait for the new leader and succeed.

@@ -1,0 +1,108 @@
+//! TLS for clients, with Redis's settings: `tls-port` (0: none) serves RESP over TLS beside the
+//! plain `port`, with the certificate chain of `tls-cert-file` and the key of `tls-key-file`
+//! (PEM). `tls-auth-clients` is `yes` by default, as in Redis: a client must present a
+//! certificate signed by a CA of `tls-ca-cert-file`; `optional` verifies one only if it is
+//! presented, `no` asks for none. rustls (with ring) does the protocol; TLS 1.2 and 1.3.
+//!
+//! A handshake must finish within [`HANDSHAKE_TIMEOUT`], so a client that connects and sends
+//! nothing holds no more than a socket for that long.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::server::TlsStream;
+
+use crate::config::{Config, TlsAuthClients};
+use crate::stream::ClientStream;
+
+/// How long a client has to finish its TLS handshake.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The acceptor for `tls-port`, or `None` when TLS is off; an error names the setting at fault.
+pub fn acceptor(config: &Config) -> Result<Option<TlsAcceptor>, String> {
+    if config.tls_port == 0 {
+        return Ok(None);
+    }
+    if config.tls_cert_file.is_empty() || config.tls_key_file.is_empty() {
+        return Err("tls-port needs tls-cert-file and tls-key-file".into());
+    }
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&config.tls_cert_file)
+        .and_then(|certs| certs.collect::<Result<_, _>>())
+        .map_err(|e| format!("tls-cert-file {}: {e}", config.tls_cert_file))?;
+    if certs.is_empty() {
+        return Err(format!(
+            "tls-cert-file {}: no certificate",
+            config.tls_cert_file
+        ));
+    }
+    let key = PrivateKeyDer::from_pem_file(&config.tls_key_file)
+        .map_err(|e| format!("tls-key-file {}: {e}", config.tls_key_file))?;
+    let provider = Arc::new(provider());
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?;
+    let builder = match config.tls_auth_clients {
+        TlsAuthClients::No => builder.with_no_client_auth(),
+        auth => {
+            if config.tls_ca_cert_file.is_empty() {
+                return Err(
+                    "tls-auth-clients yes or optional needs tls-ca-cert-file (or set it to no)"
+                        .into(),
+                );
+            }
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in CertificateDer::pem_file_iter(&config.tls_ca_cert_file)
+                .map_err(|e| format!("tls-ca-cert-file {}: {e}", config.tls_ca_cert_file))?
+            {
+                let cert =
+                    cert.map_err(|e| format!("tls-ca-cert-file {}: {e}", config.tls_ca_cert_file))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| format!("tls-ca-cert-file {}: {e}", config.tls_ca_cert_file))?;
+            }
+            let verifier =
+                rustls::server::WebPkiClientVerifier::builder_with_provider(roots.into(), provider);
+            let verifier = match auth {
+                TlsAuthClients::Optional => verifier.allow_unauthenticated(),
+                _ => verifier,
+            };
+            builder.with_client_cert_verifier(verifier.build().map_err(|e| e.to_string())?)
+        }
+    };
+    let server = builder
+        .with_single_cert(certs, key)
+        .map_err(|e| format!("tls-cert-file / tls-key-file: {e}"))?;
+    Ok(Some(TlsAcceptor::from(Arc::new(server))))
+}
+
+/// rustls's ring provider: its key exchanges (X25519, P-256, P-384), its TLS 1.2 and 1.3
+/// suites. rustls deprecated it for lacking post-quantum key exchange, which only its aws-lc-rs
+/// provider has; that one needs cmake and builds a large C library on every clean build, so
+/// ring stays until a client asks for post-quantum TLS.
+#[allow(deprecated)]
+pub fn provider() -> rustls::crypto::CryptoProvider {
+    rustls::crypto::ring::default_provider()
+}
+
+impl ClientStream for TlsStream<TcpStream> {
+    async fn read_some(&mut self, buf: &mut BytesMut) -> io::Result<usize> {
+        // Cancel-safe: rustls keeps what it read from the socket and decrypted until asked.
+        self.read_buf(buf).await
+    }
+
+    fn fd(&self) -> i64 {
+        self.get_ref().0.fd()
+    }
+
+    fn local_addr(&self) -> Option<SocketAddr> {
+        self.get_ref().0.local_addr().ok()
+    }
+}
