@@ -61,6 +61,8 @@ pub struct Config {
     pub tls_ca_cert_file: String,
     /// Whether a TLS client must present a certificate (`tls-auth-clients`).
     pub tls_auth_clients: TlsAuthClients,
+    /// Mutual TLS on the cluster bus (`tls-cluster`).
+    pub tls_cluster: bool,
 }
 
 /// `tls-auth-clients`: Redis's default is `yes`.
@@ -102,6 +104,7 @@ impl Default for Config {
             tls_key_file: String::new(),
             tls_ca_cert_file: String::new(),
             tls_auth_clients: TlsAuthClients::Yes,
+            tls_cluster: false,
         }
     }
 }
@@ -381,6 +384,19 @@ pub static SETTINGS: &[Setting] = &[
                 "optional" => TlsAuthClients::Optional,
                 "no" => TlsAuthClients::No,
                 _ => return Err("argument must be 'yes', 'no' or 'optional'".into()),
+            };
+            Ok(())
+        },
+    },
+    Setting {
+        name: "tls-cluster",
+        mutable: false,
+        get: |c| if c.tls_cluster { "yes" } else { "no" }.to_string(),
+        set: |c, v| {
+            c.tls_cluster = match v.to_ascii_lowercase().as_str() {
+                "yes" => true,
+                "no" => false,
+                _ => return Err("argument must be 'yes' or 'no'".into()),
             };
             Ok(())
         },

@@ -621,7 +621,13 @@ impl Conn {
             };
             tokio::select! {
                 biased;
-                written = socket.write_all(&self.out.buf) => written?,
+                // The flush matters for TLS only: a write that would block leaves the rest
+                // of the reply in the session's buffer until the stream is flushed (for TCP
+                // it is nothing).
+                written = async {
+                    socket.write_all(&self.out.buf).await?;
+                    socket.flush().await
+                } => written?,
                 _ = killed => return Err(std::io::Error::other("client killed")),
                 _ = soft_expired => return Err(self.overcame_output_limit()),
             }

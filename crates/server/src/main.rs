@@ -80,6 +80,10 @@ struct Args {
     /// Whether TLS clients must present a certificate: yes (the default), optional or no.
     #[arg(long, value_name = "yes|optional|no")]
     tls_auth_clients: Option<String>,
+    /// Mutual TLS on the cluster bus, with --tls-cert-file, --tls-key-file and
+    /// --tls-ca-cert-file.
+    #[arg(long, value_name = "yes|no")]
+    tls_cluster: Option<String>,
 }
 
 /// openraft's warnings about a peer that does not answer: one per heartbeat and retry. The
@@ -149,6 +153,7 @@ fn load_config(args: &Args) -> Result<Config, String> {
         ("tls-key-file", &args.tls_key_file),
         ("tls-ca-cert-file", &args.tls_ca_cert_file),
         ("tls-auth-clients", &args.tls_auth_clients),
+        ("tls-cluster", &args.tls_cluster),
     ] {
         if let Some(value) = value {
             set(name, value.clone())?;

@@ -550,9 +550,63 @@ impl Machine for ServerMachine {
 /// Raft messages over TCP: `len u32 · bytes` each way, a request then its response, on
 /// connections kept open per peer; and pipes, one connection each, which start with an empty
 /// frame and then carry requests one way and their replies the other, many in flight.
-#[derive(Default)]
+/// With `tls-cluster yes`, every connection is mutual TLS (`crate::tls::bus`).
 pub struct BusTransport {
-    idle: Mutex<BTreeMap<NodeId, Vec<TcpStream>>>,
+    idle: Mutex<BTreeMap<NodeId, Vec<BusConn>>>,
+    tls: Option<Arc<crate::tls::BusTls>>,
+}
+
+/// One outgoing bus connection.
+enum BusConn {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl BusConn {
+    /// One request, then its response.
+    async fn exchange(&mut self, request: &[u8]) -> io::Result<Vec<u8>> {
+        match self {
+            BusConn::Plain(stream) => {
+                write_frame(stream, request).await?;
+                read_frame(stream).await
+            }
+            BusConn::Tls(stream) => {
+                write_frame(&mut **stream, request).await?;
+                read_frame(&mut **stream).await
+            }
+        }
+    }
+}
+
+impl BusTransport {
+    pub fn new(tls: Option<Arc<crate::tls::BusTls>>) -> BusTransport {
+        BusTransport {
+            idle: Mutex::default(),
+            tls,
+        }
+    }
+
+    /// Connects to a peer's bus (and makes the TLS handshake), within [`BUS_CONNECT_TIMEOUT`].
+    async fn connect(&self, bus: &str) -> io::Result<BusConn> {
+        let connect = async {
+            let stream = TcpStream::connect(bus).await?;
+            stream.set_nodelay(true)?;
+            let Some(tls) = &self.tls else {
+                return Ok(BusConn::Plain(stream));
+            };
+            // The name only picks what the handshake sends; the peer's certificate need not
+            // list it (`tls::ChainOnly`).
+            let host = bus.rsplit_once(':').map_or(bus, |(host, _)| host);
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            let name = rustls::pki_types::ServerName::try_from(host.to_string())
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+            let stream = tls.connector.connect(name, stream).await?;
+            Ok(BusConn::Tls(Box::new(stream)))
+        };
+        tokio::time::timeout(BUS_CONNECT_TIMEOUT, connect)
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "bus connect"))?
+    }
 }
 
 /// The cluster bus address of a node whose client address is `addr` (client port + 10000).
@@ -569,7 +623,9 @@ pub fn bus_addr(addr: &str) -> String {
 async fn write_frame(stream: &mut (impl AsyncWrite + Unpin), bytes: &[u8]) -> io::Result<()> {
     let mut frame = Vec::with_capacity(4 + bytes.len());
     push_frame(&mut frame, bytes);
-    stream.write_all(&frame).await
+    stream.write_all(&frame).await?;
+    // Sends what a TLS session still holds (nothing for TCP).
+    stream.flush().await
 }
 
 fn push_frame(out: &mut Vec<u8>, bytes: &[u8]) {
@@ -587,7 +643,7 @@ async fn write_frames(mut stream: impl AsyncWrite + Unpin, mut messages: mpsc::R
         while let Ok(next) = messages.try_recv() {
             push_frame(&mut out, &next);
         }
-        if stream.write_all(&out).await.is_err() {
+        if stream.write_all(&out).await.is_err() || stream.flush().await.is_err() {
             return;
         }
     }
@@ -616,25 +672,15 @@ impl Transport for BusTransport {
                 .expect("bus pool lock")
                 .get_mut(&target)
                 .and_then(Vec::pop);
-            let mut stream = match pooled {
-                Some(stream) => stream,
-                None => {
-                    let stream =
-                        tokio::time::timeout(BUS_CONNECT_TIMEOUT, TcpStream::connect(&bus))
-                            .await
-                            .map_err(|_| {
-                                io::Error::new(io::ErrorKind::TimedOut, "bus connect")
-                            })??;
-                    stream.set_nodelay(true)?;
-                    stream
-                }
+            let mut conn = match pooled {
+                Some(conn) => conn,
+                None => self.connect(&bus).await?,
             };
-            write_frame(&mut stream, &request).await?;
-            let response = read_frame(&mut stream).await?;
+            let response = conn.exchange(&request).await?;
             let mut idle = self.idle.lock().expect("bus pool lock");
             let pool = idle.entry(target).or_default();
             if pool.len() < BUS_IDLE_CONNECTIONS_MAX {
-                pool.push(stream);
+                pool.push(conn);
             }
             Ok(Bytes::from(response))
         })
@@ -643,57 +689,104 @@ impl Transport for BusTransport {
     fn open_pipe(&self, _target: NodeId, addr: &str) -> BoxFuture<'_, io::Result<Option<Pipe>>> {
         let bus = bus_addr(addr);
         Box::pin(async move {
-            let stream = tokio::time::timeout(BUS_CONNECT_TIMEOUT, TcpStream::connect(&bus))
-                .await
-                .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "bus connect"))??;
-            stream.set_nodelay(true)?;
-            let (reader, mut writer) = stream.into_split();
-            let mut reader = tokio::io::BufReader::with_capacity(PIPE_READ_BUFFER_BYTES, reader);
-            write_frame(&mut writer, PIPE_HELLO).await?;
-            let (send, to_peer) = mpsc::channel(PIPE_QUEUE_MAX);
-            let (from_peer, recv) = mpsc::channel(PIPE_QUEUE_MAX);
-            tokio::spawn(write_frames(writer, to_peer));
-            tokio::spawn(async move {
-                loop {
-                    let frame = read_frame(&mut reader).await.map(Bytes::from);
-                    let failed = frame.is_err();
-                    if from_peer.send(frame).await.is_err() || failed {
-                        return;
-                    }
+            let pipe = match self.connect(&bus).await? {
+                BusConn::Plain(stream) => {
+                    let (reader, writer) = stream.into_split();
+                    start_pipe(reader, writer).await?
                 }
-            });
-            Ok(Some(Pipe { send, recv }))
+                BusConn::Tls(stream) => {
+                    let (reader, writer) = tokio::io::split(*stream);
+                    start_pipe(reader, writer).await?
+                }
+            };
+            Ok(Some(pipe))
         })
     }
 }
 
-/// Serves the cluster bus: every connection is a peer's sequence of Raft RPCs.
-pub async fn serve_bus(listener: TcpListener, group: replication::Group) {
+/// Starts a pipe on a connected bus stream's two halves: the hello, then a task that writes
+/// what is sent and one that reads the replies.
+async fn start_pipe<R, W>(reader: R, mut writer: W) -> io::Result<Pipe>
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    let mut reader = tokio::io::BufReader::with_capacity(PIPE_READ_BUFFER_BYTES, reader);
+    write_frame(&mut writer, PIPE_HELLO).await?;
+    let (send, to_peer) = mpsc::channel(PIPE_QUEUE_MAX);
+    let (from_peer, recv) = mpsc::channel(PIPE_QUEUE_MAX);
+    tokio::spawn(write_frames(writer, to_peer));
+    tokio::spawn(async move {
+        loop {
+            let frame = read_frame(&mut reader).await.map(Bytes::from);
+            let failed = frame.is_err();
+            if from_peer.send(frame).await.is_err() || failed {
+                return;
+            }
+        }
+    });
+    Ok(Pipe { send, recv })
+}
+
+/// Serves the cluster bus: every connection is a peer's sequence of Raft RPCs. With
+/// `tls-cluster`, each connection's handshake (the peer must present a certificate of the CA)
+/// runs in its own task under [`crate::tls::HANDSHAKE_TIMEOUT`].
+pub async fn serve_bus(
+    listener: TcpListener,
+    group: replication::Group,
+    tls: Option<Arc<crate::tls::BusTls>>,
+) {
     loop {
-        let Ok((mut stream, _)) = listener.accept().await else {
+        let Ok((stream, peer)) = listener.accept().await else {
             tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         };
         let _ = stream.set_nodelay(true);
         let group = group.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            while let Ok(request) = read_frame(&mut stream).await {
-                if request == PIPE_HELLO {
-                    return serve_pipe(stream, &group).await;
-                }
-                let response = group.handle_rpc(&request).await;
-                if write_frame(&mut stream, &response).await.is_err() {
-                    return;
-                }
+            let Some(tls) = tls else {
+                return serve_bus_conn(stream, &group, TcpStream::into_split).await;
+            };
+            let handshake = tls.acceptor.accept(stream);
+            match tokio::time::timeout(crate::tls::HANDSHAKE_TIMEOUT, handshake).await {
+                Ok(Ok(stream)) => serve_bus_conn(stream, &group, tokio::io::split).await,
+                Ok(Err(e)) => tracing::warn!("cluster bus TLS handshake with {peer} failed: {e}"),
+                Err(_) => tracing::warn!("cluster bus TLS handshake with {peer} timed out"),
             }
         });
     }
 }
 
-/// Serves a pipe from a leader on `stream`: its frames go to the group in order, the group's
-/// replies come back as frames in the same order.
-async fn serve_pipe(stream: TcpStream, group: &replication::Group) {
-    let (reader, writer) = stream.into_split();
+/// One peer's bus connection: requests answered in turn, until the peer turns it into a pipe.
+async fn serve_bus_conn<S, R, W>(
+    mut stream: S,
+    group: &replication::Group,
+    split: impl FnOnce(S) -> (R, W),
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    while let Ok(request) = read_frame(&mut stream).await {
+        if request == PIPE_HELLO {
+            let (reader, writer) = split(stream);
+            return serve_pipe(reader, writer, group).await;
+        }
+        let response = group.handle_rpc(&request).await;
+        if write_frame(&mut stream, &response).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Serves a pipe from a leader: its frames go to the group in order, the group's replies come
+/// back as frames in the same order.
+async fn serve_pipe(
+    reader: impl AsyncRead + Unpin,
+    writer: impl AsyncWrite + Unpin,
+    group: &replication::Group,
+) {
     let mut reader = tokio::io::BufReader::with_capacity(PIPE_READ_BUFFER_BYTES, reader);
     let (requests, from_peer) = mpsc::channel(PIPE_QUEUE_MAX);
     let (replies, to_peer) = mpsc::channel(PIPE_QUEUE_MAX);
@@ -786,10 +879,13 @@ pub async fn start(shared: &Arc<Shared>, client_port: u16) -> io::Result<()> {
     group_config.snapshot_entries = config.snapshot_entries;
     group_config.snapshot_bytes = config.snapshot_bytes;
     let machine = Arc::new(ServerMachine::new(shared.clone(), node_id).with_forked_snapshots());
-    let group =
-        replication::Group::open(group_config, machine, Arc::new(BusTransport::default())).await?;
+    let bus_tls = crate::tls::bus(&config)
+        .map_err(io::Error::other)?
+        .map(Arc::new);
+    let transport = Arc::new(BusTransport::new(bus_tls.clone()));
+    let group = replication::Group::open(group_config, machine, transport).await?;
     let _ = shared.group.set(group.clone());
-    tokio::spawn(serve_bus(listener, group.clone()));
+    tokio::spawn(serve_bus(listener, group.clone(), bus_tls));
     tracing::info!("node {node_id} at {addr}, cluster bus on port {bus_port}");
     if !config.cluster_enabled {
         let created = group

@@ -106,3 +106,126 @@ impl ClientStream for TlsStream<TcpStream> {
         self.get_ref().0.local_addr().ok()
     }
 }
+
+/// `tls-cluster yes`: the cluster bus's two sides. Every bus connection is mutual TLS with the
+/// node's own certificate (`tls-cert-file`, `tls-key-file`), both ends checked against
+/// `tls-ca-cert-file`, whatever `tls-auth-clients` says: a bus peer can append to the Raft log.
+pub struct BusTls {
+    pub acceptor: TlsAcceptor,
+    pub connector: tokio_rustls::TlsConnector,
+}
+
+/// The bus's TLS, or `None` when `tls-cluster` is off.
+pub fn bus(config: &Config) -> Result<Option<BusTls>, String> {
+    if !config.tls_cluster {
+        return Ok(None);
+    }
+    if config.tls_cert_file.is_empty()
+        || config.tls_key_file.is_empty()
+        || config.tls_ca_cert_file.is_empty()
+    {
+        return Err("tls-cluster needs tls-cert-file, tls-key-file and tls-ca-cert-file".into());
+    }
+    let certs = read_certs("tls-cert-file", &config.tls_cert_file)?;
+    let key = || {
+        PrivateKeyDer::from_pem_file(&config.tls_key_file)
+            .map_err(|e| format!("tls-key-file {}: {e}", config.tls_key_file))
+    };
+    let roots: Arc<rustls::RootCertStore> = {
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in read_certs("tls-ca-cert-file", &config.tls_ca_cert_file)? {
+            roots
+                .add(cert)
+                .map_err(|e| format!("tls-ca-cert-file {}: {e}", config.tls_ca_cert_file))?;
+        }
+        roots.into()
+    };
+    let provider = Arc::new(provider());
+    let peers = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        roots.clone(),
+        provider.clone(),
+    )
+    .build()
+    .map_err(|e| e.to_string())?;
+    let server = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_client_cert_verifier(peers)
+        .with_single_cert(certs.clone(), key()?)
+        .map_err(|e| format!("tls-cert-file / tls-key-file: {e}"))?;
+    let chain =
+        rustls::client::WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
+            .build()
+            .map_err(|e| e.to_string())?;
+    let client = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(ChainOnly(chain)))
+        .with_client_auth_cert(certs, key()?)
+        .map_err(|e| format!("tls-cert-file / tls-key-file: {e}"))?;
+    Ok(Some(BusTls {
+        acceptor: TlsAcceptor::from(Arc::new(server)),
+        connector: tokio_rustls::TlsConnector::from(Arc::new(client)),
+    }))
+}
+
+fn read_certs(setting: &str, path: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+        .and_then(|certs| certs.collect::<Result<_, _>>())
+        .map_err(|e| format!("{setting} {path}: {e}"))?;
+    if certs.is_empty() {
+        return Err(format!("{setting} {path}: no certificate"));
+    }
+    Ok(certs)
+}
+
+/// A bus peer's certificate must chain to the CA, but need not name the address the node was
+/// given in `cluster create` (Redis Cluster's TLS bus checks the chain only, too): nodes are
+/// often known by addresses a certificate does not list, such as a container's.
+#[derive(Debug)]
+struct ChainOnly(Arc<rustls::client::WebPkiServerVerifier>);
+
+impl rustls::client::danger::ServerCertVerifier for ChainOnly {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &rustls::pki_types::ServerName<'_>,
+        ocsp_response: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        use rustls::{CertificateError, Error};
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        {
+            Err(Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(rustls::client::danger::ServerCertVerified::assertion()),
+            verified => verified,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}

@@ -465,6 +465,80 @@ fn the_redis_crate_s_cluster_client_follows_the_leader_through_a_kill() {
     cluster.assert_identical();
 }
 
+/// `tls-cluster yes`: the nodes' Raft traffic is mutual TLS. A group forms, replicates and
+/// fails over as on a plain bus, and a peer that speaks plain TCP to a bus port is cut off
+/// without an answer.
+#[test]
+fn a_group_with_tls_on_its_bus_replicates_fails_over_and_ignores_plain_peers() {
+    use rcgen::{BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, KeyPair};
+    let certs = TempDir::new();
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca.self_signed(&ca_key).unwrap();
+    // One certificate for every node, naming none of their addresses: the bus checks the
+    // chain only.
+    let node_key = KeyPair::generate().unwrap();
+    let mut node = CertificateParams::new(vec!["redraft-node".to_string()]).unwrap();
+    node.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ServerAuth,
+        ExtendedKeyUsagePurpose::ClientAuth,
+    ];
+    let node = node.signed_by(&node_key, &ca, &ca_key).unwrap();
+    let path = |name: &str| certs.0.join(name).display().to_string();
+    std::fs::write(path("ca.crt"), ca.pem()).unwrap();
+    std::fs::write(path("node.crt"), node.pem()).unwrap();
+    std::fs::write(path("node.key"), node_key.serialize_pem()).unwrap();
+    let (cert, key, ca) = (path("node.crt"), path("node.key"), path("ca.crt"));
+    let flags = [
+        "--tls-cluster",
+        "yes",
+        "--tls-cert-file",
+        &cert,
+        "--tls-key-file",
+        &key,
+        "--tls-ca-cert-file",
+        &ca,
+    ];
+    let mut cluster = Cluster::start(3, &flags);
+    let mut conn = None;
+    for i in 0..100 {
+        let () = cluster.on_leader(&mut conn, redis::cmd("SET").arg(format!("k{i}")).arg(i));
+    }
+    cluster.assert_identical();
+
+    // Plain text to a bus port: the handshake fails and the node closes the connection.
+    let leader = cluster.leader();
+    let bus = cluster.nodes[leader].port + 10000;
+    let mut plain = std::net::TcpStream::connect(("127.0.0.1", bus)).unwrap();
+    plain
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    use std::io::{Read, Write};
+    plain.write_all(&[0, 0, 0, 0]).unwrap();
+    let mut answer = Vec::new();
+    let read = plain.read_to_end(&mut answer);
+    assert!(
+        !matches!(read, Err(ref e) if matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        )),
+        "the bus kept a plain connection open"
+    );
+    assert!(
+        !answer.starts_with(&[0, 0, 0, 0]),
+        "a plain peer got a bus frame: {answer:?}"
+    );
+
+    cluster.nodes[leader].kill9();
+    conn = None;
+    for i in 100..200 {
+        let () = cluster.on_leader(&mut conn, redis::cmd("SET").arg(format!("k{i}")).arg(i));
+    }
+    cluster.nodes[leader].start();
+    cluster.assert_identical();
+}
+
 /// A failover is a pause, not an error, for a client of a surviving node: right after the
 /// leader dies the follower still names it (and cannot reach it), then no leader is known
 /// during the election; writes and reads sent meanwhile wait for the new leader and succeed.

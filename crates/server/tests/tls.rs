@@ -136,16 +136,20 @@ async fn exchange(
     let mut stream = connector.connect(name, socket).await?;
     stream.write_all(request).await?;
     let mut reply = Vec::new();
+    let mut lines = 0;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while reply.windows(2).filter(|w| w == b"\r\n").count() < reply_lines {
-        let mut chunk = [0u8; 4096];
+    while lines < reply_lines {
+        let mut chunk = [0u8; 65536];
         let n = tokio::time::timeout_at(deadline, stream.read(&mut chunk))
             .await
             .map_err(|_| std::io::Error::other("no reply within 10 s"))??;
         if n == 0 {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
+        // A CRLF may straddle two reads.
+        let from = reply.len().saturating_sub(1);
         reply.extend_from_slice(&chunk[..n]);
+        lines += reply[from..].windows(2).filter(|w| w == b"\r\n").count();
     }
     Ok(String::from_utf8_lossy(&reply).into_owned())
 }
@@ -197,6 +201,27 @@ async fn a_client_with_a_certificate_of_the_ca_is_served_and_others_are_refused(
     assert_eq!(reply, expected);
 }
 
+/// A reply larger than the socket's buffers is written in parts as the client reads; its last
+/// part must not stay in the TLS session's buffer when the socket would block.
+#[tokio::test]
+async fn a_reply_larger_than_the_socket_buffers_arrives_whole() {
+    let setup = Setup::new();
+    let (server, tls_port) = setup.start("yes");
+    let big = "x".repeat(16 << 20);
+    let mut plain = server.client();
+    let () = redis::cmd("SET")
+        .arg("big")
+        .arg(&big)
+        .query(&mut plain)
+        .unwrap();
+    let trusted = setup.connector(Some(&setup.ca));
+    let reply = exchange(&trusted, tls_port, b"*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n", 2)
+        .await
+        .unwrap();
+    assert_eq!(reply.len(), big.len() + "$16777216\r\n\r\n".len());
+    assert!(reply.starts_with("$16777216\r\nxxx") && reply.ends_with("xxx\r\n"));
+}
+
 #[tokio::test]
 async fn tls_auth_clients_optional_and_no_serve_clients_without_a_certificate() {
     let setup = Setup::new();
@@ -220,8 +245,9 @@ fn a_tls_setup_that_cannot_work_stops_the_server_with_a_reason() {
     let setup = Setup::new();
     let port = free_port().to_string();
     let tls_port = free_port().to_string();
-    let cases: [(&[&str], &str); 3] = [
+    let cases: [(&[&str], &str); 4] = [
         (&["--tls-port", &tls_port], "tls-cert-file"),
+        (&["--tls-cluster", "yes"], "tls-cluster needs"),
         (
             &[
                 "--tls-port",
