@@ -206,6 +206,18 @@ fn parse_number<T: std::str::FromStr>(text: &str) -> Result<T, String> {
         .map_err(|_| "argument couldn't be parsed into an integer".to_string())
 }
 
+fn parse_yes_no(text: &str) -> Result<bool, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "yes" => Ok(true),
+        "no" => Ok(false),
+        _ => Err("argument must be 'yes' or 'no'".into()),
+    }
+}
+
+fn yes_no(on: bool) -> String {
+    if on { "yes" } else { "no" }.to_string()
+}
+
 /// Parses a memory size the way Redis does: `512mb`, `1gb`, `64k`, or plain bytes.
 pub fn parse_memory(text: &str) -> Result<usize, String> {
     let lower = text.to_ascii_lowercase();
@@ -281,13 +293,9 @@ pub static SETTINGS: &[Setting] = &[
     Setting {
         name: "cluster-enabled",
         mutable: false,
-        get: |c| if c.cluster_enabled { "yes" } else { "no" }.to_string(),
+        get: |c| yes_no(c.cluster_enabled),
         set: |c, v| {
-            c.cluster_enabled = match v.to_ascii_lowercase().as_str() {
-                "yes" => true,
-                "no" => false,
-                _ => return Err("argument must be 'yes' or 'no'".into()),
-            };
+            c.cluster_enabled = parse_yes_no(v)?;
             Ok(())
         },
     },
@@ -391,13 +399,9 @@ pub static SETTINGS: &[Setting] = &[
     Setting {
         name: "tls-cluster",
         mutable: false,
-        get: |c| if c.tls_cluster { "yes" } else { "no" }.to_string(),
+        get: |c| yes_no(c.tls_cluster),
         set: |c, v| {
-            c.tls_cluster = match v.to_ascii_lowercase().as_str() {
-                "yes" => true,
-                "no" => false,
-                _ => return Err("argument must be 'yes' or 'no'".into()),
-            };
+            c.tls_cluster = parse_yes_no(v)?;
             Ok(())
         },
     },

@@ -748,11 +748,9 @@ pub async fn serve_bus(
             let Some(tls) = tls else {
                 return serve_bus_conn(stream, &group, TcpStream::into_split).await;
             };
-            let handshake = tls.acceptor.accept(stream);
-            match tokio::time::timeout(crate::tls::HANDSHAKE_TIMEOUT, handshake).await {
-                Ok(Ok(stream)) => serve_bus_conn(stream, &group, tokio::io::split).await,
-                Ok(Err(e)) => tracing::warn!("cluster bus TLS handshake with {peer} failed: {e}"),
-                Err(_) => tracing::warn!("cluster bus TLS handshake with {peer} timed out"),
+            match crate::tls::handshake(&tls.acceptor, stream).await {
+                Ok(stream) => serve_bus_conn(stream, &group, tokio::io::split).await,
+                Err(why) => tracing::warn!("cluster bus TLS handshake with {peer} {why}"),
             }
         });
     }

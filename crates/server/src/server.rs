@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use engine::Keyspace;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 
 use crate::config::Config;
 use crate::conn;
@@ -297,7 +297,7 @@ pub async fn run(shared: Arc<Shared>) -> std::io::Result<()> {
             "Redraft {} ready to accept connections on {local}",
             env!("CARGO_PKG_VERSION")
         );
-        tokio::spawn(accept_loop(shared.clone(), listener));
+        tokio::spawn(accept_loop(shared.clone(), listener, None));
     }
     for (listener, local, acceptor) in tls_listeners {
         info!("listening for TLS on {local}");
@@ -305,7 +305,7 @@ pub async fn run(shared: Arc<Shared>) -> std::io::Result<()> {
             "Redraft {} ready to accept TLS connections on {local}",
             env!("CARGO_PKG_VERSION")
         );
-        tokio::spawn(tls_accept_loop(shared.clone(), listener, acceptor));
+        tokio::spawn(accept_loop(shared.clone(), listener, Some(acceptor)));
     }
     tokio::spawn(expire_loop(shared.clone()));
     let signals = async {
@@ -336,7 +336,14 @@ pub async fn run(shared: Arc<Shared>) -> std::io::Result<()> {
     Ok(())
 }
 
-async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
+/// Accepts clients on one listener; with `tls` (`tls-port`), each connection's handshake runs
+/// in its own task under a deadline ([`crate::tls::handshake`]), then it is served as a plain
+/// one is.
+async fn accept_loop(
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) {
     loop {
         let (socket, addr) = match listener.accept().await {
             Ok(pair) => pair,
@@ -352,39 +359,15 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
             .connections_received
             .fetch_add(1, Ordering::Relaxed);
         let _ = socket.set_nodelay(true);
-        tokio::spawn(conn::serve(shared.clone(), socket, addr));
-    }
-}
-
-/// `tls-port`: each connection's handshake runs in its own task, with a deadline
-/// ([`crate::tls::HANDSHAKE_TIMEOUT`]), then the connection is served as a plain one is.
-async fn tls_accept_loop(
-    shared: Arc<Shared>,
-    listener: TcpListener,
-    acceptor: tokio_rustls::TlsAcceptor,
-) {
-    loop {
-        let (socket, addr) = match listener.accept().await {
-            Ok(pair) => pair,
-            Err(e) => {
-                warn!("accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
+        let Some(acceptor) = tls.clone() else {
+            tokio::spawn(conn::serve(shared.clone(), socket, addr));
+            continue;
         };
-        shared
-            .stats
-            .connections_received
-            .fetch_add(1, Ordering::Relaxed);
-        let _ = socket.set_nodelay(true);
         let shared = shared.clone();
-        let acceptor = acceptor.clone();
         tokio::spawn(async move {
-            let handshake = acceptor.accept(socket);
-            match tokio::time::timeout(crate::tls::HANDSHAKE_TIMEOUT, handshake).await {
-                Ok(Ok(stream)) => conn::serve(shared, stream, addr).await,
-                Ok(Err(e)) => debug!("TLS handshake with {addr} failed: {e}"),
-                Err(_) => debug!("TLS handshake with {addr} timed out"),
+            match crate::tls::handshake(&acceptor, socket).await {
+                Ok(stream) => conn::serve(shared, stream, addr).await,
+                Err(why) => tracing::debug!("TLS handshake with {addr} {why}"),
             }
         });
     }

@@ -34,17 +34,8 @@ pub fn acceptor(config: &Config) -> Result<Option<TlsAcceptor>, String> {
     if config.tls_cert_file.is_empty() || config.tls_key_file.is_empty() {
         return Err("tls-port needs tls-cert-file and tls-key-file".into());
     }
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&config.tls_cert_file)
-        .and_then(|certs| certs.collect::<Result<_, _>>())
-        .map_err(|e| format!("tls-cert-file {}: {e}", config.tls_cert_file))?;
-    if certs.is_empty() {
-        return Err(format!(
-            "tls-cert-file {}: no certificate",
-            config.tls_cert_file
-        ));
-    }
-    let key = PrivateKeyDer::from_pem_file(&config.tls_key_file)
-        .map_err(|e| format!("tls-key-file {}: {e}", config.tls_key_file))?;
+    let certs = read_certs("tls-cert-file", &config.tls_cert_file)?;
+    let key = read_key(config)?;
     let provider = Arc::new(provider());
     let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -58,18 +49,9 @@ pub fn acceptor(config: &Config) -> Result<Option<TlsAcceptor>, String> {
                         .into(),
                 );
             }
-            let mut roots = rustls::RootCertStore::empty();
-            for cert in CertificateDer::pem_file_iter(&config.tls_ca_cert_file)
-                .map_err(|e| format!("tls-ca-cert-file {}: {e}", config.tls_ca_cert_file))?
-            {
-                let cert =
-                    cert.map_err(|e| format!("tls-ca-cert-file {}: {e}", config.tls_ca_cert_file))?;
-                roots
-                    .add(cert)
-                    .map_err(|e| format!("tls-ca-cert-file {}: {e}", config.tls_ca_cert_file))?;
-            }
+            let roots = read_roots(config)?;
             let verifier =
-                rustls::server::WebPkiClientVerifier::builder_with_provider(roots.into(), provider);
+                rustls::server::WebPkiClientVerifier::builder_with_provider(roots, provider);
             let verifier = match auth {
                 TlsAuthClients::Optional => verifier.allow_unauthenticated(),
                 _ => verifier,
@@ -127,19 +109,8 @@ pub fn bus(config: &Config) -> Result<Option<BusTls>, String> {
         return Err("tls-cluster needs tls-cert-file, tls-key-file and tls-ca-cert-file".into());
     }
     let certs = read_certs("tls-cert-file", &config.tls_cert_file)?;
-    let key = || {
-        PrivateKeyDer::from_pem_file(&config.tls_key_file)
-            .map_err(|e| format!("tls-key-file {}: {e}", config.tls_key_file))
-    };
-    let roots: Arc<rustls::RootCertStore> = {
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in read_certs("tls-ca-cert-file", &config.tls_ca_cert_file)? {
-            roots
-                .add(cert)
-                .map_err(|e| format!("tls-ca-cert-file {}: {e}", config.tls_ca_cert_file))?;
-        }
-        roots.into()
-    };
+    let key = read_key(config)?;
+    let roots = read_roots(config)?;
     let provider = Arc::new(provider());
     let peers = rustls::server::WebPkiClientVerifier::builder_with_provider(
         roots.clone(),
@@ -151,7 +122,7 @@ pub fn bus(config: &Config) -> Result<Option<BusTls>, String> {
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
         .with_client_cert_verifier(peers)
-        .with_single_cert(certs.clone(), key()?)
+        .with_single_cert(certs.clone(), key.clone_key())
         .map_err(|e| format!("tls-cert-file / tls-key-file: {e}"))?;
     let chain =
         rustls::client::WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
@@ -162,12 +133,43 @@ pub fn bus(config: &Config) -> Result<Option<BusTls>, String> {
         .map_err(|e| e.to_string())?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(ChainOnly(chain)))
-        .with_client_auth_cert(certs, key()?)
+        .with_client_auth_cert(certs, key)
         .map_err(|e| format!("tls-cert-file / tls-key-file: {e}"))?;
     Ok(Some(BusTls {
         acceptor: TlsAcceptor::from(Arc::new(server)),
         connector: tokio_rustls::TlsConnector::from(Arc::new(client)),
     }))
+}
+
+/// Waits for a TLS handshake on an accepted connection, up to [`HANDSHAKE_TIMEOUT`]; the error
+/// says why it failed.
+pub async fn handshake(
+    acceptor: &TlsAcceptor,
+    socket: TcpStream,
+) -> Result<TlsStream<TcpStream>, String> {
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(socket)).await {
+        Ok(Ok(stream)) => Ok(stream),
+        Ok(Err(e)) => Err(format!("failed: {e}")),
+        Err(_) => Err("timed out".to_string()),
+    }
+}
+
+/// This node's private key (`tls-key-file`).
+fn read_key(config: &Config) -> Result<PrivateKeyDer<'static>, String> {
+    PrivateKeyDer::from_pem_file(&config.tls_key_file)
+        .map_err(|e| format!("tls-key-file {}: {e}", config.tls_key_file))
+}
+
+/// The CAs of `tls-ca-cert-file`, that peers' certificates must chain to.
+fn read_roots(config: &Config) -> Result<Arc<rustls::RootCertStore>, String> {
+    let path = &config.tls_ca_cert_file;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in read_certs("tls-ca-cert-file", path)? {
+        roots
+            .add(cert)
+            .map_err(|e| format!("tls-ca-cert-file {path}: {e}"))?;
+    }
+    Ok(roots.into())
 }
 
 fn read_certs(setting: &str, path: &str) -> Result<Vec<CertificateDer<'static>>, String> {
