@@ -45,7 +45,7 @@ run_part() {
 }
 
 run_part "redis-py suite" python3 -m pytest -q -p no:cacheprovider "$HERE/test_redis_py.py" "$HERE/test_redis_py_tx_pubsub.py" \
-    "$HERE/test_redis_py_failover.py" "$HERE/test_redis_py_tls.py"
+    "$HERE/test_redis_py_failover.py" "$HERE/test_redis_py_tls.py" "$HERE/test_redis_py_scripting.py"
 run_part "redis-cli checks" "$HERE/test_redis_cli.sh"
 run_part "differential vs redis-server" python3 "$HERE/differential.py" --seeds 0..200 --ops 200
 run_part "differential vs redis-server, RESP3" python3 "$HERE/differential.py" --seeds 200..400 \

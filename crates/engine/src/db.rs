@@ -976,6 +976,24 @@ pub struct Keyspace {
     pub events: Vec<crate::notify::Event>,
     /// Set by a blocking command that found nothing (see `block`).
     would_block: bool,
+    /// The Lua state and script cache (`cmd::scripting`), made on first use; not replicated.
+    pub(crate) scripts: Option<Box<crate::cmd::scripting::Scripts>>,
+    /// Delivers a script's PUBLISH (`set_publisher`), while `publish_live` says the entry being
+    /// applied is fresh enough to deliver.
+    pub(crate) publisher: Option<Publisher>,
+    pub(crate) publish_live: bool,
+}
+
+/// Delivers a message published by a script to this node's subscribers: (shard channel?,
+/// channel, message) → how many received it.
+pub struct Publisher(pub Box<PublishFn>);
+
+pub type PublishFn = dyn Fn(bool, &[u8], &[u8]) -> usize + Send;
+
+impl std::fmt::Debug for Publisher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Publisher")
+    }
 }
 
 impl Keyspace {
@@ -989,6 +1007,28 @@ impl Keyspace {
             notify_classes: 0,
             events: Vec::new(),
             would_block: false,
+            scripts: None,
+            publisher: None,
+            publish_live: false,
+        }
+    }
+
+    /// How scripts' PUBLISH reaches this node's subscribers.
+    pub fn set_publisher(&mut self, publisher: Publisher) {
+        self.publisher = Some(publisher);
+    }
+
+    /// Whether a script's PUBLISH is delivered: the server says so for each entry it applies
+    /// (not for old entries a node catches up on, as for PUBLISH itself).
+    pub fn set_publish_live(&mut self, live: bool) {
+        self.publish_live = live;
+    }
+
+    /// Publishes for a script: the receivers on this node, 0 if nothing is delivered.
+    pub fn publish(&self, shard: bool, channel: &[u8], message: &[u8]) -> usize {
+        match &self.publisher {
+            Some(Publisher(deliver)) if self.publish_live => deliver(shard, channel, message),
+            _ => 0,
         }
     }
 

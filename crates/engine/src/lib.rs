@@ -31,7 +31,7 @@ mod watch;
 mod zset;
 
 pub use cmd::blocking::blocking_timeout;
-pub use db::{Db, Keyspace, ScanCursor};
+pub use db::{Db, Keyspace, Publisher, ScanCursor};
 pub use error::Error;
 pub use exec::{Exec, arg_i64};
 pub use glob::glob_match;

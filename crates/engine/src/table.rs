@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use crate::cmd::{bitmaps, blocking, hashes, keys, lcs, lists, sets, sort, strings, zsets};
+use crate::cmd::{
+    bitmaps, blocking, hashes, keys, lcs, lists, scripting, sets, sort, strings, zsets,
+};
 use crate::error::Error;
 use crate::exec::Exec;
 
@@ -31,8 +33,11 @@ impl Flags {
     /// Where the keys are depends on the arguments (a key count, a STORE option): the key
     /// columns do not say; [`CommandSpec::keys_in`] parses them.
     pub const MOVABLE_KEYS: Flags = Flags(1 << 14);
+    /// May write (scripts): it goes through the log as a write does, though COMMAND does not
+    /// call it one.
+    pub const MAY_REPLICATE: Flags = Flags(1 << 15);
 
-    const NAMES: [(Flags, &'static str); 15] = [
+    const NAMES: [(Flags, &'static str); 16] = [
         (Flags::WRITE, "write"),
         (Flags::READONLY, "readonly"),
         (Flags::DENYOOM, "denyoom"),
@@ -48,6 +53,7 @@ impl Flags {
         (Flags::NO_MULTI, "no_multi"),
         (Flags::SKIP_SLOWLOG, "skip_slowlog"),
         (Flags::MOVABLE_KEYS, "movablekeys"),
+        (Flags::MAY_REPLICATE, "may_replicate"),
     ];
 
     pub const fn with(self, other: Flags) -> Flags {
@@ -146,8 +152,9 @@ impl CommandSpec {
         offset / std::mem::size_of::<CommandSpec>()
     }
 
+    /// Whether it goes through the log: a write, or a command that may write (EVAL).
     pub fn is_write(&self) -> bool {
-        self.flags.contains(Flags::WRITE)
+        self.flags.contains(Flags::WRITE) || self.flags.contains(Flags::MAY_REPLICATE)
     }
 
     /// Positions of the keys in `args` (the command name is position 0), movable ones
@@ -168,6 +175,7 @@ impl CommandSpec {
         let counted_at = match self.name {
             "zunion" | "zinter" | "zdiff" | "zintercard" | "sintercard" | "lmpop" | "zmpop" => 1,
             "zunionstore" | "zinterstore" | "zdiffstore" | "blmpop" | "bzmpop" => 2,
+            "eval" | "evalsha" | "eval_ro" | "evalsha_ro" => 2,
             "sort" => {
                 // The key, and the target of STORE (the last one given counts).
                 let mut keys = vec![1];
@@ -195,6 +203,9 @@ impl CommandSpec {
             .parse()
             .ok()?;
         let first = counted_at + 1;
+        if count == 0 && self.group == "scripting" {
+            return Some(Vec::new());
+        }
         if count == 0 || first + count > args.len() {
             return None;
         }
@@ -226,6 +237,7 @@ const WDF: Flags = WD.with(Flags::FAST);
 const RF: Flags = Flags::READONLY.with(Flags::FAST);
 const WF: Flags = Flags::WRITE.with(Flags::FAST);
 const WB: Flags = Flags::WRITE.with(Flags::BLOCKING);
+const SCRIPT_FLAGS: Flags = Flags::NOSCRIPT.with(Flags::STALE).with(Flags::MOVABLE_KEYS);
 const CONN: Flags = Flags::NOSCRIPT
     .with(Flags::LOADING)
     .with(Flags::STALE)
@@ -1997,6 +2009,57 @@ pub static TABLE: &[CommandSpec] = &[
         "7.0.0",
         "Pops members from the first non-empty sorted set, waiting for one.",
         blocking::bzmpop,
+    ),
+    // Scripting. A script goes through the log (may_replicate) unless it is read-only.
+    engine(
+        "eval",
+        -3,
+        SCRIPT_FLAGS.with(Flags::MAY_REPLICATE),
+        NO_KEYS,
+        "scripting",
+        "2.6.0",
+        "Executes a server-side Lua script.",
+        scripting::eval,
+    ),
+    engine(
+        "evalsha",
+        -3,
+        SCRIPT_FLAGS.with(Flags::MAY_REPLICATE),
+        NO_KEYS,
+        "scripting",
+        "2.6.0",
+        "Executes a server-side Lua script by SHA1 digest.",
+        scripting::evalsha,
+    ),
+    engine(
+        "eval_ro",
+        -3,
+        SCRIPT_FLAGS.with(Flags::READONLY),
+        NO_KEYS,
+        "scripting",
+        "7.0.0",
+        "Executes a read-only server-side Lua script.",
+        scripting::eval_ro,
+    ),
+    engine(
+        "evalsha_ro",
+        -3,
+        SCRIPT_FLAGS.with(Flags::READONLY),
+        NO_KEYS,
+        "scripting",
+        "7.0.0",
+        "Executes a read-only server-side Lua script by SHA1 digest.",
+        scripting::evalsha_ro,
+    ),
+    engine(
+        "script",
+        -2,
+        Flags::NOSCRIPT.with(Flags::MAY_REPLICATE),
+        NO_KEYS,
+        "scripting",
+        "2.6.0",
+        "A container for Lua scripts management commands.",
+        scripting::script,
     ),
     // Transactions: queued and executed by the server, each command through this table.
     server(

@@ -915,7 +915,11 @@ impl Conn {
                 .error("ERR Transaction too long: more than 1048576 queued commands");
             return;
         }
-        multi.queued.push(args.iter().map(|a| a.to_vec()).collect());
+        let queued = match spec.name {
+            "evalsha" => resolve_evalsha(&self.shared, spec, args).1,
+            _ => args.iter().map(|a| a.to_vec()).collect(),
+        };
+        multi.queued.push(queued);
         self.out.simple("QUEUED");
     }
 
@@ -985,6 +989,15 @@ impl Conn {
 
     /// Adds a write to the proposal being built; its reply comes when the batch is committed.
     fn queue_write(&mut self, spec: &'static CommandSpec, args: &[&[u8]]) {
+        if spec.name == "evalsha" {
+            let (spec, owned) = resolve_evalsha(&self.shared, spec, args);
+            let args: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
+            return self.queue_write_resolved(spec, &args);
+        }
+        self.queue_write_resolved(spec, args);
+    }
+
+    fn queue_write_resolved(&mut self, spec: &'static CommandSpec, args: &[&[u8]]) {
         if self.pending_writes.is_none() {
             let header = self.header(KIND_COMMANDS);
             self.pending_writes = Some(PendingWrites {
@@ -1393,6 +1406,37 @@ const REPLY_NOT_KEPT: &str = "ERR the command was applied once, but its reply wa
 /// The error for a command this node could not put through the log. A follower names the
 /// leader the way Redis Cluster does (MOVED, with the key's slot), so cluster-aware clients
 /// follow it.
+/// EVALSHA goes into the log as EVAL of the script's text, so that what a replica applies never
+/// depends on its own script cache (a restart or a snapshot empties it, and a script loaded
+/// through another node may not be there yet). A SHA this node does not know goes in with one
+/// no script has, which every replica answers with NOSCRIPT, in its place among the replies.
+fn resolve_evalsha(
+    shared: &Shared,
+    spec: &'static CommandSpec,
+    args: &[&[u8]],
+) -> (&'static CommandSpec, Vec<Vec<u8>>) {
+    let mut owned: Vec<Vec<u8>> = args.iter().map(|a| a.to_vec()).collect();
+    if owned.len() < 3 {
+        return (spec, owned);
+    }
+    let body = shared
+        .keyspace
+        .lock()
+        .expect("keyspace lock")
+        .script_body(args[1]);
+    match body {
+        Some(body) => {
+            owned[0] = b"eval".to_vec();
+            owned[1] = body.to_vec();
+            (engine::lookup(b"eval").expect("eval is a command"), owned)
+        }
+        None => {
+            owned[1] = b"-".to_vec();
+            (spec, owned)
+        }
+    }
+}
+
 pub fn error_text(e: &ProposeError, spec: &CommandSpec, args: &[&[u8]]) -> String {
     match e {
         ProposeError::NotLeader(Some((_, addr))) => {

@@ -357,6 +357,10 @@ impl ServerMachine {
         let mut writer = ReplyWriter::new(header.proto);
         writer.buf = std::mem::take(out);
         let mut lookups = engine::LookupCache::default();
+        // A node catching up on its log after a partition or a restart does not replay stale
+        // messages (PUBLISH's, or a script's).
+        let fresh = crate::server::now_ms() <= header.now_ms + PUBLISH_FRESH_MS;
+        keyspace.set_publish_live(fresh);
         for (i, args) in decoded.commands().enumerate() {
             let chunk_at = writer.buf.len();
             writer.buf.extend_from_slice(&[0; 4]);
@@ -382,9 +386,7 @@ impl ServerMachine {
                     if args.len() == 3 =>
                 {
                     // Every node delivers to its own subscribers (the origin's count is the
-                    // reply), unless the entry is old news: a node catching up on its log
-                    // after a partition or a restart does not replay stale messages.
-                    let fresh = crate::server::now_ms() <= header.now_ms + PUBLISH_FRESH_MS;
+                    // reply), unless the entry is old news (`fresh`).
                     let registry = self.shared.pubsub.lock().expect("pubsub lock");
                     let received = match (fresh, command) {
                         (false, _) => 0,
@@ -431,6 +433,7 @@ impl ServerMachine {
             let len = (writer.buf.len() - start) as u32;
             writer.buf[chunk_at..start].copy_from_slice(&len.to_le_bytes());
         }
+        keyspace.set_publish_live(false);
         *out = writer.buf;
     }
 }

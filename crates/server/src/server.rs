@@ -185,10 +185,23 @@ impl Shared {
                 .collect(),
             ..Stats::default()
         };
-        Arc::new(Shared {
+        Arc::new_cyclic(|shared: &std::sync::Weak<Shared>| Shared {
             keyspace: Mutex::new({
                 let mut keyspace = Keyspace::new(config.databases, random_u64());
                 keyspace.set_notify_classes(config.notify_keyspace_events);
+                let shared = shared.clone();
+                keyspace.set_publisher(engine::Publisher(Box::new(
+                    move |shard, channel, message| {
+                        shared.upgrade().map_or(0, |shared| {
+                            let registry = shared.pubsub.lock().expect("pubsub lock");
+                            if shard {
+                                registry.spublish(channel, message)
+                            } else {
+                                registry.publish(channel, message)
+                            }
+                        })
+                    },
+                )));
                 keyspace
             }),
             config: Mutex::new(config),

@@ -911,3 +911,109 @@ fn publish_reaches_the_subscribers_of_every_node_of_the_group() {
         assert_eq!(seen, expected, "subscriber on node {i}");
     }
 }
+
+#[test]
+fn scripts_run_on_every_replica_and_evalsha_needs_no_replica_s_cache() {
+    // A write script is one log entry that every replica runs: random numbers drawn from the
+    // entry's seed and TIME from its clock, so the replicas agree. EVALSHA enters the log as
+    // EVAL of the script's text: a node restarted with an empty script cache applies it too.
+    let mut cluster = Cluster::start(3, &[]);
+    let mut on_leader = None;
+    // A script's PUBLISH reaches the subscribers of every node, as PUBLISH does.
+    let mut subscribers: Vec<redis::Connection> = cluster.nodes.iter().map(Node::client).collect();
+    for conn in subscribers.iter_mut() {
+        conn.send_packed_command(&redis::cmd("SUBSCRIBE").arg("sums").get_packed_command())
+            .unwrap();
+        let confirmed = conn.recv_response().unwrap();
+        assert!(format!("{confirmed:?}").contains("sums"), "{confirmed:?}");
+    }
+    let _: i64 = cluster.on_leader(
+        &mut on_leader,
+        redis::cmd("EVAL")
+            .arg("return redis.call('PUBLISH', 'sums', ARGV[1])")
+            .arg(0)
+            .arg("first"),
+    );
+    for (i, conn) in subscribers.iter_mut().enumerate() {
+        let message = format!("{:?}", conn.recv_response().unwrap());
+        assert!(message.contains("first"), "node {i} got {message}");
+    }
+    drop(subscribers);
+    let script = "local n = redis.call('INCRBY', KEYS[1], ARGV[1]) \
+                  redis.call('HSET', KEYS[2], 'n', n, 'r', math.random(1000000), \
+                  't', redis.call('TIME')[1]) \
+                  return n";
+    let sha: String =
+        cluster.on_leader(&mut on_leader, redis::cmd("SCRIPT").arg("LOAD").arg(script));
+    assert_eq!(sha.len(), 40);
+    // SCRIPT LOAD went through the log: every node knows the script.
+    for node in &cluster.nodes {
+        let mut c = node.client();
+        let known: Vec<i64> = redis::cmd("SCRIPT")
+            .arg("EXISTS")
+            .arg(&sha)
+            .arg("0000000000000000000000000000000000000000")
+            .query(&mut c)
+            .unwrap();
+        assert_eq!(known, vec![1, 0], "on {}", node.addr());
+    }
+    for i in 1..=20 {
+        let n: i64 = cluster.on_leader(
+            &mut on_leader,
+            redis::cmd("EVALSHA")
+                .arg(&sha)
+                .arg(2)
+                .arg("{s}n")
+                .arg("{s}h")
+                .arg(i),
+        );
+        assert_eq!(n, i * (i + 1) / 2);
+    }
+    // A follower loses its cache in a restart; EVALSHA through the leader still applies there.
+    let follower = (cluster.leader() + 1) % 3;
+    cluster.nodes[follower].kill9();
+    cluster.nodes[follower].start();
+    let n: i64 = cluster.on_leader(
+        &mut on_leader,
+        redis::cmd("EVALSHA")
+            .arg(&sha)
+            .arg(2)
+            .arg("{s}n")
+            .arg("{s}h")
+            .arg(100),
+    );
+    assert_eq!(n, 310);
+    // A SHA nobody knows is NOSCRIPT, a script error is the script's error, and neither stops
+    // the group.
+    let mut c = cluster.nodes[cluster.leader()].client();
+    let e = redis::cmd("EVALSHA")
+        .arg("ffffffffffffffffffffffffffffffffffffffff")
+        .arg(0)
+        .query::<i64>(&mut c)
+        .unwrap_err();
+    assert_eq!(e.code(), Some("NOSCRIPT"), "{e}");
+    let e = redis::cmd("EVAL")
+        .arg("redis.call('SET', KEYS[1], 'x') return redis.call('INCR', KEYS[1])")
+        .arg(1)
+        .arg("{s}bad")
+        .query::<i64>(&mut c)
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("not an integer") && e.to_string().contains("@user_script:1"),
+        "{e}"
+    );
+    // A script that never ends is stopped on every replica alike, its writes before the stop
+    // kept (scripts are atomic, not rolled back, as in Redis). Every replica is busy with it
+    // for a while, so leadership may move meanwhile.
+    let e = redis::cmd("EVAL")
+        .arg("redis.call('SET', KEYS[1], 'before') while true do end")
+        .arg(1)
+        .arg("{s}loop")
+        .query::<i64>(&mut c)
+        .unwrap_err();
+    assert!(e.to_string().contains("Script stopped"), "{e}");
+    let mut on_leader = None;
+    let before: String = cluster.on_leader(&mut on_leader, redis::cmd("GET").arg("{s}loop"));
+    assert_eq!(before, "before");
+    cluster.assert_identical();
+}

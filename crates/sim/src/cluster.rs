@@ -60,7 +60,7 @@ use crate::wire::{Failed, RespConn, SimStream};
 /// What the clients do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Workload {
-    /// GET, SET, INCR and DEL on a few string keys.
+    /// GET, SET, INCR (a tenth of all operations inside EVAL) and DEL on a few string keys.
     Register,
     /// RPUSH of unique elements and LRANGE 0 -1 on a few lists (Jepsen's Elle shape).
     ListAppend,
@@ -941,9 +941,20 @@ async fn run_client(
                         .write(&[vec![b"set".to_vec(), key.clone(), v]], false)
                         .await;
                     (RegisterInput::Set(Value::from(value)), ended)
-                } else if choice < 90 {
+                } else if choice < 80 {
                     let ended = client
                         .write(&[vec![b"incr".to_vec(), key.clone()]], false)
+                        .await;
+                    (RegisterInput::Incr, ended)
+                } else if choice < 90 {
+                    // The same INCR inside a script: every replica runs it when it applies
+                    // the entry, a retried one is applied once, like any write.
+                    let script = b"return redis.call('INCR', KEYS[1])".to_vec();
+                    let ended = client
+                        .write(
+                            &[vec![b"eval".to_vec(), script, b"1".to_vec(), key.clone()]],
+                            false,
+                        )
                         .await;
                     (RegisterInput::Incr, ended)
                 } else {

@@ -7,6 +7,7 @@ pub(crate) mod hashes;
 pub(crate) mod keys;
 pub(crate) mod lcs;
 pub(crate) mod lists;
+pub mod scripting;
 pub(crate) mod sets;
 pub(crate) mod sort;
 pub(crate) mod strings;
