@@ -14,7 +14,7 @@
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
 use mlua::{Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState};
 use resp::{Frame, Protocol, ReplyWriter, decode_frame};
@@ -41,17 +41,67 @@ pub struct Scripts {
     /// The environment of every script: reads go to `globals` (a missing name is an error),
     /// writes are refused.
     env: Table,
-    /// The redis library (scripts see it read-only); redis.call and redis.pcall are set in it
-    /// for each script, bound to that script's context.
-    redis: Table,
-    /// redis.setresp's implementation for the running script, and the runaway check.
-    hidden: Table,
     xpcall: Function,
     handler: Function,
-    cache: HashMap<String, (Function, Arc<[u8]>)>,
-    eval_cached: VecDeque<String>,
+    cache: HashMap<Sha, (Function, Arc<[u8]>)>,
+    eval_cached: VecDeque<Sha>,
     rng: Arc<AtomicU64>,
     instructions: Arc<AtomicU64>,
+    current: Current,
+}
+
+/// A script's SHA1 in lower-case hex, as the cache keys it.
+type Sha = [u8; 40];
+
+/// `sha` as a cache key: 40 hex digits, in any case.
+fn sha_key(sha: &[u8]) -> Option<Sha> {
+    let mut key: Sha = sha.try_into().ok()?;
+    key.make_ascii_lowercase();
+    Some(key)
+}
+
+fn sha_text(sha: &Sha) -> &str {
+    std::str::from_utf8(sha).unwrap_or("?")
+}
+
+/// The running script's context, for redis.call, redis.pcall and redis.setresp, which are made
+/// once per Lua state. (Binding them per script with mlua's `scope` made and dropped three
+/// callbacks per call, and fed the collector: a quarter of a short read script's time in
+/// bench/scripting.sh.) The pointer is set only while a script runs.
+#[derive(Clone, Default)]
+struct Current(Arc<AtomicPtr<()>>);
+
+/// Clears the pointer when the script's call returns (or unwinds).
+struct Running<'a>(&'a Current);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.0.store(std::ptr::null_mut(), Ordering::Release);
+    }
+}
+
+impl Current {
+    fn enter<'a>(&'a self, ctx: &RefCell<Context<'_>>) -> Running<'a> {
+        let ptr = ctx as *const RefCell<Context<'_>> as *mut ();
+        self.0.store(ptr, Ordering::Release);
+        Running(self)
+    }
+
+    /// Runs `f` with the running script's context.
+    fn with<R>(&self, f: impl FnOnce(&RefCell<Context<'_>>) -> mlua::Result<R>) -> mlua::Result<R> {
+        let ptr = self.0.load(Ordering::Acquire) as *const RefCell<Context<'static>>;
+        if ptr.is_null() {
+            return Err(mlua::Error::RuntimeError(
+                "the redis library is usable only while a script runs".into(),
+            ));
+        }
+        // SAFETY: `enter` stored a pointer to a context on `run_with`'s stack, which outlives
+        // the script's call, and `Running` clears it before that context is dropped. Lua runs
+        // these callbacks only from inside that call, on the thread that holds the keyspace
+        // (the Lua state lives in it), so the context is alive and nobody else uses it. The
+        // lifetime is erased only to pass through the pointer; `f` cannot keep the borrow.
+        f(unsafe { &*ptr })
+    }
 }
 
 impl std::fmt::Debug for Scripts {
@@ -176,8 +226,52 @@ impl Scripts {
         globals.raw_set("cjson", cjson_table(&lua)?)?;
         globals.raw_set("bit", bit_table(&lua)?)?;
 
+        let current = Current::default();
+        let running = current.clone();
+        redis.raw_set(
+            "call",
+            lua.create_function(move |lua, args: MultiValue| {
+                running.with(|ctx| match call(lua, ctx, args)? {
+                    (Value::Table(t), true) => {
+                        let text: mlua::String = t.raw_get("err")?;
+                        Err(mlua::Error::external(CallError(
+                            String::from_utf8_lossy(&text.as_bytes()).into_owned(),
+                        )))
+                    }
+                    (reply, _) => Ok(reply),
+                })
+            })?,
+        )?;
+        let running = current.clone();
+        redis.raw_set(
+            "pcall",
+            lua.create_function(move |lua, args: MultiValue| {
+                running.with(|ctx| Ok(call(lua, ctx, args)?.0))
+            })?,
+        )?;
         let instructions = Arc::new(AtomicU64::new(0));
         let hidden = lua.create_table()?;
+        let running = current.clone();
+        hidden.raw_set(
+            "setresp",
+            lua.create_function(move |_, v: Value| {
+                let resp3 = match v {
+                    Value::Integer(2) => false,
+                    Value::Integer(3) => true,
+                    Value::Number(2.0) => false,
+                    Value::Number(3.0) => true,
+                    _ => {
+                        return Err(mlua::Error::RuntimeError(
+                            "RESP version must be 2 or 3.".into(),
+                        ));
+                    }
+                };
+                running.with(|ctx| {
+                    ctx.borrow_mut().resp3 = resp3;
+                    Ok(())
+                })
+            })?,
+        )?;
         let count = instructions.clone();
         hidden.raw_set(
             "stopped",
@@ -223,20 +317,19 @@ impl Scripts {
             lua,
             globals,
             env,
-            redis,
-            hidden,
             xpcall,
             handler,
             cache: HashMap::new(),
             eval_cached: VecDeque::new(),
             rng,
             instructions,
+            current,
         })
     }
 
     /// Compiles `body` unless it is cached; `from_eval` marks it as one EVAL may forget.
-    fn load(&mut self, body: &[u8], from_eval: bool) -> Result<(String, Function), Error> {
-        let sha = sha1_hex(body);
+    fn load(&mut self, body: &[u8], from_eval: bool) -> Result<(Sha, Function), Error> {
+        let sha = sha_key(sha1_hex(body).as_bytes()).expect("a SHA1 is 40 hex digits");
         if let Some((f, _)) = self.cache.get(&sha) {
             let f = f.clone();
             if !from_eval {
@@ -264,9 +357,9 @@ impl Scripts {
             {
                 self.cache.remove(&old);
             }
-            self.eval_cached.push_back(sha.clone());
+            self.eval_cached.push_back(sha);
         }
-        self.cache.insert(sha.clone(), (f.clone(), body.into()));
+        self.cache.insert(sha, (f.clone(), body.into()));
         Ok((sha, f))
     }
 
@@ -277,18 +370,17 @@ impl Scripts {
 
     /// Whether `sha` (40 hex digits, any case) is cached.
     pub fn exists(&self, sha: &[u8]) -> bool {
-        std::str::from_utf8(sha).is_ok_and(|s| self.cache.contains_key(&s.to_ascii_lowercase()))
+        sha_key(sha).is_some_and(|key| self.cache.contains_key(&key))
     }
 
-    fn cached(&self, sha: &[u8]) -> Option<Function> {
-        let sha = std::str::from_utf8(sha).ok()?.to_ascii_lowercase();
-        self.cache.get(&sha).map(|(f, _)| f.clone())
+    fn cached(&self, sha: &[u8]) -> Option<(Sha, Function)> {
+        let key = sha_key(sha)?;
+        self.cache.get(&key).map(|(f, _)| (key, f.clone()))
     }
 
     /// The text of a cached script: the server sends EVALSHA into the log as EVAL of it.
     pub fn body(&self, sha: &[u8]) -> Option<Arc<[u8]>> {
-        let sha = std::str::from_utf8(sha).ok()?.to_ascii_lowercase();
-        self.cache.get(&sha).map(|(_, body)| body.clone())
+        self.cache.get(&sha_key(sha)?).map(|(_, body)| body.clone())
     }
 }
 
@@ -915,10 +1007,9 @@ fn run_with(
 ) -> Result<(), Error> {
     let (sha, function) = match source {
         Source::Text(body) => scripts.load(body, true)?,
-        Source::Sha(sha) => match scripts.cached(sha) {
-            Some(f) => (String::from_utf8_lossy(sha).to_ascii_lowercase(), f),
-            None => return Err(Error::msg("NOSCRIPT No matching script. Please use EVAL.")),
-        },
+        Source::Sha(sha) => scripts
+            .cached(sha)
+            .ok_or_else(|| Error::msg("NOSCRIPT No matching script. Please use EVAL."))?,
     };
     let lua_err = |e: mlua::Error| Error::msg(format!("ERR {e}"));
     let to_table = |items: &[&[u8]]| -> mlua::Result<Table> {
@@ -947,68 +1038,32 @@ fn run_with(
         read_only,
         resp3: false,
     });
-    let lua = &scripts.lua;
-    let outcome = lua.scope(|scope| {
-        scripts.redis.raw_set(
-            "call",
-            scope.create_function(|lua, args: MultiValue| match call(lua, &ctx, args)? {
-                (Value::Table(t), true) => {
-                    let text: mlua::String = t.raw_get("err")?;
-                    Err(mlua::Error::external(CallError(
-                        String::from_utf8_lossy(&text.as_bytes()).into_owned(),
-                    )))
-                }
-                (reply, _) => Ok(reply),
-            })?,
-        )?;
-        scripts.redis.raw_set(
-            "pcall",
-            scope.create_function(|lua, args: MultiValue| Ok(call(lua, &ctx, args)?.0))?,
-        )?;
-        scripts.hidden.raw_set(
-            "setresp",
-            scope.create_function(|_, v: Value| {
-                let resp3 = match v {
-                    Value::Integer(2) => false,
-                    Value::Integer(3) => true,
-                    Value::Number(2.0) => false,
-                    Value::Number(3.0) => true,
-                    _ => {
-                        return Err(mlua::Error::RuntimeError(
-                            "RESP version must be 2 or 3.".into(),
-                        ));
-                    }
-                };
-                ctx.borrow_mut().resp3 = resp3;
-                Ok(())
-            })?,
-        )?;
-        let (ok, value): (bool, Value) = scripts
+    let outcome = {
+        let _running = scripts.current.enter(&ctx);
+        match scripts
             .xpcall
-            .call((function.clone(), scripts.handler.clone()))?;
-        if ok {
-            let mut reply = ReplyWriter::new(exec.out.proto);
-            write_value(&mut reply, &value, 0)?;
-            return Ok(Ok(reply.buf));
+            .call::<(bool, Value)>((function, scripts.handler.clone()))
+        {
+            Ok((true, value)) => {
+                let mark = exec.out.len();
+                match write_value(exec.out, &value, 0) {
+                    Ok(()) => Ok(()),
+                    Err(e) => {
+                        exec.out.truncate(mark);
+                        Err(e)
+                    }
+                }
+                .map_err(|e| format!("ERR Error running script: {e} script: {}", sha_text(&sha)))
+            }
+            Ok((false, value)) => Err(describe_failure(value, sha_text(&sha))),
+            Err(e) => Err(format!(
+                "ERR Error running script: {} script: {}",
+                e.to_string().lines().next().unwrap_or_default(),
+                sha_text(&sha)
+            )),
         }
-        Ok(Err(describe_failure(value, &sha)))
-    });
-    let _ = scripts.redis.raw_set("call", Value::Nil);
-    let _ = scripts.redis.raw_set("pcall", Value::Nil);
-    let _ = scripts.hidden.raw_set("setresp", Value::Nil);
-    let _ = scripts.globals.raw_set("KEYS", Value::Nil);
-    let _ = scripts.globals.raw_set("ARGV", Value::Nil);
-    match outcome {
-        Ok(Ok(reply)) => {
-            exec.out.buf.extend_from_slice(&reply);
-            Ok(())
-        }
-        Ok(Err(text)) => Err(Error::msg(text)),
-        Err(e) => Err(Error::msg(format!(
-            "ERR Error running script: {} script: {sha}",
-            e.to_string().lines().next().unwrap_or_default()
-        ))),
-    }
+    };
+    outcome.map_err(Error::msg)
 }
 
 /// The reply for a script that raised an error: Redis's text, then which script and where.
@@ -1089,7 +1144,7 @@ pub fn script(exec: &mut Exec<'_>, args: &[&[u8]]) -> Result<(), Error> {
             let mut scripts = exec.ks.take_scripts();
             let loaded = scripts.load(args[2], false);
             exec.ks.put_scripts(scripts);
-            exec.out.bulk(loaded?.0.as_bytes());
+            exec.out.bulk(&loaded?.0);
         }
         b"exists" => {
             if args.len() < 3 {
