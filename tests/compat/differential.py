@@ -38,6 +38,7 @@ Examples:
 """
 
 import argparse
+import hashlib
 import os
 import random
 import re
@@ -515,7 +516,7 @@ class Gen:
         # --- sorted sets: table rows (end) ---
         self.table += [(4, self.g_sort), (4, self.g_tx), (1, self.g_tx_misuse),
                        (2, self.g_object), (6, self.g_watch_write), (4, self.g_blocking),
-                       (3, self.g_pubsub)]
+                       (3, self.g_pubsub), (4, self.g_script)]
         self.weights = [w for w, _ in self.table]
         self.gens = [g for _, g in self.table]
 
@@ -1809,6 +1810,37 @@ class Gen:
         self.pending[:0] = [middle, [kind + "UNSUBSCRIBE"] + names] + self.pending
         return [kind + "SUBSCRIBE"] + names
 
+    def g_script(self):
+        """A random command run by a Lua script (EVAL, or EVALSHA of the same text after a
+        SCRIPT LOAD): the reply goes through Redis's conversions to Lua and back, and an error
+        carries the script's SHA and line, or comes back as a value from redis.pcall."""
+        r = self.rng
+        scriptable = [
+            self.g_set, self.g_get, self.g_getset, self.g_getdel, self.g_mset, self.g_mget,
+            self.g_append, self.g_strlen, self.g_getrange, self.g_setrange, self.g_incr,
+            self.g_incrby, self.g_incrbyfloat, self.g_del, self.g_exists, self.g_type,
+            self.g_rename, self.g_copy, self.g_setbit, self.g_getbit, self.g_bitcount,
+            self.g_bitpos, self.g_bitop, self.g_bitfield, self.g_lcs, self.g_list_push,
+            self.g_list_pop, self.g_llen, self.g_lrange, self.g_lindex, self.g_lset,
+            self.g_linsert, self.g_lrem, self.g_ltrim, self.g_lpos, self.g_lmove,
+            self.g_wrong_arity, self.g_unknown,
+        ]
+        argv = r.choice(scriptable)()
+        if str(argv[0]).upper() in ("SELECT", "MULTI", "EXEC", "WATCH"):
+            return argv
+        body = r.choice([
+            "return redis.call(unpack(ARGV))",
+            "return redis.pcall(unpack(ARGV))",
+            "local reply = redis.pcall(unpack(ARGV))\n"
+            "if type(reply) == 'table' and reply.err then return 'caught: ' .. reply.err end\n"
+            "return {type(reply), reply}",
+        ])
+        keys = [a for a in argv[1:] if a in KEYS][:2]
+        if r.random() < 0.3:
+            self.pending[:0] = [["EVALSHA", sha1_hex(body), str(len(keys))] + keys + argv]
+            return ["SCRIPT", "LOAD", body]
+        return ["EVAL", body, str(len(keys))] + keys + argv
+
     def g_watch_write(self):
         """WATCH every name a random command mentions, run it, then MULTI, PING, EXEC: EXEC
         fails exactly when the command changed one of its keys. A write that changes nothing
@@ -2016,6 +2048,10 @@ def downgrade(r, flat_pairs=True):
     if tag in ("bignum", "verbatim"):
         return ("bulk", v if isinstance(v, bytes) else v.encode("latin-1"))
     return r
+
+
+def sha1_hex(text):
+    return hashlib.sha1(text.encode()).hexdigest()
 
 
 def generate(seed, nops):

@@ -176,6 +176,20 @@ grep -q "^db0:keys=$((N + 53)),expires=0" <<<"$(cli info keyspace)" \
     || fail "'info keyspace' lacks db0:keys=$((N + 53)),expires=0: $(cli info keyspace)"
 pass "info keyspace has db0:keys=$((N + 53)),expires=0"
 
+# --- Lua scripts (redis-cli --eval FILE keys , args) ------------------------------
+cat >"$TMPDIR_SUT/bump.lua" <<'LUA'
+local n = redis.call('INCRBY', KEYS[1], ARGV[1])
+redis.call('RPUSH', KEYS[2], n)
+return {n, redis.call('LLEN', KEYS[2])}
+LUA
+expect_eq "redis-cli --eval" $'5\n1' "$(cli --eval "$TMPDIR_SUT/bump.lua" lua:n lua:log , 5)"
+expect_eq "redis-cli --eval again" $'12\n2' "$(cli --eval "$TMPDIR_SUT/bump.lua" lua:n lua:log , 7)"
+sha="$(cli script load "return redis.call('GET', KEYS[1])")"
+expect_eq "script load + evalsha" "12" "$(cli evalsha "$sha" 1 lua:n)"
+expect_eq "an error names the script and its line" \
+    "WRONGTYPE Operation against a key holding the wrong kind of value script: $(printf '%s' "return redis.call('INCR', KEYS[1])" | sha1sum | cut -c1-40), on @user_script:1." \
+    "$(cli eval "return redis.call('INCR', KEYS[1])" 1 lua:log 2>&1)"
+
 # --- server still healthy ----------------------------------------------------
 expect_eq "final ping" "PONG" "$(cli ping)"
 kill -0 "$SERVER_PID" 2>/dev/null || fail "server under test died"

@@ -776,9 +776,10 @@ fn call(lua: &Lua, ctx: &RefCell<Context<'_>>, args: MultiValue) -> mlua::Result
     };
     let mut out = ReplyWriter::new(proto);
     match spec.handler {
-        Handler::Server(ServerCommand::Ping) => match argv.get(1) {
-            Some(msg) => out.bulk(msg),
-            None => out.simple("PONG"),
+        Handler::Server(ServerCommand::Ping) => match argv.len() {
+            1 => out.simple("PONG"),
+            2 => out.bulk(argv[1]),
+            _ => out.error(&Error::WrongArity("ping").to_string()),
         },
         Handler::Server(ServerCommand::Echo) => out.bulk(argv[1]),
         Handler::Server(ServerCommand::Time) => {
