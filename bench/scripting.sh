@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Lua scripts, Redraft beside Redis 7 in the same run: redis-benchmark runs EVALSHA of a write
-# script (INCRBY and a SET, two commands per call), EVALSHA_RO of a read script (a GET) and
-# EVAL of the write script's text (the SHA1 of the text every call), each at -P 1 and -P 16,
+# script (INCRBY and a SET, two commands per call), EVALSHA_RO of a read script (a GET), EVAL
+# of the write script's text (the SHA1 of the text every call), and FCALL / FCALL_RO of the
+# same two as functions of a library, each at -P 1 and -P 16,
 # against each server in turn, round by round. It prints ops/s, p50 and the server's CPU per
 # request (utime+stime from /proc/PID/stat), and the ratio Redraft / Redis.
 #
@@ -30,6 +31,11 @@ need_cmd redis-server "apt-get install redis-server"
 
 WRITE="redis.call('SET', KEYS[1], ARGV[1]) return redis.call('INCRBY', KEYS[2], 1)"
 READ="return redis.call('GET', KEYS[1])"
+LIBRARY="#!lua name=bench
+redis.register_function('bench_write', function(keys, args)
+  redis.call('SET', keys[1], args[1]) return redis.call('INCRBY', keys[2], 1) end)
+redis.register_function{function_name = 'bench_read', flags = {'no-writes'},
+  callback = function(keys) return redis.call('GET', keys[1]) end}"
 
 if [[ "$FSYNC" == always ]]; then
     REDIS=(redis-server --save '' --appendonly yes --appendfsync always)
@@ -49,6 +55,7 @@ declare -A SHA
 for port in "$REDIS_PORT" "$REDRAFT_PORT"; do
     SHA[write]="$(cli "$port" script load "$WRITE")"
     SHA[read]="$(cli "$port" script load "$READ")"
+    cli "$port" function load replace "$LIBRARY" >/dev/null
     cli "$port" set bench:key value >/dev/null
 done
 
@@ -73,11 +80,13 @@ echo "|---|---:|---:|---|---|---:|"
 for ((round = 1; round <= ROUNDS; round++)); do
     for ROW_P in $PS; do
         ROW_N=$((ROW_P == 1 ? N : 5 * N))
-        for row in evalsha-write evalsha_ro-read eval-write; do
+        for row in evalsha-write evalsha_ro-read eval-write fcall-write fcall_ro-read; do
             case "$row" in
                 evalsha-write) args=(evalsha "${SHA[write]}" 2 'bench:s:__rand_int__' 'bench:n:__rand_int__' v) ;;
                 evalsha_ro-read) args=(evalsha_ro "${SHA[read]}" 1 bench:key) ;;
                 eval-write) args=(eval "$WRITE" 2 'bench:s:__rand_int__' 'bench:n:__rand_int__' v) ;;
+                fcall-write) args=(fcall bench_write 2 'bench:s:__rand_int__' 'bench:n:__rand_int__' v) ;;
+                fcall_ro-read) args=(fcall_ro bench_read 1 bench:key) ;;
             esac
             read -r r_ops r_p50 r_cpu < <(run "$REDIS_PORT" "$REDIS_PID" "${args[@]}")
             read -r d_ops d_p50 d_cpu < <(run "$REDRAFT_PORT" "$REDRAFT_PID" "${args[@]}")

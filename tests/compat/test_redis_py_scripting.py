@@ -1,6 +1,7 @@
 """redis-py's scripting against the server under test: EVAL / EVALSHA with its Script objects
 (which load a script on NOSCRIPT and retry), the Lock class (Lua underneath), Redis's type
-conversions both ways and its error texts. Passes against redis-server 7 too."""
+conversions both ways and its error texts, and functions (FUNCTION LOAD, FCALL). Passes
+against redis-server 7 too."""
 
 import pytest
 import redis
@@ -22,6 +23,7 @@ def r(request, port):
                     socket_timeout=10)
     c.flushall()
     c.script_flush()
+    c.function_flush()
     yield c
     c.close()
 
@@ -141,3 +143,54 @@ def test_a_script_publishes_to_subscribers(r, port):
     with pytest.raises(redis.ResponseError, match="Write commands are not allowed from read-only"):
         r.eval_ro("return redis.call('PUBLISH', 'events', 'x')", 0)
     listener.close()
+
+
+LIBRARY = """#!lua name=counters
+local function bump(keys, args)
+  return redis.call('INCRBY', keys[1], args[1] or 1)
+end
+redis.register_function('bump', bump)
+redis.register_function{function_name = 'peek', description = 'reads a counter',
+  callback = function(keys) return redis.call('GET', keys[1]) end, flags = {'no-writes'}}
+"""
+
+
+def test_a_function_library_loads_lists_and_runs(r):
+    assert r.function_load(LIBRARY) == "counters"
+    assert r.fcall("bump", 1, "c", 5) == 5
+    assert r.fcall("bump", 1, "c") == 6
+    assert r.fcall_ro("peek", 1, "c") == "6"
+    with pytest.raises(redis.ResponseError, match="Can not execute a script with write flag"):
+        r.fcall_ro("bump", 1, "c")
+    with pytest.raises(redis.ResponseError, match="Library 'counters' already exists"):
+        r.function_load(LIBRARY)
+    assert r.function_load(LIBRARY.replace("or 1", "or 100"), replace=True) == "counters"
+    assert r.fcall("bump", 1, "c") == 106
+    [library] = r.function_list(library="count*", withcode=True)
+    if isinstance(library, list):  # RESP2: flat key/value arrays
+        library = dict(zip(library[::2], library[1::2]))
+    assert library["library_name"] == "counters" and library["engine"] == "LUA"
+    assert "or 100" in library["library_code"]
+    functions = []
+    for f in library["functions"]:
+        if isinstance(f, list):
+            f = dict(zip(f[::2], f[1::2]))
+        functions.append((f["name"], f["description"], sorted(f["flags"])))
+    assert sorted(functions) == [("bump", None, []), ("peek", "reads a counter", ["no-writes"])]
+    assert r.function_delete("counters") in (True, "OK")
+    with pytest.raises(redis.ResponseError, match="Function not found"):
+        r.fcall("bump", 1, "c")
+
+
+def test_a_library_must_say_its_name_and_register_functions(r):
+    with pytest.raises(redis.ResponseError, match="Missing library metadata"):
+        r.function_load("return 1")
+    with pytest.raises(redis.ResponseError, match="No functions registered"):
+        r.function_load("#!lua name=empty\nreturn 1")
+    with pytest.raises(redis.ResponseError, match="Error compiling function"):
+        r.function_load("#!lua name=broken\nreturn +")
+    r.function_load(LIBRARY)
+    with pytest.raises(redis.ResponseError, match="Function bump already exists"):
+        r.function_load("#!lua name=other\nredis.register_function('bump', function() end)")
+    with pytest.raises(redis.ResponseError, match=r"script: bump, on @user_function:3\."):
+        r.fcall("bump", 1, "c", "not a number")

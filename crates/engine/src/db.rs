@@ -982,6 +982,8 @@ pub struct Keyspace {
     /// applied is fresh enough to deliver.
     pub(crate) publisher: Option<Publisher>,
     pub(crate) publish_live: bool,
+    /// FUNCTION's libraries (replicated, in snapshots; `cmd::functions`).
+    pub(crate) libraries: crate::cmd::functions::Libraries,
 }
 
 /// Delivers a message published by a script to this node's subscribers: (shard channel?,
@@ -1010,6 +1012,7 @@ impl Keyspace {
             scripts: None,
             publisher: None,
             publish_live: false,
+            libraries: Default::default(),
         }
     }
 

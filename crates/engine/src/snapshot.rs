@@ -7,6 +7,9 @@
 //! as a DUMP payload, a set's table size) · CRC-64/XZ of everything before`. The WATCH state
 //! is included because EXEC decides on it, and every replica must decide the same way.
 //!
+//! Format 3 adds, after the databases, FUNCTION's libraries: a count, then each library's name
+//! and code. Formats 1 and 2 hold none.
+//!
 //! Format 1 (before versions per key) kept 4096 version buckets per database instead; it still
 //! loads, with every key counted as changed at the snapshot (a WATCH taken before it breaks).
 
@@ -16,7 +19,7 @@ use crate::value::{Entry, Value, ValueRef};
 use crate::watch::Versions;
 
 const MAGIC: &[u8; 4] = b"RDKS";
-const FORMAT_VERSION: u16 = 2;
+const FORMAT_VERSION: u16 = 3;
 /// Slice-by-16 tables: the same checksum as the bytewise default, several times faster over a
 /// snapshot's hundreds of megabytes.
 const CRC64: crc::Crc<u64, crc::Table<16>> = crc::Crc::<u64, crc::Table<16>>::new(&crc::CRC_64_XZ);
@@ -66,6 +69,11 @@ impl Keyspace {
                 };
                 put_varint(out, u64::from(bits));
             }
+        }
+        put_varint(out, self.libraries.code.len() as u64);
+        for (name, code) in &self.libraries.code {
+            put_bytes(out, name.as_bytes());
+            put_bytes(out, code);
         }
         let crc = CRC64.checksum(&out[start..]);
         out.extend_from_slice(&crc.to_le_bytes());
@@ -151,6 +159,15 @@ impl Keyspace {
             db.forget_new_keys();
             db.set_versions(versions);
         }
+        self.libraries.code.clear();
+        if format >= 3 {
+            for _ in 0..read_varint(&mut r)? {
+                let name = String::from_utf8_lossy(read_bytes(&mut r)?).into_owned();
+                let code = read_bytes(&mut r)?.to_vec();
+                self.libraries.code.insert(name, code);
+            }
+        }
+        self.libraries.changed();
         if !r.0.is_empty() {
             return Err("snapshot has trailing bytes".into());
         }
@@ -213,6 +230,37 @@ mod tests {
         assert_eq!(restored.db(0).watch(), ks.db(0).watch());
         assert_eq!(run(&mut restored, 0, &["pttl", "n"]), b":4000000\r\n");
         assert_eq!(restored.keys(), ks.keys());
+    }
+
+    #[test]
+    fn a_snapshot_carries_function_libraries_and_replaces_those_there() {
+        let mut ks = Keyspace::new(1, 1);
+        let code = "#!lua name=counters\n\
+                    redis.register_function('bump', function(keys) \
+                    return redis.call('INCR', keys[1]) end)";
+        assert_eq!(
+            run(&mut ks, 0, &["function", "load", code]),
+            b"$8\r\ncounters\r\n"
+        );
+        let mut bytes = Vec::new();
+        ks.write_snapshot(&mut bytes);
+
+        let mut restored = Keyspace::new(1, 1);
+        let other = "#!lua name=other\nredis.register_function('f', function() return 1 end)";
+        run(&mut restored, 0, &["function", "load", other]);
+        restored.read_snapshot(&bytes).expect("restore");
+        assert_eq!(
+            run(&mut restored, 0, &["fcall", "bump", "1", "c"]),
+            b":1\r\n"
+        );
+        assert_eq!(
+            run(&mut restored, 0, &["fcall", "bump", "1", "c"]),
+            b":2\r\n"
+        );
+        assert_eq!(
+            run(&mut restored, 0, &["fcall", "f", "0"]),
+            b"-ERR Function not found\r\n"
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use crate::cmd::{
-    bitmaps, blocking, hashes, keys, lcs, lists, scripting, sets, sort, strings, zsets,
+    bitmaps, blocking, functions, hashes, keys, lcs, lists, scripting, sets, sort, strings, zsets,
 };
 use crate::error::Error;
 use crate::exec::Exec;
@@ -175,7 +175,7 @@ impl CommandSpec {
         let counted_at = match self.name {
             "zunion" | "zinter" | "zdiff" | "zintercard" | "sintercard" | "lmpop" | "zmpop" => 1,
             "zunionstore" | "zinterstore" | "zdiffstore" | "blmpop" | "bzmpop" => 2,
-            "eval" | "evalsha" | "eval_ro" | "evalsha_ro" => 2,
+            "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro" => 2,
             "sort" => {
                 // The key, and the target of STORE (the last one given counts).
                 let mut keys = vec![1];
@@ -2060,6 +2060,36 @@ pub static TABLE: &[CommandSpec] = &[
         "2.6.0",
         "A container for Lua scripts management commands.",
         scripting::script,
+    ),
+    engine(
+        "fcall",
+        -3,
+        SCRIPT_FLAGS.with(Flags::MAY_REPLICATE),
+        NO_KEYS,
+        "scripting",
+        "7.0.0",
+        "Invokes a function.",
+        functions::fcall,
+    ),
+    engine(
+        "fcall_ro",
+        -3,
+        SCRIPT_FLAGS.with(Flags::READONLY),
+        NO_KEYS,
+        "scripting",
+        "7.0.0",
+        "Invokes a read-only function.",
+        functions::fcall_ro,
+    ),
+    engine(
+        "function",
+        -2,
+        Flags::NOSCRIPT.with(Flags::MAY_REPLICATE),
+        NO_KEYS,
+        "scripting",
+        "7.0.0",
+        "A container for function commands.",
+        functions::function,
     ),
     // Transactions: queued and executed by the server, each command through this table.
     server(

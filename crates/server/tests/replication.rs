@@ -913,7 +913,7 @@ fn publish_reaches_the_subscribers_of_every_node_of_the_group() {
 }
 
 #[test]
-fn scripts_run_on_every_replica_and_evalsha_needs_no_replica_s_cache() {
+fn scripts_and_functions_run_on_every_replica_and_evalsha_needs_no_replica_s_cache() {
     // A write script is one log entry that every replica runs: random numbers drawn from the
     // entry's seed and TIME from its clock, so the replicas agree. EVALSHA enters the log as
     // EVAL of the script's text: a node restarted with an empty script cache applies it too.
@@ -969,6 +969,39 @@ fn scripts_run_on_every_replica_and_evalsha_needs_no_replica_s_cache() {
         );
         assert_eq!(n, i * (i + 1) / 2);
     }
+    // A function library is data: loaded through the leader, it is on every node, and a
+    // read-only function runs on a follower's own copy.
+    let library = "#!lua name=sums\n\
+                   redis.register_function('total', function(keys, args) \
+                   return redis.call('INCRBY', keys[1], args[1]) end)\n\
+                   redis.register_function{function_name = 'peek', \
+                   callback = function(keys) return redis.call('GET', keys[1]) end, \
+                   flags = {'no-writes'}}";
+    let loaded: String = cluster.on_leader(
+        &mut on_leader,
+        redis::cmd("FUNCTION").arg("LOAD").arg(library),
+    );
+    assert_eq!(loaded, "sums");
+    let total: i64 = cluster.on_leader(
+        &mut on_leader,
+        redis::cmd("FCALL").arg("total").arg(1).arg("{s}f").arg(40),
+    );
+    assert_eq!(total, 40);
+    for node in &cluster.nodes {
+        let mut c = node.client();
+        let _: () = redis::cmd("READONLY").query(&mut c).unwrap();
+        assert!(wait_until(Duration::from_secs(10), || {
+            redis::cmd("FCALL_RO")
+                .arg("peek")
+                .arg(1)
+                .arg("{s}f")
+                .query::<Option<String>>(&mut c)
+                .ok()
+                .flatten()
+                .as_deref()
+                == Some("40")
+        }));
+    }
     // A follower loses its cache in a restart; EVALSHA through the leader still applies there.
     let follower = (cluster.leader() + 1) % 3;
     cluster.nodes[follower].kill9();
@@ -983,6 +1016,16 @@ fn scripts_run_on_every_replica_and_evalsha_needs_no_replica_s_cache() {
             .arg(100),
     );
     assert_eq!(n, 310);
+    // The restarted follower has the library (from its log), and runs it for a client.
+    let mut c = cluster.nodes[follower].client();
+    let total: i64 = redis::cmd("FCALL")
+        .arg("total")
+        .arg(1)
+        .arg("{s}f")
+        .arg(2)
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(total, 42);
     // A SHA nobody knows is NOSCRIPT, a script error is the script's error, and neither stops
     // the group.
     let mut c = cluster.nodes[cluster.leader()].client();

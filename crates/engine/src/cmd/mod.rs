@@ -3,6 +3,7 @@
 pub(crate) mod bitmaps;
 pub(crate) mod blocking;
 pub(crate) mod dump;
+pub(crate) mod functions;
 pub(crate) mod hashes;
 pub(crate) mod keys;
 pub(crate) mod lcs;

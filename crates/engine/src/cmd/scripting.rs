@@ -42,12 +42,26 @@ pub struct Scripts {
     /// writes are refused.
     env: Table,
     xpcall: Function,
+    /// FCALL's entry: calls a function with its keys and arguments under `handler`.
+    pub(crate) invoke: Function,
     handler: Function,
     cache: HashMap<Sha, (Function, Arc<[u8]>)>,
     eval_cached: VecDeque<Sha>,
     rng: Arc<AtomicU64>,
     instructions: Arc<AtomicU64>,
     current: Current,
+    /// While FUNCTION LOAD runs a library: what it registers.
+    registering: Arc<std::sync::Mutex<Option<Vec<Registered>>>>,
+    /// The libraries' functions compiled here, for the keyspace's libraries of this version.
+    pub(crate) compiled: Option<(u64, super::functions::Compiled)>,
+}
+
+/// A function a library registered: its name, flags and description, and its Lua callback.
+pub(crate) struct Registered {
+    pub name: String,
+    pub function: Function,
+    pub flags: Vec<String>,
+    pub description: Option<String>,
 }
 
 /// A script's SHA1 in lower-case hex, as the cache keys it.
@@ -92,7 +106,7 @@ impl Current {
         let ptr = self.0.load(Ordering::Acquire) as *const RefCell<Context<'static>>;
         if ptr.is_null() {
             return Err(mlua::Error::RuntimeError(
-                "the redis library is usable only while a script runs".into(),
+                "the redis library's commands are not available while a library loads".into(),
             ));
         }
         // SAFETY: `enter` stored a pointer to a context on `run_with`'s stack, which outlives
@@ -170,7 +184,11 @@ for _, lib in ipairs({ "string", "table", "math", "redis", "cjson", "bit" }) do
   globals[lib] = readonly(globals[lib])
 end
 globals._G = env
-return env
+-- FCALL: a function gets its keys and arguments as parameters (xpcall passes none in 5.1).
+local function invoke(f, handler, keys, args)
+  return xpcall(function() return f(keys, args) end, handler)
+end
+return env, invoke
 "#;
 
 impl Scripts {
@@ -249,6 +267,22 @@ impl Scripts {
                 running.with(|ctx| Ok(call(lua, ctx, args)?.0))
             })?,
         )?;
+        let registering: Arc<std::sync::Mutex<Option<Vec<Registered>>>> = Arc::default();
+        let collect = registering.clone();
+        redis.raw_set(
+            "register_function",
+            lua.create_function(move |_, args: MultiValue| {
+                let mut guard = collect.lock().expect("registering lock");
+                let Some(list) = guard.as_mut() else {
+                    return Err(mlua::Error::RuntimeError(
+                        "redis.register_function can only be called on FUNCTION LOAD command"
+                            .into(),
+                    ));
+                };
+                list.push(super::functions::registration(&args, list)?);
+                Ok(())
+            })?,
+        )?;
         let instructions = Arc::new(AtomicU64::new(0));
         let hidden = lua.create_table()?;
         let running = current.clone();
@@ -297,7 +331,7 @@ impl Scripts {
         )?;
 
         let prelude = lua.load(PRELUDE).set_name("=redraft").into_function()?;
-        let env: Table = prelude.call((
+        let (env, invoke): (Table, Function) = prelude.call((
             hidden.clone(),
             globals.clone(),
             real.raw_get::<Function>("pcall")?,
@@ -324,6 +358,9 @@ impl Scripts {
             rng,
             instructions,
             current,
+            registering,
+            compiled: None,
+            invoke,
         })
     }
 
@@ -368,6 +405,62 @@ impl Scripts {
         self.eval_cached.clear();
     }
 
+    /// Runs a library's code (FUNCTION LOAD) and returns the functions it registered. Its
+    /// first line, the `#!lua name=...` metadata, is made a comment, so line numbers hold.
+    pub(crate) fn load_library(&mut self, code: &[u8]) -> Result<Vec<Registered>, Error> {
+        let mut text = b"--".to_vec();
+        text.extend_from_slice(code);
+        let chunk = self
+            .lua
+            .load(text)
+            .set_name("@user_function")
+            .set_environment(self.env.clone())
+            .into_function()
+            .map_err(|e| {
+                let text = match e {
+                    mlua::Error::SyntaxError { message, .. } => message,
+                    other => other.to_string(),
+                };
+                Error::msg(format!("ERR Error compiling function: {text}"))
+            })?;
+        *self.registering.lock().expect("registering lock") = Some(Vec::new());
+        self.instructions.store(0, Ordering::Relaxed);
+        let _ = self.globals.raw_set("KEYS", Value::Nil);
+        let _ = self.globals.raw_set("ARGV", Value::Nil);
+        let ran = self
+            .xpcall
+            .call::<(bool, Value)>((chunk, self.handler.clone()));
+        let registered = self
+            .registering
+            .lock()
+            .expect("registering lock")
+            .take()
+            .unwrap_or_default();
+        let failure = match ran {
+            Ok((true, _)) => None,
+            Ok((false, value)) => Some(load_failure(value)),
+            Err(e) => Some(format!("ERR {e}")),
+        };
+        if let Some(text) = failure {
+            return Err(Error::msg(format!(
+                "ERR Error registering functions: {text}"
+            )));
+        }
+        if registered.is_empty() {
+            return Err(Error::msg("ERR No functions registered"));
+        }
+        Ok(registered)
+    }
+
+    /// A table of Lua strings (a function's keys or arguments).
+    pub(crate) fn strings(&self, items: &[&[u8]]) -> mlua::Result<Table> {
+        let t = self.lua.create_table_with_capacity(items.len(), 0)?;
+        for (i, item) in items.iter().enumerate() {
+            t.raw_set(i + 1, self.lua.create_string(item)?)?;
+        }
+        Ok(t)
+    }
+
     /// Whether `sha` (40 hex digits, any case) is cached.
     pub fn exists(&self, sha: &[u8]) -> bool {
         sha_key(sha).is_some_and(|key| self.cache.contains_key(&key))
@@ -396,10 +489,13 @@ fn user_line(lua: &Lua) -> Option<i64> {
     (0..200).find_map(|level| {
         lua.inspect_stack(level, |d| {
             let source = d.source();
-            (source.source.as_deref() == Some("@user_script"))
-                .then(|| d.current_line())
-                .flatten()
-                .map(|l| l as i64)
+            matches!(
+                source.source.as_deref(),
+                Some("@user_script" | "@user_function")
+            )
+            .then(|| d.current_line())
+            .flatten()
+            .map(|l| l as i64)
         })
         .flatten()
     })
@@ -966,7 +1062,7 @@ fn write_value(out: &mut ReplyWriter, v: &Value, depth: usize) -> mlua::Result<(
 /// Parses numkeys and splits the rest into KEYS and ARGV.
 type Args<'a> = &'a [&'a [u8]];
 
-fn split_keys<'a>(args: Args<'a>) -> Result<(Args<'a>, Args<'a>), Error> {
+pub(crate) fn split_keys<'a>(args: Args<'a>) -> Result<(Args<'a>, Args<'a>), Error> {
     let numkeys = crate::exec::arg_i64(args[2])?;
     if numkeys < 0 {
         return Err(Error::msg("ERR Number of keys can't be negative"));
@@ -1028,6 +1124,27 @@ fn run_with(
         .globals
         .raw_set("ARGV", to_table(argv).map_err(lua_err)?)
         .map_err(lua_err)?;
+    execute(
+        exec,
+        scripts,
+        (function, None),
+        sha_text(&sha),
+        "@user_script",
+        read_only,
+    )
+}
+
+/// Runs a script (`args` None: it reads KEYS and ARGV) or a function (`args`: its keys and
+/// arguments) and writes its reply; `label` and `chunk` name it in an error
+/// (`... script: <label>, on <chunk>:<line>.`).
+pub(crate) fn execute(
+    exec: &mut Exec<'_>,
+    scripts: &mut Scripts,
+    (function, args): (Function, Option<(Table, Table)>),
+    label: &str,
+    chunk: &str,
+    read_only: bool,
+) -> Result<(), Error> {
     scripts.rng.store(exec.seed, Ordering::Relaxed);
     scripts.instructions.store(0, Ordering::Relaxed);
     let ctx = RefCell::new(Context {
@@ -1041,10 +1158,18 @@ fn run_with(
     });
     let outcome = {
         let _running = scripts.current.enter(&ctx);
-        match scripts
-            .xpcall
-            .call::<(bool, Value)>((function, scripts.handler.clone()))
-        {
+        let called = match args {
+            None => scripts
+                .xpcall
+                .call::<(bool, Value)>((function, scripts.handler.clone())),
+            Some((keys, args)) => scripts.invoke.call::<(bool, Value)>((
+                function,
+                scripts.handler.clone(),
+                keys,
+                args,
+            )),
+        };
+        match called {
             Ok((true, value)) => {
                 let mark = exec.out.len();
                 match write_value(exec.out, &value, 0) {
@@ -1054,21 +1179,46 @@ fn run_with(
                         Err(e)
                     }
                 }
-                .map_err(|e| format!("ERR Error running script: {e} script: {}", sha_text(&sha)))
+                .map_err(|e| format!("ERR Error running script: {e} script: {label}"))
             }
-            Ok((false, value)) => Err(describe_failure(value, sha_text(&sha))),
+            Ok((false, value)) => Err(describe_failure(value, label, chunk)),
             Err(e) => Err(format!(
-                "ERR Error running script: {} script: {}",
+                "ERR Error running script: {} script: {label}",
                 e.to_string().lines().next().unwrap_or_default(),
-                sha_text(&sha)
             )),
         }
     };
     outcome.map_err(Error::msg)
 }
 
+/// The text of an error a library raised while it loaded.
+fn load_failure(value: Value) -> String {
+    let err = match &value {
+        Value::Table(t) => t.raw_get::<Value>("e").unwrap_or(Value::Nil),
+        other => other.clone(),
+    };
+    match err {
+        Value::String(s) => format!("ERR {}", String::from_utf8_lossy(&s.as_bytes())),
+        Value::Table(t) => match t.raw_get::<Value>("err") {
+            Ok(Value::String(s)) => String::from_utf8_lossy(&s.as_bytes()).into_owned(),
+            _ => "ERR unknown error".to_string(),
+        },
+        Value::Error(e) => {
+            let mut inner = e.as_ref();
+            while let mlua::Error::CallbackError { cause, .. } = inner {
+                inner = cause.as_ref();
+            }
+            match inner {
+                mlua::Error::RuntimeError(m) => format!("ERR {m}"),
+                other => format!("ERR {other}"),
+            }
+        }
+        _ => "ERR unknown error".to_string(),
+    }
+}
+
 /// The reply for a script that raised an error: Redis's text, then which script and where.
-fn describe_failure(value: Value, sha: &str) -> String {
+pub(crate) fn describe_failure(value: Value, sha: &str, chunk: &str) -> String {
     let (err, line) = match &value {
         Value::Table(t) => (
             t.raw_get::<Value>("e").unwrap_or(Value::Nil),
@@ -1091,7 +1241,7 @@ fn describe_failure(value: Value, sha: &str) -> String {
                 && let Some(CallError(text)) = external.downcast_ref::<CallError>()
             {
                 let at = line.map_or_else(|| "?".to_string(), |l| l.to_string());
-                return format!("{text} script: {sha}, on @user_script:{at}.");
+                return format!("{text} script: {sha}, on {chunk}:{at}.");
             }
             let text = match inner {
                 mlua::Error::RuntimeError(message) => message.clone(),
@@ -1108,7 +1258,7 @@ fn describe_failure(value: Value, sha: &str) -> String {
         other => format!("ERR {}", other.type_name()),
     };
     let at = line.map_or_else(|| "?".to_string(), |l| l.to_string());
-    format!("{text} script: {sha}, on @user_script:{at}.")
+    format!("{text} script: {sha}, on {chunk}:{at}.")
 }
 
 pub fn eval(exec: &mut Exec<'_>, args: &[&[u8]]) -> Result<(), Error> {
@@ -1217,12 +1367,12 @@ impl Keyspace {
             .get_or_insert_with(|| Box::new(Scripts::new().expect("a Lua state")))
     }
 
-    fn take_scripts(&mut self) -> Box<Scripts> {
+    pub(crate) fn take_scripts(&mut self) -> Box<Scripts> {
         self.scripts();
         self.scripts.take().expect("just made")
     }
 
-    fn put_scripts(&mut self, scripts: Box<Scripts>) {
+    pub(crate) fn put_scripts(&mut self, scripts: Box<Scripts>) {
         self.scripts = Some(scripts);
     }
 
