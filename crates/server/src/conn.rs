@@ -916,7 +916,7 @@ impl Conn {
             return;
         }
         let queued = match spec.name {
-            "evalsha" => resolve_evalsha(&self.shared, spec, args).1,
+            "evalsha" => resolve_evalsha(&self.shared, args),
             _ => args.iter().map(|a| a.to_vec()).collect(),
         };
         multi.queued.push(queued);
@@ -989,10 +989,21 @@ impl Conn {
 
     /// Adds a write to the proposal being built; its reply comes when the batch is committed.
     fn queue_write(&mut self, spec: &'static CommandSpec, args: &[&[u8]]) {
-        if spec.name == "evalsha" {
-            let (spec, owned) = resolve_evalsha(&self.shared, spec, args);
-            let args: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
-            return self.queue_write_resolved(spec, &args);
+        if spec.name == "evalsha" && args.len() >= 3 {
+            let body = script_body(&self.shared, args[1]);
+            let mut resolved: Vec<&[u8]> = Vec::with_capacity(args.len());
+            let spec = match &body {
+                Some(body) => {
+                    resolved.extend_from_slice(&[b"eval", &body[..]]);
+                    engine::lookup(b"eval").expect("eval is a command")
+                }
+                None => {
+                    resolved.extend_from_slice(&[args[0], UNKNOWN_SHA]);
+                    spec
+                }
+            };
+            resolved.extend_from_slice(&args[2..]);
+            return self.queue_write_resolved(spec, &resolved);
         }
         self.queue_write_resolved(spec, args);
     }
@@ -1408,33 +1419,32 @@ const REPLY_NOT_KEPT: &str = "ERR the command was applied once, but its reply wa
 /// follow it.
 /// EVALSHA goes into the log as EVAL of the script's text, so that what a replica applies never
 /// depends on its own script cache (a restart or a snapshot empties it, and a script loaded
-/// through another node may not be there yet). A SHA this node does not know goes in with one
-/// no script has, which every replica answers with NOSCRIPT, in its place among the replies.
-fn resolve_evalsha(
-    shared: &Shared,
-    spec: &'static CommandSpec,
-    args: &[&[u8]],
-) -> (&'static CommandSpec, Vec<Vec<u8>>) {
-    let mut owned: Vec<Vec<u8>> = args.iter().map(|a| a.to_vec()).collect();
-    if owned.len() < 3 {
-        return (spec, owned);
-    }
-    let body = shared
+/// through another node may not be there yet). A SHA this node does not know goes in as
+/// `UNKNOWN_SHA`, which no script has, and every replica answers NOSCRIPT in its place among
+/// the replies.
+fn script_body(shared: &Shared, sha: &[u8]) -> Option<std::sync::Arc<[u8]>> {
+    shared
         .keyspace
         .lock()
         .expect("keyspace lock")
-        .script_body(args[1]);
-    match body {
-        Some(body) => {
-            owned[0] = b"eval".to_vec();
-            owned[1] = body.to_vec();
-            (engine::lookup(b"eval").expect("eval is a command"), owned)
-        }
-        None => {
-            owned[1] = b"-".to_vec();
-            (spec, owned)
+        .script_body(sha)
+}
+
+const UNKNOWN_SHA: &[u8] = b"-";
+
+/// [`script_body`] for a queued EVALSHA (inside MULTI): the command as it goes into the log.
+fn resolve_evalsha(shared: &Shared, args: &[&[u8]]) -> Vec<Vec<u8>> {
+    let mut owned: Vec<Vec<u8>> = args.iter().map(|a| a.to_vec()).collect();
+    if owned.len() >= 3 {
+        match script_body(shared, args[1]) {
+            Some(body) => {
+                owned[0] = b"eval".to_vec();
+                owned[1] = body.to_vec();
+            }
+            None => owned[1] = UNKNOWN_SHA.to_vec(),
         }
     }
+    owned
 }
 
 pub fn error_text(e: &ProposeError, spec: &CommandSpec, args: &[&[u8]]) -> String {

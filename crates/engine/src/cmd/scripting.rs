@@ -184,9 +184,13 @@ for _, lib in ipairs({ "string", "table", "math", "redis", "cjson", "bit" }) do
   globals[lib] = readonly(globals[lib])
 end
 globals._G = env
--- FCALL: a function gets its keys and arguments as parameters (xpcall passes none in 5.1).
+-- FCALL: a function gets its keys and arguments as parameters (xpcall passes none in 5.1;
+-- they wait here rather than in a closure made per call, and FCALL cannot nest).
+local call_f, call_keys, call_args
+local function run() return call_f(call_keys, call_args) end
 local function invoke(f, handler, keys, args)
-  return xpcall(function() return f(keys, args) end, handler)
+  call_f, call_keys, call_args = f, keys, args
+  return xpcall(run, handler)
 end
 return env, invoke
 "#;
