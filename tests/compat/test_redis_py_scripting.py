@@ -194,3 +194,20 @@ def test_a_library_must_say_its_name_and_register_functions(r):
         r.function_load("#!lua name=other\nredis.register_function('bump', function() end)")
     with pytest.raises(redis.ResponseError, match=r"script: bump, on @user_function:3\."):
         r.fcall("bump", 1, "c", "not a number")
+
+
+def test_function_dump_and_restore_carry_libraries(r):
+    r.function_load(LIBRARY)
+    payload = r.function_dump()
+    r.function_flush()
+    with pytest.raises(redis.ResponseError, match="Function not found"):
+        r.fcall("bump", 1, "c")
+    assert r.function_restore(payload) in (True, "OK")
+    assert r.fcall("bump", 1, "c", 3) == 3
+    with pytest.raises(redis.ResponseError, match="Library counters already exists"):
+        r.function_restore(payload)
+    assert r.function_restore(payload, "REPLACE") in (True, "OK")
+    assert r.function_restore(payload, "FLUSH") in (True, "OK")
+    with pytest.raises(redis.ResponseError, match="payload version or checksum are wrong"):
+        r.function_restore(payload[:-1] + bytes([payload[-1] ^ 1]))
+    assert r.fcall_ro("peek", 1, "c") == "3"

@@ -1,6 +1,7 @@
 //! Functions: FUNCTION LOAD [REPLACE] code, FUNCTION DELETE library, FUNCTION FLUSH
-//! [ASYNC|SYNC], FUNCTION LIST [LIBRARYNAME pattern] [WITHCODE], FUNCTION STATS, FUNCTION
-//! KILL, FUNCTION HELP; FCALL function numkeys [key ...] [arg ...], FCALL_RO.
+//! [ASYNC|SYNC], FUNCTION LIST [LIBRARYNAME pattern] [WITHCODE], FUNCTION DUMP, FUNCTION
+//! RESTORE payload [FLUSH|APPEND|REPLACE], FUNCTION STATS, FUNCTION KILL, FUNCTION HELP;
+//! FCALL function numkeys [key ...] [arg ...], FCALL_RO.
 //!
 //! Written from Redis's documentation of its functions. A library is Lua code headed by
 //! `#!lua name=<library>` that calls `redis.register_function` for each function it offers.
@@ -12,6 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use mlua::{Function, MultiValue, Value};
 
+use super::dump::{Reader, put_bytes, put_varint};
 use super::scripting::{Registered, execute, split_keys};
 use crate::db::Keyspace;
 use crate::error::Error;
@@ -121,6 +123,47 @@ pub(crate) fn registration(args: &MultiValue, so_far: &[Registered]) -> mlua::Re
         flags,
         description,
     })
+}
+
+/// FUNCTION DUMP's payload: `magic "RDFN" · version u16 · count varint · each library's name
+/// and code · CRC-64/XZ of everything before`. Redraft's own, as DUMP's is.
+const DUMP_MAGIC: &[u8; 4] = b"RDFN";
+const DUMP_VERSION: u16 = 1;
+const DUMP_CRC: crc::Crc<u64> = crc::Crc::<u64>::new(&crc::CRC_64_XZ);
+
+fn dump_libraries(code: &BTreeMap<String, Vec<u8>>) -> Vec<u8> {
+    let mut out = DUMP_MAGIC.to_vec();
+    out.extend_from_slice(&DUMP_VERSION.to_le_bytes());
+    put_varint(&mut out, code.len() as u64);
+    for (name, code) in code {
+        put_bytes(&mut out, name.as_bytes());
+        put_bytes(&mut out, code);
+    }
+    let crc = DUMP_CRC.checksum(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
+fn read_dump(payload: &[u8]) -> Option<Vec<(String, Vec<u8>)>> {
+    if payload.len() < DUMP_MAGIC.len() + 2 + 8 {
+        return None;
+    }
+    let (body, crc) = payload.split_at(payload.len() - 8);
+    if DUMP_CRC.checksum(body).to_le_bytes() != crc {
+        return None;
+    }
+    let mut r = Reader(body);
+    if r.take(4)? != DUMP_MAGIC || r.take(2)? != DUMP_VERSION.to_le_bytes() {
+        return None;
+    }
+    let mut libraries = Vec::new();
+    for _ in 0..r.varint()? {
+        let len = usize::try_from(r.varint()?).ok()?;
+        let name = String::from_utf8(r.take(len)?.to_vec()).ok()?;
+        let len = usize::try_from(r.varint()?).ok()?;
+        libraries.push((name, r.take(len)?.to_vec()));
+    }
+    r.0.is_empty().then_some(libraries)
 }
 
 /// The library name from the first line, `#!lua name=<library>`.
@@ -373,6 +416,57 @@ pub fn function(exec: &mut Exec<'_>, args: &[&[u8]]) -> Result<(), Error> {
                 }
             }
         }
+        b"dump" => {
+            if args.len() != 2 {
+                return Err(arity());
+            }
+            let payload = dump_libraries(&exec.ks.libraries.code);
+            exec.out.bulk(&payload);
+        }
+        b"restore" => {
+            let policy = match args.len() {
+                3 => b"append".to_vec(),
+                4 => args[3].to_ascii_lowercase(),
+                _ => return Err(arity()),
+            };
+            if !matches!(policy.as_slice(), b"append" | b"replace" | b"flush") {
+                return Err(Error::msg(
+                    "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.",
+                ));
+            }
+            let restored = read_dump(args[2])
+                .ok_or_else(|| Error::msg("ERR DUMP payload version or checksum are wrong"))?;
+            // All or nothing: the libraries there after the restore must all load, with no
+            // function name in two of them.
+            let mut after = match policy.as_slice() {
+                b"flush" => BTreeMap::new(),
+                _ => exec.ks.libraries.code.clone(),
+            };
+            for (name, code) in restored {
+                if library_name(&code)? != name {
+                    return Err(Error::msg("ERR DUMP payload version or checksum are wrong"));
+                }
+                if policy == b"append" && after.contains_key(&name) {
+                    return Err(Error::msg(format!("ERR Library {name} already exists")));
+                }
+                after.insert(name, code);
+            }
+            let scripts = exec.ks.scripts();
+            let mut names = std::collections::HashSet::new();
+            for code in after.values() {
+                for r in scripts.load_library(code)? {
+                    if !names.insert(r.name.clone()) {
+                        return Err(Error::msg(format!(
+                            "ERR Function {} already exists",
+                            r.name
+                        )));
+                    }
+                }
+            }
+            exec.ks.libraries.code = after;
+            exec.ks.libraries.changed();
+            exec.out.ok();
+        }
         b"stats" => {
             if args.len() != 2 {
                 return Err(arity());
@@ -412,6 +506,10 @@ pub fn function(exec: &mut Exec<'_>, args: &[&[u8]]) -> Result<(), Error> {
                 "    Kill the current running function (Redraft stops a runaway function itself).",
                 "FLUSH [ASYNC|SYNC]",
                 "    Delete all the libraries.",
+                "DUMP",
+                "    Return a serialized payload representing the current libraries.",
+                "RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]",
+                "    Restore the libraries represented by the given payload.",
                 "HELP",
                 "    Print this help.",
             ];
