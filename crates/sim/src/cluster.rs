@@ -60,7 +60,8 @@ use crate::wire::{Failed, RespConn, SimStream};
 /// What the clients do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Workload {
-    /// GET, SET, INCR (a tenth of all operations inside EVAL) and DEL on a few string keys.
+    /// GET, SET, INCR (a tenth of all operations inside EVAL or FCALL) and DEL on a few string
+    /// keys.
     Register,
     /// RPUSH of unique elements and LRANGE 0 -1 on a few lists (Jepsen's Elle shape).
     ListAppend,
@@ -946,7 +947,7 @@ async fn run_client(
                         .write(&[vec![b"incr".to_vec(), key.clone()]], false)
                         .await;
                     (RegisterInput::Incr, ended)
-                } else if choice < 90 {
+                } else if choice < 85 {
                     // The same INCR inside a script: every replica runs it when it applies
                     // the entry, a retried one is applied once, like any write.
                     let script = b"return redis.call('INCR', KEYS[1])".to_vec();
@@ -956,6 +957,35 @@ async fn run_client(
                             false,
                         )
                         .await;
+                    (RegisterInput::Incr, ended)
+                } else if choice < 90 {
+                    // And inside a function, whose library is replicated state (the log,
+                    // snapshots): a client that finds no such function loads the library
+                    // (an error reply changed nothing) and goes on.
+                    let ended = client
+                        .write(
+                            &[vec![
+                                b"fcall".to_vec(),
+                                b"bump".to_vec(),
+                                b"1".to_vec(),
+                                key.clone(),
+                            ]],
+                            false,
+                        )
+                        .await;
+                    if let Ended::Reply(Frame::Error(e)) = &ended
+                        && e.ends_with(b"Function not found")
+                    {
+                        let library = b"#!lua name=sim\nredis.register_function('bump', \
+                            function(keys) return redis.call('INCR', keys[1]) end)";
+                        let load = vec![
+                            b"function".to_vec(),
+                            b"load".to_vec(),
+                            b"replace".to_vec(),
+                            library.to_vec(),
+                        ];
+                        let _ = client.write(&[load], false).await;
+                    }
                     (RegisterInput::Incr, ended)
                 } else {
                     let ended = client
