@@ -915,9 +915,12 @@ impl Conn {
                 .error("ERR Transaction too long: more than 1048576 queued commands");
             return;
         }
-        let queued = match spec.name {
-            "evalsha" => resolve_evalsha(&self.shared, args),
-            _ => args.iter().map(|a| a.to_vec()).collect(),
+        let queued: Vec<Vec<u8>> = if spec.name == "evalsha" && args.len() >= 3 {
+            let body = script_body(&self.shared, args[1]);
+            let (_, resolved) = resolve_evalsha(spec, args, body.as_deref());
+            resolved.iter().map(|a| a.to_vec()).collect()
+        } else {
+            args.iter().map(|a| a.to_vec()).collect()
         };
         multi.queued.push(queued);
         self.out.simple("QUEUED");
@@ -991,18 +994,7 @@ impl Conn {
     fn queue_write(&mut self, spec: &'static CommandSpec, args: &[&[u8]]) {
         if spec.name == "evalsha" && args.len() >= 3 {
             let body = script_body(&self.shared, args[1]);
-            let mut resolved: Vec<&[u8]> = Vec::with_capacity(args.len());
-            let spec = match &body {
-                Some(body) => {
-                    resolved.extend_from_slice(&[b"eval", &body[..]]);
-                    engine::lookup(b"eval").expect("eval is a command")
-                }
-                None => {
-                    resolved.extend_from_slice(&[args[0], UNKNOWN_SHA]);
-                    spec
-                }
-            };
-            resolved.extend_from_slice(&args[2..]);
+            let (spec, resolved) = resolve_evalsha(spec, args, body.as_deref());
             return self.queue_write_resolved(spec, &resolved);
         }
         self.queue_write_resolved(spec, args);
@@ -1432,19 +1424,26 @@ fn script_body(shared: &Shared, sha: &[u8]) -> Option<std::sync::Arc<[u8]>> {
 
 const UNKNOWN_SHA: &[u8] = b"-";
 
-/// [`script_body`] for a queued EVALSHA (inside MULTI): the command as it goes into the log.
-fn resolve_evalsha(shared: &Shared, args: &[&[u8]]) -> Vec<Vec<u8>> {
-    let mut owned: Vec<Vec<u8>> = args.iter().map(|a| a.to_vec()).collect();
-    if owned.len() >= 3 {
-        match script_body(shared, args[1]) {
-            Some(body) => {
-                owned[0] = b"eval".to_vec();
-                owned[1] = body.to_vec();
-            }
-            None => owned[1] = UNKNOWN_SHA.to_vec(),
+/// EVALSHA (`args`, at least 3) as it goes into the log, given the script's text if this node
+/// knows it.
+fn resolve_evalsha<'a>(
+    spec: &'static CommandSpec,
+    args: &[&'a [u8]],
+    body: Option<&'a [u8]>,
+) -> (&'static CommandSpec, Vec<&'a [u8]>) {
+    let mut resolved = Vec::with_capacity(args.len());
+    let spec = match body {
+        Some(body) => {
+            resolved.extend_from_slice(&[b"eval".as_slice(), body]);
+            engine::lookup(b"eval").expect("eval is a command")
         }
-    }
-    owned
+        None => {
+            resolved.extend_from_slice(&[args[0], UNKNOWN_SHA]);
+            spec
+        }
+    };
+    resolved.extend_from_slice(&args[2..]);
+    (spec, resolved)
 }
 
 pub fn error_text(e: &ProposeError, spec: &CommandSpec, args: &[&[u8]]) -> String {

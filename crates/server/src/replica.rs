@@ -358,9 +358,9 @@ impl ServerMachine {
         writer.buf = std::mem::take(out);
         let mut lookups = engine::LookupCache::default();
         // A node catching up on its log after a partition or a restart does not replay stale
-        // messages (PUBLISH's, or a script's).
-        let fresh = crate::server::now_ms() <= header.now_ms + PUBLISH_FRESH_MS;
-        keyspace.set_publish_live(fresh);
+        // messages (PUBLISH's, or a script's): both are delivered through the keyspace's
+        // publisher, which this gates.
+        keyspace.set_publish_live(crate::server::now_ms() <= header.now_ms + PUBLISH_FRESH_MS);
         for (i, args) in decoded.commands().enumerate() {
             let chunk_at = writer.buf.len();
             writer.buf.extend_from_slice(&[0; 4]);
@@ -386,14 +386,9 @@ impl ServerMachine {
                     if args.len() == 3 =>
                 {
                     // Every node delivers to its own subscribers (the origin's count is the
-                    // reply), unless the entry is old news (`fresh`).
-                    let registry = self.shared.pubsub.lock().expect("pubsub lock");
-                    let received = match (fresh, command) {
-                        (false, _) => 0,
-                        (true, ServerCommand::Publish) => registry.publish(args[1], args[2]),
-                        (true, _) => registry.spublish(args[1], args[2]),
-                    };
-                    writer.int(received as i64);
+                    // reply), unless the entry is old news (see `set_publish_live` above).
+                    let shard = command == ServerCommand::Spublish;
+                    writer.int(keyspace.publish(shard, args[1], args[2]) as i64);
                 }
                 Handler::Server(_) => {
                     writer.buf[chunk_at..start].copy_from_slice(&CHUNK_LOCAL.to_le_bytes());

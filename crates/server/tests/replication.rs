@@ -957,16 +957,13 @@ fn scripts_and_functions_run_on_every_replica_and_evalsha_needs_no_replica_s_cac
             .unwrap();
         assert_eq!(known, vec![1, 0], "on {}", node.addr());
     }
+    let evalsha = |by: i64| {
+        let mut cmd = redis::cmd("EVALSHA");
+        cmd.arg(&sha).arg(2).arg("{s}n").arg("{s}h").arg(by);
+        cmd
+    };
     for i in 1..=20 {
-        let n: i64 = cluster.on_leader(
-            &mut on_leader,
-            redis::cmd("EVALSHA")
-                .arg(&sha)
-                .arg(2)
-                .arg("{s}n")
-                .arg("{s}h")
-                .arg(i),
-        );
+        let n: i64 = cluster.on_leader(&mut on_leader, &evalsha(i));
         assert_eq!(n, i * (i + 1) / 2);
     }
     // A function library is data: loaded through the leader, it is on every node, and a
@@ -1006,15 +1003,7 @@ fn scripts_and_functions_run_on_every_replica_and_evalsha_needs_no_replica_s_cac
     let follower = (cluster.leader() + 1) % 3;
     cluster.nodes[follower].kill9();
     cluster.nodes[follower].start();
-    let n: i64 = cluster.on_leader(
-        &mut on_leader,
-        redis::cmd("EVALSHA")
-            .arg(&sha)
-            .arg(2)
-            .arg("{s}n")
-            .arg("{s}h")
-            .arg(100),
-    );
+    let n: i64 = cluster.on_leader(&mut on_leader, &evalsha(100));
     assert_eq!(n, 310);
     // The restarted follower has the library (from its log), and runs it for a client.
     let mut c = cluster.nodes[follower].client();

@@ -46,12 +46,46 @@ impl Libraries {
 /// A function as FUNCTION LIST shows it: name, description, flags.
 type Listed = (String, Option<String>, Vec<String>);
 
-/// A node's compiled functions: by name (with whether it is `no-writes`), and each library's
-/// for FUNCTION LIST.
+/// A node's compiled functions: by name (with its library, and whether it is `no-writes`),
+/// and each library's for FUNCTION LIST.
 #[derive(Default)]
 pub(crate) struct Compiled {
-    functions: HashMap<String, (Function, bool)>,
+    functions: HashMap<String, (String, Function, bool)>,
     libraries: BTreeMap<String, Vec<Listed>>,
+}
+
+impl Compiled {
+    /// Adds (or replaces) a library's functions, unless one of their names is another
+    /// library's.
+    fn add(&mut self, library: &str, registered: Vec<Registered>) -> Result<(), Error> {
+        let taken = registered.iter().find(|r| {
+            self.functions
+                .get(&r.name)
+                .is_some_and(|(owner, ..)| owner != library)
+        });
+        if let Some(r) = taken {
+            return Err(Error::msg(format!(
+                "ERR Function {} already exists",
+                r.name
+            )));
+        }
+        self.remove(library);
+        let mut listed = Vec::with_capacity(registered.len());
+        for r in registered {
+            let no_writes = r.flags.iter().any(|f| f == "no-writes");
+            listed.push((r.name.clone(), r.description, r.flags));
+            self.functions
+                .insert(r.name, (library.to_string(), r.function, no_writes));
+        }
+        self.libraries.insert(library.to_string(), listed);
+        Ok(())
+    }
+
+    fn remove(&mut self, library: &str) {
+        for (name, ..) in self.libraries.remove(library).unwrap_or_default() {
+            self.functions.remove(&name);
+        }
+    }
 }
 
 fn valid_name(name: &str) -> bool {
@@ -200,35 +234,41 @@ fn library_name(code: &[u8]) -> Result<String, Error> {
 }
 
 impl Keyspace {
-    /// Compiles the libraries into this node's Lua state if they changed since it last did.
+    /// The compiled functions, compiling the libraries into this node's Lua state first if
+    /// they changed since it last did (a snapshot installed, or the first call after a start).
     fn compiled_functions(&mut self) -> &mut Compiled {
-        let version = self.libraries.version;
-        let stale = !matches!(&self.scripts().compiled, Some((v, _)) if *v == version);
-        if stale {
-            let code: Vec<(String, Vec<u8>)> = self
-                .libraries
-                .code
-                .iter()
-                .map(|(name, code)| (name.clone(), code.clone()))
-                .collect();
-            let scripts = self.scripts();
+        let Keyspace {
+            libraries, scripts, ..
+        } = self;
+        let scripts = super::scripting::state(scripts);
+        if !matches!(&scripts.compiled, Some((v, _)) if *v == libraries.version) {
             let mut compiled = Compiled::default();
-            for (library, code) in code {
+            for (library, code) in &libraries.code {
                 // It loaded when it was added, so it loads again (the same code, the same Lua).
-                let Ok(registered) = scripts.load_library(&code) else {
-                    continue;
-                };
-                let mut listed = Vec::new();
-                for r in registered {
-                    let no_writes = r.flags.iter().any(|f| f == "no-writes");
-                    listed.push((r.name.clone(), r.description, r.flags));
-                    compiled.functions.insert(r.name, (r.function, no_writes));
+                if let Ok(registered) = scripts.load_library(code) {
+                    let _ = compiled.add(library, registered);
                 }
-                compiled.libraries.insert(library, listed);
             }
-            scripts.compiled = Some((version, compiled));
+            scripts.compiled = Some((libraries.version, compiled));
         }
-        &mut self.scripts().compiled.as_mut().expect("just compiled").1
+        &mut scripts.compiled.as_mut().expect("just compiled").1
+    }
+
+    /// Records a change to the libraries that the compiled functions already reflect (made
+    /// through `compiled_functions`), so nothing is compiled again.
+    fn libraries_changed(&mut self) {
+        self.libraries.changed();
+        let version = self.libraries.version;
+        if let Some((compiled_at, _)) = self.scripts().compiled.as_mut() {
+            *compiled_at = version;
+        }
+    }
+
+    /// Replaces every library and its compiled functions (FLUSH, RESTORE).
+    fn replace_libraries(&mut self, code: BTreeMap<String, Vec<u8>>, compiled: Compiled) {
+        self.libraries.code = code;
+        self.libraries.changed();
+        self.scripts().compiled = Some((self.libraries.version, compiled));
     }
 }
 
@@ -240,7 +280,7 @@ fn call(exec: &mut Exec<'_>, args: &[&[u8]], read_only: bool) -> Result<(), Erro
         .compiled_functions()
         .functions
         .get(&name)
-        .cloned()
+        .map(|(_, function, no_writes)| (function.clone(), *no_writes))
         .ok_or_else(|| Error::msg("ERR Function not found"))?;
     if read_only && !no_writes {
         return Err(Error::msg(
@@ -277,14 +317,8 @@ pub fn fcall_ro(exec: &mut Exec<'_>, args: &[&[u8]]) -> Result<(), Error> {
 /// FUNCTION and its subcommands. Every replica applies FUNCTION (it goes through the log), so
 /// each holds the same libraries.
 pub fn function(exec: &mut Exec<'_>, args: &[&[u8]]) -> Result<(), Error> {
-    let sub = args[1].to_ascii_lowercase();
-    let arity = || {
-        Error::msg(format!(
-            "ERR wrong number of arguments for 'function|{}' command",
-            String::from_utf8_lossy(&sub)
-        ))
-    };
-    match sub.as_slice() {
+    let arity = || super::sub_arity("FUNCTION", args[1]);
+    match args[1].to_ascii_lowercase().as_slice() {
         b"load" => {
             let (replace, code) = match args.len() {
                 3 => (false, args[2]),
@@ -302,22 +336,9 @@ pub fn function(exec: &mut Exec<'_>, args: &[&[u8]]) -> Result<(), Error> {
                 return Err(Error::msg(format!("ERR Library '{name}' already exists")));
             }
             let registered = exec.ks.scripts().load_library(code)?;
-            let others = exec.ks.compiled_functions();
-            // A name another library has is taken (the library replaced gives its names up).
-            for r in &registered {
-                let taken = others
-                    .libraries
-                    .iter()
-                    .any(|(lib, fns)| *lib != name && fns.iter().any(|f| f.0 == r.name));
-                if taken {
-                    return Err(Error::msg(format!(
-                        "ERR Function {} already exists",
-                        r.name
-                    )));
-                }
-            }
+            exec.ks.compiled_functions().add(&name, registered)?;
             exec.ks.libraries.code.insert(name.clone(), code.to_vec());
-            exec.ks.libraries.changed();
+            exec.ks.libraries_changed();
             exec.out.bulk(name.as_bytes());
         }
         b"delete" => {
@@ -325,25 +346,22 @@ pub fn function(exec: &mut Exec<'_>, args: &[&[u8]]) -> Result<(), Error> {
                 return Err(arity());
             }
             let name = String::from_utf8_lossy(args[2]).into_owned();
-            if exec.ks.libraries.code.remove(&name).is_none() {
+            if !exec.ks.libraries.code.contains_key(&name) {
                 return Err(Error::msg("ERR Library not found"));
             }
-            exec.ks.libraries.changed();
+            exec.ks.compiled_functions().remove(&name);
+            exec.ks.libraries.code.remove(&name);
+            exec.ks.libraries_changed();
             exec.out.ok();
         }
         b"flush" => {
-            match args.get(2).map(|a| a.to_ascii_lowercase()) {
-                _ if args.len() > 3 => return Err(arity()),
-                None => {}
-                Some(mode) if mode == b"async" || mode == b"sync" => {}
-                Some(_) => {
-                    return Err(Error::msg(
-                        "ERR FUNCTION FLUSH only supports SYNC|ASYNC option",
-                    ));
-                }
-            }
-            exec.ks.libraries.code.clear();
-            exec.ks.libraries.changed();
+            super::flush_mode(
+                args,
+                "FUNCTION",
+                "ERR FUNCTION FLUSH only supports SYNC|ASYNC option",
+            )?;
+            exec.ks
+                .replace_libraries(BTreeMap::new(), Compiled::default());
             exec.out.ok();
         }
         b"list" => {
@@ -452,19 +470,11 @@ pub fn function(exec: &mut Exec<'_>, args: &[&[u8]]) -> Result<(), Error> {
                 after.insert(name, code);
             }
             let scripts = exec.ks.scripts();
-            let mut names = std::collections::HashSet::new();
-            for code in after.values() {
-                for r in scripts.load_library(code)? {
-                    if !names.insert(r.name.clone()) {
-                        return Err(Error::msg(format!(
-                            "ERR Function {} already exists",
-                            r.name
-                        )));
-                    }
-                }
+            let mut compiled = Compiled::default();
+            for (name, code) in &after {
+                compiled.add(name, scripts.load_library(code)?)?;
             }
-            exec.ks.libraries.code = after;
-            exec.ks.libraries.changed();
+            exec.ks.replace_libraries(after, compiled);
             exec.out.ok();
         }
         b"stats" => {
@@ -491,39 +501,30 @@ pub fn function(exec: &mut Exec<'_>, args: &[&[u8]]) -> Result<(), Error> {
             }
             return Err(Error::msg("NOTBUSY No scripts in execution right now."));
         }
-        b"help" => {
-            let lines = [
-                "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "LOAD [REPLACE] <FUNCTION CODE>",
-                "    Create a new library with the given library name and code.",
-                "DELETE <LIBRARY NAME>",
-                "    Delete the given library.",
-                "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
-                "    Return general information on all the libraries.",
-                "STATS",
-                "    Return information about the current function running.",
-                "KILL",
-                "    Kill the current running function (Redraft stops a runaway function itself).",
-                "FLUSH [ASYNC|SYNC]",
-                "    Delete all the libraries.",
-                "DUMP",
-                "    Return a serialized payload representing the current libraries.",
-                "RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]",
-                "    Restore the libraries represented by the given payload.",
-                "HELP",
-                "    Print this help.",
-            ];
-            exec.out.array(lines.len());
-            for line in lines {
-                exec.out.simple(line);
-            }
-        }
-        _ => {
-            return Err(Error::msg(format!(
-                "ERR unknown subcommand '{}'. Try FUNCTION HELP.",
-                String::from_utf8_lossy(args[1])
-            )));
-        }
+        b"help" => super::help(exec, FUNCTION_HELP),
+        _ => return Err(super::unknown_subcommand("FUNCTION", args[1])),
     }
     Ok(())
 }
+
+const FUNCTION_HELP: &[&str] = &[
+    "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "LOAD [REPLACE] <FUNCTION CODE>",
+    "    Create a new library with the given library name and code.",
+    "DELETE <LIBRARY NAME>",
+    "    Delete the given library.",
+    "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
+    "    Return general information on all the libraries.",
+    "STATS",
+    "    Return information about the current function running.",
+    "KILL",
+    "    Kill the current running function (Redraft stops a runaway function itself).",
+    "FLUSH [ASYNC|SYNC]",
+    "    Delete all the libraries.",
+    "DUMP",
+    "    Return a serialized payload representing the current libraries.",
+    "RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]",
+    "    Restore the libraries represented by the given payload.",
+    "HELP",
+    "    Print this help.",
+];

@@ -252,21 +252,15 @@ const OBJECT_HELP: &[&str] = &[
 pub(crate) fn object(ex: &mut Exec, args: &[&[u8]]) -> Result<(), Error> {
     let sub = String::from_utf8_lossy(args[1]).to_ascii_lowercase();
     if sub == "help" && args.len() == 2 {
-        ex.out.array(OBJECT_HELP.len());
-        OBJECT_HELP.iter().for_each(|line| ex.out.simple(line));
+        super::help(ex, OBJECT_HELP);
         return Ok(());
     }
     let known = ["encoding", "freq", "idletime", "refcount"].contains(&sub.as_str());
     if !known {
-        return Err(Error::msg(format!(
-            "ERR unknown subcommand '{}'. Try OBJECT HELP.",
-            String::from_utf8_lossy(args[1])
-        )));
+        return Err(super::unknown_subcommand("OBJECT", args[1]));
     }
     if args.len() != 3 {
-        return Err(Error::msg(format!(
-            "ERR wrong number of arguments for 'object|{sub}' command"
-        )));
+        return Err(super::sub_arity("OBJECT", args[1]));
     }
     let now = ex.now_ms;
     let Some(entry) = ex.ks.db(ex.db).peek(args[2]).filter(|e| !e.is_expired(now)) else {

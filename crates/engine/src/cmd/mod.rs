@@ -16,7 +16,47 @@ pub(crate) mod zsets;
 
 use crate::db::Db;
 use crate::error::Error;
+use crate::exec::Exec;
 use crate::value::EntryRef;
+
+/// A container command's HELP reply (OBJECT, SCRIPT, FUNCTION): one status line each.
+pub(crate) fn help(ex: &mut Exec, lines: &[&str]) {
+    ex.out.array(lines.len());
+    for line in lines {
+        ex.out.simple(line);
+    }
+}
+
+/// Redis's reply to a subcommand the container command does not have.
+pub(crate) fn unknown_subcommand(container: &str, sub: &[u8]) -> Error {
+    Error::msg(format!(
+        "ERR unknown subcommand '{}'. Try {container} HELP.",
+        String::from_utf8_lossy(sub)
+    ))
+}
+
+/// Redis's wrong-arity reply for a subcommand, named `container|subcommand` in lower case.
+pub(crate) fn sub_arity(container: &str, sub: &[u8]) -> Error {
+    Error::msg(format!(
+        "ERR wrong number of arguments for '{}|{}' command",
+        container.to_ascii_lowercase(),
+        String::from_utf8_lossy(sub).to_ascii_lowercase()
+    ))
+}
+
+/// The optional ASYNC|SYNC of SCRIPT FLUSH and FUNCTION FLUSH (both flush at once).
+pub(crate) fn flush_mode(args: &[&[u8]], container: &str, other: &str) -> Result<(), Error> {
+    match args {
+        [_, _] => Ok(()),
+        [_, _, mode]
+            if mode.eq_ignore_ascii_case(b"async") || mode.eq_ignore_ascii_case(b"sync") =>
+        {
+            Ok(())
+        }
+        [_, _, _] => Err(Error::msg(other.to_string())),
+        _ => Err(sub_arity(container, args[1])),
+    }
+}
 
 /// The live string entry under `key`: `Ok(None)` if there is none, WRONGTYPE if the value is
 /// of another type.

@@ -155,7 +155,6 @@ globals.setmetatable = function(t, mt)
   return real_setmetatable(t, mt)
 end
 local redis = globals.redis
-redis.setresp = function(v) return hidden.setresp(v) end
 redis.error_reply = function(e)
   if type(e) ~= "string" then error("wrong number or type of arguments", 2) end
   return { err = e }
@@ -253,14 +252,8 @@ impl Scripts {
         redis.raw_set(
             "call",
             lua.create_function(move |lua, args: MultiValue| {
-                running.with(|ctx| match call(lua, ctx, args)? {
-                    (Value::Table(t), true) => {
-                        let text: mlua::String = t.raw_get("err")?;
-                        Err(mlua::Error::external(CallError(
-                            String::from_utf8_lossy(&text.as_bytes()).into_owned(),
-                        )))
-                    }
-                    (reply, _) => Ok(reply),
+                running.with(|ctx| {
+                    call(lua, ctx, args)?.map_err(|e| mlua::Error::external(CallError(e)))
                 })
             })?,
         )?;
@@ -268,7 +261,14 @@ impl Scripts {
         redis.raw_set(
             "pcall",
             lua.create_function(move |lua, args: MultiValue| {
-                running.with(|ctx| Ok(call(lua, ctx, args)?.0))
+                running.with(|ctx| match call(lua, ctx, args)? {
+                    Ok(reply) => Ok(reply),
+                    Err(text) => {
+                        let t = lua.create_table()?;
+                        t.raw_set("err", text)?;
+                        Ok(Value::Table(t))
+                    }
+                })
             })?,
         )?;
         let registering: Arc<std::sync::Mutex<Option<Vec<Registered>>>> = Arc::default();
@@ -290,7 +290,7 @@ impl Scripts {
         let instructions = Arc::new(AtomicU64::new(0));
         let hidden = lua.create_table()?;
         let running = current.clone();
-        hidden.raw_set(
+        redis.raw_set(
             "setresp",
             lua.create_function(move |_, v: Value| {
                 let resp3 = match v {
@@ -370,7 +370,7 @@ impl Scripts {
 
     /// Compiles `body` unless it is cached; `from_eval` marks it as one EVAL may forget.
     fn load(&mut self, body: &[u8], from_eval: bool) -> Result<(Sha, Function), Error> {
-        let sha = sha_key(sha1_hex(body).as_bytes()).expect("a SHA1 is 40 hex digits");
+        let sha = sha1_key(body);
         if let Some((f, _)) = self.cache.get(&sha) {
             let f = f.clone();
             if !from_eval {
@@ -379,19 +379,9 @@ impl Scripts {
             }
             return Ok((sha, f));
         }
-        let f = self
-            .lua
-            .load(body)
-            .set_name("@user_script")
-            .set_environment(self.env.clone())
-            .into_function()
-            .map_err(|e| {
-                let text = match e {
-                    mlua::Error::SyntaxError { message, .. } => message,
-                    other => other.to_string(),
-                };
-                Error::msg(format!("ERR Error compiling script (new function): {text}"))
-            })?;
+        let f = self.compile(body, "@user_script").map_err(|text| {
+            Error::msg(format!("ERR Error compiling script (new function): {text}"))
+        })?;
         if from_eval {
             if self.eval_cached.len() >= EVAL_CACHED_MAX
                 && let Some(old) = self.eval_cached.pop_front()
@@ -409,24 +399,27 @@ impl Scripts {
         self.eval_cached.clear();
     }
 
+    /// Compiles user code in the scripts' environment; an error is Lua's message.
+    fn compile(&self, code: &[u8], chunk: &str) -> Result<Function, String> {
+        self.lua
+            .load(code)
+            .set_name(chunk)
+            .set_environment(self.env.clone())
+            .into_function()
+            .map_err(|e| match e {
+                mlua::Error::SyntaxError { message, .. } => message,
+                other => other.to_string(),
+            })
+    }
+
     /// Runs a library's code (FUNCTION LOAD) and returns the functions it registered. Its
     /// first line, the `#!lua name=...` metadata, is made a comment, so line numbers hold.
     pub(crate) fn load_library(&mut self, code: &[u8]) -> Result<Vec<Registered>, Error> {
         let mut text = b"--".to_vec();
         text.extend_from_slice(code);
         let chunk = self
-            .lua
-            .load(text)
-            .set_name("@user_function")
-            .set_environment(self.env.clone())
-            .into_function()
-            .map_err(|e| {
-                let text = match e {
-                    mlua::Error::SyntaxError { message, .. } => message,
-                    other => other.to_string(),
-                };
-                Error::msg(format!("ERR Error compiling function: {text}"))
-            })?;
+            .compile(&text, "@user_function")
+            .map_err(|text| Error::msg(format!("ERR Error compiling function: {text}")))?;
         *self.registering.lock().expect("registering lock") = Some(Vec::new());
         self.instructions.store(0, Ordering::Relaxed);
         let _ = self.globals.raw_set("KEYS", Value::Nil);
@@ -442,7 +435,7 @@ impl Scripts {
             .unwrap_or_default();
         let failure = match ran {
             Ok((true, _)) => None,
-            Ok((false, value)) => Some(load_failure(value)),
+            Ok((false, value)) => Some(raised_text(&handled(value).0)),
             Err(e) => Some(format!("ERR {e}")),
         };
         if let Some(text) = failure {
@@ -505,8 +498,20 @@ fn user_line(lua: &Lua) -> Option<i64> {
     })
 }
 
-pub fn sha1_hex(body: &[u8]) -> String {
-    sha1_smol::Sha1::from(body).digest().to_string()
+/// The SHA1 of `body` in lower-case hex, as scripts are named.
+fn sha1_key(body: &[u8]) -> Sha {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut key = [0; 40];
+    for (i, byte) in sha1_smol::Sha1::from(body)
+        .digest()
+        .bytes()
+        .iter()
+        .enumerate()
+    {
+        key[2 * i] = HEX[usize::from(byte >> 4)];
+        key[2 * i + 1] = HEX[usize::from(byte & 15)];
+    }
+    key
 }
 
 /// Redis's math.random: the PRNG is the entry's (seeded from its seed before each script), so
@@ -556,7 +561,7 @@ fn redis_table(lua: &Lua) -> mlua::Result<Table> {
     let redis = lua.create_table()?;
     redis.raw_set(
         "sha1hex",
-        lua.create_function(|_, s: mlua::String| Ok(sha1_hex(&s.as_bytes())))?,
+        lua.create_function(|lua, s: mlua::String| lua.create_string(sha1_key(&s.as_bytes())))?,
     )?;
     redis.raw_set("REDIS_VERSION", "7.2.0")?;
     redis.raw_set("REDIS_VERSION_NUM", 0x0007_0200)?;
@@ -840,15 +845,16 @@ impl std::fmt::Display for CallError {
 
 impl std::error::Error for CallError {}
 
-/// redis.call / redis.pcall: runs one command, returns (reply, failed). redis.call raises a
-/// failure (as a Rust function, so that the script's frame stays on the stack for the error's
-/// line even when the script tail-calls it); redis.pcall returns it as an error table.
-fn call(lua: &Lua, ctx: &RefCell<Context<'_>>, args: MultiValue) -> mlua::Result<(Value, bool)> {
-    let fail = |text: &str| -> mlua::Result<(Value, bool)> {
-        let t = lua.create_table()?;
-        t.raw_set("err", text)?;
-        Ok((Value::Table(t), true))
-    };
+/// redis.call / redis.pcall: runs one command; its reply, or its error reply's text.
+/// redis.call raises the error (as a Rust function, so that the script's frame stays on the
+/// stack for the error's line even when the script tail-calls it); redis.pcall returns it as
+/// an error table.
+fn call(
+    lua: &Lua,
+    ctx: &RefCell<Context<'_>>,
+    args: MultiValue,
+) -> mlua::Result<Result<Value, String>> {
+    let fail = |text: &str| Ok(Err(text.to_string()));
     if args.is_empty() {
         return fail("ERR Please specify at least one argument for this redis lib call");
     }
@@ -888,16 +894,12 @@ fn call(lua: &Lua, ctx: &RefCell<Context<'_>>, args: MultiValue) -> mlua::Result
             out.bulk(((ctx.now_ms % 1000) * 1000).to_string().as_bytes());
         }
         Handler::Server(ServerCommand::Select) => {
-            match std::str::from_utf8(argv[1])
-                .ok()
-                .and_then(|s| s.parse::<usize>().ok())
-            {
-                Some(db) if db < ctx.ks.databases() => {
+            match crate::exec::arg_db(ctx.ks, argv[1], Error::NotInteger) {
+                Ok(db) => {
                     ctx.db = db;
                     out.ok();
                 }
-                Some(_) => out.error("ERR DB index is out of range"),
-                None => out.error("ERR value is not an integer or out of range"),
+                Err(e) => out.error(&e.to_string()),
             }
         }
         Handler::Server(command @ (ServerCommand::Publish | ServerCommand::Spublish)) => {
@@ -936,7 +938,7 @@ fn call(lua: &Lua, ctx: &RefCell<Context<'_>>, args: MultiValue) -> mlua::Result
     if let Frame::Error(text) | Frame::BulkError(text) = &frame {
         return fail(&String::from_utf8_lossy(text));
     }
-    Ok((frame_to_lua(lua, frame, proto == Protocol::Resp3)?, false))
+    Ok(Ok(frame_to_lua(lua, frame, proto == Protocol::Resp3)?))
 }
 
 /// A command's reply as a script sees it (Redis's RESP-to-Lua conversion).
@@ -1113,21 +1115,10 @@ fn run_with(
             .ok_or_else(|| Error::msg("NOSCRIPT No matching script. Please use EVAL."))?,
     };
     let lua_err = |e: mlua::Error| Error::msg(format!("ERR {e}"));
-    let to_table = |items: &[&[u8]]| -> mlua::Result<Table> {
-        let t = scripts.lua.create_table_with_capacity(items.len(), 0)?;
-        for (i, item) in items.iter().enumerate() {
-            t.raw_set(i + 1, scripts.lua.create_string(item)?)?;
-        }
-        Ok(t)
-    };
-    scripts
-        .globals
-        .raw_set("KEYS", to_table(keys).map_err(lua_err)?)
-        .map_err(lua_err)?;
-    scripts
-        .globals
-        .raw_set("ARGV", to_table(argv).map_err(lua_err)?)
-        .map_err(lua_err)?;
+    for (name, items) in [("KEYS", keys), ("ARGV", argv)] {
+        let table = scripts.strings(items).map_err(lua_err)?;
+        scripts.globals.raw_set(name, table).map_err(lua_err)?;
+    }
     execute(
         exec,
         scripts,
@@ -1195,42 +1186,22 @@ pub(crate) fn execute(
     outcome.map_err(Error::msg)
 }
 
-/// The text of an error a library raised while it loaded.
-fn load_failure(value: Value) -> String {
-    let err = match &value {
-        Value::Table(t) => t.raw_get::<Value>("e").unwrap_or(Value::Nil),
-        other => other.clone(),
-    };
-    match err {
-        Value::String(s) => format!("ERR {}", String::from_utf8_lossy(&s.as_bytes())),
-        Value::Table(t) => match t.raw_get::<Value>("err") {
-            Ok(Value::String(s)) => String::from_utf8_lossy(&s.as_bytes()).into_owned(),
-            _ => "ERR unknown error".to_string(),
-        },
-        Value::Error(e) => {
-            let mut inner = e.as_ref();
-            while let mlua::Error::CallbackError { cause, .. } = inner {
-                inner = cause.as_ref();
-            }
-            match inner {
-                mlua::Error::RuntimeError(m) => format!("ERR {m}"),
-                other => format!("ERR {other}"),
-            }
-        }
-        _ => "ERR unknown error".to_string(),
-    }
-}
-
-/// The reply for a script that raised an error: Redis's text, then which script and where.
-pub(crate) fn describe_failure(value: Value, sha: &str, chunk: &str) -> String {
-    let (err, line) = match &value {
+/// What `handler` made of an error: the value raised, and the user code's line it was raised
+/// at.
+fn handled(value: Value) -> (Value, Option<i64>) {
+    match value {
         Value::Table(t) => (
             t.raw_get::<Value>("e").unwrap_or(Value::Nil),
             t.raw_get::<Option<i64>>("line").ok().flatten(),
         ),
-        other => (other.clone(), None),
-    };
-    let text = match &err {
+        other => (other, None),
+    }
+}
+
+/// The reply text of a raised error, its code first: redis.call's error reply as it was, an
+/// error table's `err`, and Lua's or a library's message after `ERR`.
+fn raised_text(err: &Value) -> String {
+    match err {
         Value::Table(t) => match t.raw_get::<Value>("err") {
             Ok(Value::String(s)) => String::from_utf8_lossy(&s.as_bytes()).into_owned(),
             _ => "ERR unknown error".to_string(),
@@ -1244,25 +1215,29 @@ pub(crate) fn describe_failure(value: Value, sha: &str, chunk: &str) -> String {
             if let mlua::Error::ExternalError(external) = inner
                 && let Some(CallError(text)) = external.downcast_ref::<CallError>()
             {
-                let at = line.map_or_else(|| "?".to_string(), |l| l.to_string());
-                return format!("{text} script: {sha}, on {chunk}:{at}.");
+                return text.clone();
             }
             let text = match inner {
                 mlua::Error::RuntimeError(message) => message.clone(),
                 other => other.to_string(),
             };
-            let text = text.lines().next().unwrap_or_default().to_string();
+            let text = text.lines().next().unwrap_or_default();
             if text.starts_with("ERR ") {
-                text
+                text.to_string()
             } else {
                 format!("ERR {text}")
             }
         }
         Value::Nil => "ERR unknown error".to_string(),
         other => format!("ERR {}", other.type_name()),
-    };
+    }
+}
+
+/// The reply for a script that raised an error: Redis's text, then which script and where.
+fn describe_failure(value: Value, label: &str, chunk: &str) -> String {
+    let (err, line) = handled(value);
     let at = line.map_or_else(|| "?".to_string(), |l| l.to_string());
-    format!("{text} script: {sha}, on {chunk}:{at}.")
+    format!("{} script: {label}, on {chunk}:{at}.", raised_text(&err))
 }
 
 pub fn eval(exec: &mut Exec<'_>, args: &[&[u8]]) -> Result<(), Error> {
@@ -1284,14 +1259,8 @@ pub fn evalsha_ro(exec: &mut Exec<'_>, args: &[&[u8]]) -> Result<(), Error> {
 /// SCRIPT LOAD|EXISTS|FLUSH|KILL|HELP. Every replica applies SCRIPT, so a script loaded
 /// through one node is cached on all of them.
 pub fn script(exec: &mut Exec<'_>, args: &[&[u8]]) -> Result<(), Error> {
-    let sub = args[1].to_ascii_lowercase();
-    let arity = || {
-        Error::msg(format!(
-            "ERR wrong number of arguments for 'script|{}' command",
-            String::from_utf8_lossy(&sub)
-        ))
-    };
-    match sub.as_slice() {
+    let arity = || super::sub_arity("SCRIPT", args[1]);
+    match args[1].to_ascii_lowercase().as_slice() {
         b"load" => {
             if args.len() != 3 {
                 return Err(arity());
@@ -1313,19 +1282,11 @@ pub fn script(exec: &mut Exec<'_>, args: &[&[u8]]) -> Result<(), Error> {
             }
         }
         b"flush" => {
-            match args.get(2).map(|a| a.to_ascii_lowercase()) {
-                None => {}
-                Some(mode) if mode == b"async" || mode == b"sync" => {}
-                Some(_) if args.len() > 3 => return Err(arity()),
-                Some(_) => {
-                    return Err(Error::msg(
-                        "ERR SCRIPT FLUSH only support SYNC|ASYNC option",
-                    ));
-                }
-            }
-            if args.len() > 3 {
-                return Err(arity());
-            }
+            super::flush_mode(
+                args,
+                "SCRIPT",
+                "ERR SCRIPT FLUSH only support SYNC|ASYNC option",
+            )?;
             exec.ks.scripts().flush();
             exec.out.ok();
         }
@@ -1335,40 +1296,36 @@ pub fn script(exec: &mut Exec<'_>, args: &[&[u8]]) -> Result<(), Error> {
             }
             return Err(Error::msg("NOTBUSY No scripts in execution right now."));
         }
-        b"help" => {
-            let lines = [
-                "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "EXISTS <sha1> [<sha1> ...]",
-                "    Return information about the existence of the scripts in the script cache.",
-                "FLUSH [ASYNC|SYNC]",
-                "    Flush the Lua scripts cache.",
-                "KILL",
-                "    Kill the currently executing Lua script (Redraft stops a runaway script itself).",
-                "LOAD <script>",
-                "    Load a script into the scripts cache without executing it.",
-                "HELP",
-                "    Print this help.",
-            ];
-            exec.out.array(lines.len());
-            for line in lines {
-                exec.out.simple(line);
-            }
-        }
-        _ => {
-            return Err(Error::msg(format!(
-                "ERR unknown subcommand '{}'. Try SCRIPT HELP.",
-                String::from_utf8_lossy(args[1])
-            )));
-        }
+        b"help" => super::help(exec, SCRIPT_HELP),
+        _ => return Err(super::unknown_subcommand("SCRIPT", args[1])),
     }
     Ok(())
+}
+
+const SCRIPT_HELP: &[&str] = &[
+    "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "EXISTS <sha1> [<sha1> ...]",
+    "    Return information about the existence of the scripts in the script cache.",
+    "FLUSH [ASYNC|SYNC]",
+    "    Flush the Lua scripts cache.",
+    "KILL",
+    "    Kill the currently executing Lua script (Redraft stops a runaway script itself).",
+    "LOAD <script>",
+    "    Load a script into the scripts cache without executing it.",
+    "HELP",
+    "    Print this help.",
+];
+
+/// The Lua state in `slot`, made on first use (for callers that hold other parts of the
+/// keyspace meanwhile).
+pub(crate) fn state(slot: &mut Option<Box<Scripts>>) -> &mut Scripts {
+    slot.get_or_insert_with(|| Box::new(Scripts::new().expect("a Lua state")))
 }
 
 impl Keyspace {
     /// The node's Lua state, made on first use.
     pub fn scripts(&mut self) -> &mut Scripts {
-        self.scripts
-            .get_or_insert_with(|| Box::new(Scripts::new().expect("a Lua state")))
+        state(&mut self.scripts)
     }
 
     pub(crate) fn take_scripts(&mut self) -> Box<Scripts> {
